@@ -1,0 +1,111 @@
+//! Base64 variants, GUIDs and small text helpers shared by every protocol.
+//!
+//! Encoders follow SPEC notation: [`b64`] is RFC 4648 §4 with padding,
+//! [`b64url`] is §5 without padding. [`b64_decode`] accepts both alphabets,
+//! with or without padding, and nothing else (no whitespace).
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig, general_purpose};
+
+const LENIENT_CFG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(false);
+const STD_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT_CFG);
+const URL_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT_CFG);
+
+/// Why a base64 text was refused. Callers turn it into their area's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `B64(x)`: standard alphabet, padded.
+pub fn b64(data: &[u8]) -> String {
+    general_purpose::STANDARD.encode(data)
+}
+
+/// `B64URL(x)`: URL-safe alphabet, unpadded.
+pub fn b64url(data: &[u8]) -> String {
+    general_purpose::URL_SAFE_NO_PAD.encode(data)
+}
+
+/// Decodes standard or URL-safe base64, padded or not. Mixing the two
+/// alphabets in one text, whitespace, or any other character is refused.
+pub fn b64_decode(text: &str) -> Result<Vec<u8>, DecodeError> {
+    let has_std = text.bytes().any(|b| b == b'+' || b == b'/');
+    let has_url = text.bytes().any(|b| b == b'-' || b == b'_');
+    if has_std && has_url {
+        return Err(DecodeError(
+            "base64 text mixes the standard (+/) and URL-safe (-_) alphabets".into(),
+        ));
+    }
+    let engine = if has_url { &URL_LENIENT } else { &STD_LENIENT };
+    engine
+        .decode(text.as_bytes())
+        .map_err(|e| DecodeError(format!("invalid base64 ({e})")))
+}
+
+/// A new random UUID v4, lowercase and hyphenated (36 characters).
+pub fn new_guid(rng: &mut dyn crate::rng::CryptoRng) -> String {
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
+/// True when `s` is a lowercase, hyphenated UUID of version 4 (RFC 9562 variant).
+pub fn is_uuid_v4(s: &str) -> bool {
+    if s.len() != 36 || s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return false;
+    }
+    match uuid::Uuid::try_parse(s) {
+        Ok(u) => {
+            u.get_version_num() == 4
+                && u.get_variant() == uuid::Variant::RFC4122
+                && u.hyphenated().to_string() == s
+        }
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_accepts_both_alphabets_with_or_without_padding() {
+        let data = [0xfbu8, 0xff, 0xfe, 0x01];
+        for text in [
+            b64(&data),
+            b64url(&data),
+            b64(&data).trim_end_matches('=').to_string(),
+        ] {
+            assert_eq!(b64_decode(&text).unwrap(), data, "{text}");
+        }
+        assert_eq!(b64(&data), "+//+AQ==");
+        assert_eq!(b64url(&data), "-__-AQ");
+    }
+
+    #[test]
+    fn decode_refuses_whitespace_mixed_alphabets_and_garbage() {
+        for bad in ["QU JD", "QUJD\n", "+-AA", "QUJD*", "Q"] {
+            assert!(b64_decode(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn guids_are_v4_lowercase() {
+        let mut rng = crate::rng::seeded([7; 32]);
+        let g = new_guid(&mut rng);
+        assert!(is_uuid_v4(&g), "{g}");
+        assert!(!is_uuid_v4(&g.to_uppercase()));
+        assert!(!is_uuid_v4("3f1c2a9e-5b7d-1e8f-9a0b-1c2d3e4f5a6b"));
+        assert!(!is_uuid_v4("3f1c2a9e5b7d4e8f9a0b1c2d3e4f5a6b"));
+    }
+}

@@ -1,0 +1,9 @@
+//! Placeholder: filled in by its own issue.
+
+crate::define_error! {
+    /// Errors of this area.
+    Error, Code {
+        /// Not built yet.
+        Unimplemented => ("safra.unimplemented", None),
+    }
+}
