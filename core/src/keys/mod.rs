@@ -120,15 +120,15 @@ const RSA_OID: der::asn1::ObjectIdentifier =
 
 /// Names the algorithm of a non-RSA SPKI or PKCS#8 key, if the bytes are one.
 fn non_rsa_algorithm(der: &[u8]) -> Option<String> {
-    if let Ok(spki) = spki::SubjectPublicKeyInfoRef::from_der(der) {
-        if spki.algorithm.oid != RSA_OID {
-            return Some(spki.algorithm.oid.to_string());
-        }
+    if let Ok(spki) = spki::SubjectPublicKeyInfoRef::from_der(der)
+        && spki.algorithm.oid != RSA_OID
+    {
+        return Some(spki.algorithm.oid.to_string());
     }
-    if let Ok(pk) = pkcs8::PrivateKeyInfoRef::from_der(der) {
-        if pk.algorithm.oid != RSA_OID {
-            return Some(pk.algorithm.oid.to_string());
-        }
+    if let Ok(pk) = pkcs8::PrivateKeyInfoRef::from_der(der)
+        && pk.algorithm.oid != RSA_OID
+    {
+        return Some(pk.algorithm.oid.to_string());
     }
     None
 }

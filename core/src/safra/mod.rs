@@ -1,9 +1,124 @@
-//! Placeholder: filled in by its own issue.
+//! Banco Safra PSD ("Plataforma de Serviços Digitais"), both roles.
+//!
+//! - [`handshake`]: psd001 stage 1 (client key + signature) and stage 2
+//!   (RSA-encrypted session id; RSA-wrapped AES key back).
+//! - [`envelope`]: AES-256-CTR body envelopes `hdr.iv.ct`.
+//! - [`token`]: psd005/psd007 token decoding and the renewal schedule.
+//! - [`boleto`]: psd050/psd052 messages with the manual's validation rules.
+//! - [`session`]: the client state machine a host drives with HTTP bytes.
+//! - [`bank`]: the bank role (simulators, mocks, tests).
+//!
+//! Every interpretation the manual leaves open is a field of
+//! [`SafraProfile`]; the defaults are the project's reading (SPEC §2).
+
+pub mod bank;
+pub mod boleto;
+pub mod envelope;
+pub mod handshake;
+pub mod headers;
+mod profile;
+pub mod session;
+pub mod token;
+
+pub use envelope::SessionKey;
+pub use headers::{BaseUrl, Service};
+pub use profile::{On480, PaddingChoice, SafraProfile, SignatureMessage};
+pub use session::{NextAction, Operation, Outcome, Reply, RequestId, Session, State};
 
 crate::define_error! {
-    /// Errors of this area.
+    /// A Safra PSD error. `http_status()` is what the bank role answers.
     Error, Code {
-        /// Not built yet.
-        Unimplemented => ("safra.unimplemented", None),
+        /// A profile is not valid (unknown value, bad JSON).
+        ProfileInvalid => ("safra.profile.invalid", None),
+        /// A handshake reply (stage 1 or 2) is not what the protocol says.
+        HandshakeBadReply => ("safra.handshake.bad_reply", None),
+        /// The bank's public key does not parse in any known format.
+        HandshakeBadBankKey => ("safra.handshake.bad_bank_key", None),
+        /// The wrapped AES key could not be decrypted with any candidate padding.
+        HandshakeDecryptFailed => ("safra.handshake.decrypt_failed", None),
+        /// The decrypted key material is not a 32-byte AES key.
+        HandshakeBadKeyMaterial => ("safra.handshake.bad_key_material", None),
+        /// A handshake signature does not verify.
+        HandshakeBadSignature => ("safra.handshake.bad_signature", Some(400)),
+        /// Bank role: the handshake request is malformed.
+        HandshakeBadRequest => ("safra.handshake.bad_request", Some(400)),
+        /// Bank role: stage 2 for a session GUID that never did stage 1.
+        HandshakeUnknownSession => ("safra.handshake.unknown_session", Some(400)),
+        /// Bank role: the decrypted session id is not the header's GUID.
+        HandshakeSessionMismatch => ("safra.handshake.session_mismatch", Some(400)),
+        /// An envelope does not have exactly three dot-separated parts.
+        EnvelopeMalformed => ("safra.envelope.malformed", Some(400)),
+        /// An envelope part is not valid base64.
+        EnvelopeBadBase64 => ("safra.envelope.bad_base64", Some(400)),
+        /// The envelope header is not JSON with `enc` = `A256CTR`.
+        EnvelopeBadHeader => ("safra.envelope.bad_header", Some(400)),
+        /// The envelope IV is not 16 bytes.
+        EnvelopeBadIv => ("safra.envelope.bad_iv", Some(400)),
+        /// The opened plaintext is not UTF-8 JSON.
+        EnvelopeNotJson => ("safra.envelope.not_json", Some(400)),
+        /// The IV was already used in this session (CTR keystream reuse).
+        EnvelopeReusedIv => ("safra.envelope.reused_iv", Some(400)),
+        /// A body is not `{"data": "<envelope>"}`.
+        EnvelopeBadBody => ("safra.envelope.bad_body", Some(400)),
+        /// The key is not a 32-byte AES-256 key.
+        EnvelopeBadKey => ("safra.envelope.bad_key", None),
+        /// The token is not a decodable JWT.
+        TokenMalformed => ("safra.token.malformed", None),
+        /// The token's `exp`/`iat` are missing or not integers.
+        TokenBadClaims => ("safra.token.bad_claims", None),
+        /// The token lives 60 s or less, too short to schedule a renewal.
+        TokenLifetimeTooShort => ("safra.token.lifetime_too_short", None),
+        /// A required boleto field is missing.
+        BoletoMissingField => ("safra.boleto.missing_field", None),
+        /// A boleto text field exceeds its length.
+        BoletoTooLong => ("safra.boleto.too_long", None),
+        /// A boleto field has a value outside its domain.
+        BoletoInvalidValue => ("safra.boleto.invalid_value", None),
+        /// A CPF/CNPJ fails its check digits.
+        BoletoInvalidDocument => ("safra.boleto.invalid_document", None),
+        /// A date is not a real `yyyy-MM-dd` date.
+        BoletoInvalidDate => ("safra.boleto.invalid_date", None),
+        /// A business reply (or request, bank role) is not the expected JSON.
+        MessageMalformed => ("safra.message.malformed", Some(400)),
+        /// The operation needs a state the session is not in.
+        SessionNotReady => ("safra.session.not_ready", None),
+        /// `handle_response` got an id the session did not issue (or already handled).
+        SessionUnknownRequest => ("safra.session.unknown_request", None),
+        /// Recovery (re-handshake, re-authentication, retry) repeated too often.
+        SessionTooManyRecoveries => ("safra.session.too_many_recoveries", None),
+        /// A session snapshot could not be imported.
+        SessionBadSnapshot => ("safra.session.bad_snapshot", None),
+        /// HTTP 4xx from the bank.
+        StatusRequestError => ("safra.status.request_error", None),
+        /// HTTP 5xx from the bank (not 500 + key expiry, not 550).
+        StatusServerError => ("safra.status.server_error", None),
+        /// Bank role: the token is missing, wrong, or the work id does not match.
+        BankUnauthorized => ("safra.bank.unauthorized", Some(401)),
+        /// Bank role: the token expired or its limit was exceeded.
+        BankTokenLimit => ("safra.bank.token_limit", Some(480)),
+        /// Bank role: the session's symmetric key is unknown or expired.
+        BankKeyExpired => ("safra.bank.key_expired", Some(500)),
+        /// Bank role: a business rule rejected the request.
+        BankBusiness => ("safra.bank.business", Some(550)),
+        /// Bank role: unknown service path.
+        BankUnknownService => ("safra.bank.unknown_service", Some(404)),
+        /// A cryptographic backend error outside the cases above.
+        Crypto => ("safra.crypto", None),
     }
+}
+
+impl From<crate::keys::Error> for Error {
+    fn from(e: crate::keys::Error) -> Self {
+        Error::new(Code::Crypto, format!("{} ({})", e.message(), e.code()))
+    }
+}
+
+impl From<crate::crypto::Error> for Error {
+    fn from(e: crate::crypto::Error) -> Self {
+        Error::new(Code::Crypto, format!("{} ({})", e.message(), e.code()))
+    }
+}
+
+pub(crate) fn err(code: Code, msg: impl Into<String>) -> Error {
+    Error::new(code, msg)
 }

@@ -5,7 +5,13 @@
 //! An interop script reads one JSON document on stdin and writes one on
 //! stdout. The interpreters come from `scripts/setup` (`.venv`,
 //! `tests/interop/node_modules`); override with `SELO_PYTHON` / `SELO_NODE`.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use serde_json::Value;
 use std::io::Write;
@@ -54,7 +60,10 @@ fn run(program: &str, script: &str, input: &Value) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{script} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "{script} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
@@ -62,7 +71,11 @@ fn run(program: &str, script: &str, input: &Value) -> Value {
 pub fn python(script: &str, input: &Value) -> Value {
     let py = std::env::var("SELO_PYTHON").unwrap_or_else(|_| {
         let venv = root().join(".venv/bin/python");
-        if venv.exists() { venv.display().to_string() } else { "python3".into() }
+        if venv.exists() {
+            venv.display().to_string()
+        } else {
+            "python3".into()
+        }
     });
     run(&py, script, input)
 }

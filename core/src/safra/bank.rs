@@ -1,0 +1,601 @@
+//! The bank role: everything a PSD server does, as pure data in and out.
+//!
+//! [`Bank::handle`] takes the request path, headers, body and time and
+//! returns the response to send. It verifies stage 1, answers with its key,
+//! checks stage 2 and issues the wrapped AES key, opens and seals envelopes
+//! (refusing reused IVs), issues and renews tokens, rejects a wrong token or
+//! work id, registers and answers boleto queries, and on demand answers
+//! 480, 500 + `amc-criptografia: erro` or 550 ([`Fault`]). It is configured
+//! by the same [`SafraProfile`] as the client, so a simulator can play a bank
+//! that made any of the choices the manual leaves open.
+
+use super::boleto::{BoletoQuery, BoletoRequest, StatusProcessamento, get_ci, reply_json};
+use super::envelope::{IvLog, SessionKey, unwrap_body, wrap_body};
+use super::handshake;
+use super::headers::{Service, names};
+use super::{Code, Error, SafraProfile, SignatureMessage, err};
+use crate::crypto::{RsaProvider, default_provider, hmac_sha512};
+use crate::encoding::{b64url, new_guid};
+use crate::http::{ReceivedResponse, header_value};
+use crate::keys::{RsaPrivateKey, RsaPublicKey};
+use crate::rng::CryptoRng;
+use std::collections::{HashMap, VecDeque};
+use zeroize::Zeroizing;
+
+/// A one-shot misbehaviour for the next non-handshake call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// Forget the session's AES key and answer 500 + `amc-criptografia: erro`.
+    ExpireKey,
+    /// Answer 480 (token limit exceeded) and invalidate the token.
+    Answer480,
+    /// Answer 550 with a business `statusProcessamento`.
+    Answer550,
+}
+
+/// Bank configuration.
+pub struct BankConfig {
+    /// The interpretation switches (key format of the reply, padding,
+    /// signature message).
+    pub profile: SafraProfile,
+    /// The bank's RSA key.
+    pub bank_key: RsaPrivateKey,
+    /// Token lifetime in seconds (`exp - iat`).
+    pub token_lifetime: u64,
+}
+
+/// A registered boleto.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredBoleto {
+    /// The request as registered.
+    pub request: BoletoRequest,
+    /// Bank's number (15-character text).
+    pub nosso_numero: String,
+    /// The barcode issued.
+    pub codigo_barras: String,
+}
+
+struct BankSession {
+    client_key: RsaPublicKey,
+    aes_key: Option<SessionKey>,
+    ivs: IvLog,
+    token: Option<String>,
+    token_exp: u64,
+    work_id: Option<String>,
+}
+
+/// The PSD bank.
+pub struct Bank {
+    cfg: BankConfig,
+    provider: &'static dyn RsaProvider,
+    token_secret: Zeroizing<[u8; 32]>,
+    sessions: HashMap<String, BankSession>,
+    boletos: HashMap<String, StoredBoleto>,
+    faults: VecDeque<Fault>,
+}
+
+fn json_response(status: u16, body: &serde_json::Value) -> ReceivedResponse {
+    ReceivedResponse::new(
+        status,
+        vec![("content-type".into(), "application/json".into())],
+        body.to_string().into_bytes(),
+    )
+}
+
+fn error_response(e: &Error) -> ReceivedResponse {
+    let status = e.http_status().unwrap_or(400);
+    let mut r = json_response(
+        status,
+        &serde_json::json!({"codigo": e.code(), "mensagem": e.message()}),
+    );
+    if e.kind() == Code::BankKeyExpired {
+        r.headers.push((names::CRIPTOGRAFIA.into(), "erro".into()));
+    }
+    r
+}
+
+fn mod11_barcode_dv(digits43: &str) -> u32 {
+    // Barcode check digit (position 5): weights 2..9 from the right; 0, 10, 11 → 1.
+    let sum: u32 = digits43
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * (2 + (i as u32 % 8)))
+        .sum();
+    match 11 - (sum % 11) {
+        0 | 10 | 11 => 1,
+        d => d,
+    }
+}
+
+impl Bank {
+    /// A bank with this configuration.
+    pub fn new(cfg: BankConfig, rng: &mut dyn CryptoRng) -> Result<Self, Error> {
+        cfg.profile.validate()?;
+        let mut secret = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(secret.as_mut());
+        Ok(Self {
+            cfg,
+            provider: default_provider(),
+            token_secret: secret,
+            sessions: HashMap::new(),
+            boletos: HashMap::new(),
+            faults: VecDeque::new(),
+        })
+    }
+
+    /// Uses another RSA provider.
+    pub fn set_provider(&mut self, provider: &'static dyn RsaProvider) {
+        self.provider = provider;
+    }
+
+    /// The bank's public key.
+    pub fn public_key(&self) -> RsaPublicKey {
+        self.cfg.bank_key.public_key()
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> &SafraProfile {
+        &self.cfg.profile
+    }
+
+    /// Queues a fault for the next non-handshake call.
+    pub fn inject(&mut self, fault: Fault) {
+        self.faults.push_back(fault);
+    }
+
+    /// The registered boletos.
+    pub fn boletos(&self) -> impl Iterator<Item = &StoredBoleto> {
+        self.boletos.values()
+    }
+
+    /// The AES key agreed with a session, if any (tests, debugging).
+    pub fn session_key(&self, session_id: &str) -> Option<&SessionKey> {
+        self.sessions
+            .get(session_id)
+            .and_then(|s| s.aes_key.as_ref())
+    }
+
+    /// Handles one request. `path` is the URL path (its last segment names
+    /// the service). Never fails: errors become their HTTP responses.
+    pub fn handle(
+        &mut self,
+        path: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        now: u64,
+        rng: &mut dyn CryptoRng,
+    ) -> ReceivedResponse {
+        match self.try_handle(path, headers, body, now, rng) {
+            Ok(r) => r,
+            Err(e) => error_response(&e),
+        }
+    }
+
+    fn try_handle(
+        &mut self,
+        path: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        now: u64,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<ReceivedResponse, Error> {
+        let service = Service::from_path(path).ok_or_else(|| {
+            err(
+                Code::BankUnknownService,
+                format!("no PSD service at {path}"),
+            )
+        })?;
+        let sid = header_value(headers, names::SESSION_ID)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                err(
+                    Code::HandshakeBadRequest,
+                    "header amc-session-id is missing",
+                )
+            })?
+            .to_string();
+        if header_value(headers, names::APLICACAO).map(str::trim) != Some("PSD") {
+            return Err(err(
+                Code::HandshakeBadRequest,
+                "header amc-aplicacao: expected \"PSD\"",
+            ));
+        }
+        if service == Service::Psd001 {
+            return self.handshake(&sid, body, rng);
+        }
+        if let Some(fault) = self.faults.pop_front() {
+            return self.fault(fault, &sid, rng);
+        }
+        match service {
+            Service::Psd005 => self.authenticate(&sid, body, now, rng),
+            _ => self.authorized(service, &sid, headers, body, now, rng),
+        }
+    }
+
+    fn fault(
+        &mut self,
+        fault: Fault,
+        sid: &str,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<ReceivedResponse, Error> {
+        match fault {
+            Fault::ExpireKey => {
+                if let Some(s) = self.sessions.get_mut(sid) {
+                    s.aes_key = None;
+                    s.token = None;
+                }
+                Err(err(
+                    Code::BankKeyExpired,
+                    "symmetric key expired (injected)",
+                ))
+            }
+            Fault::Answer480 => {
+                if let Some(s) = self.sessions.get_mut(sid) {
+                    s.token = None;
+                }
+                Err(err(Code::BankTokenLimit, "token limit exceeded (injected)"))
+            }
+            Fault::Answer550 => {
+                let status = StatusProcessamento {
+                    codigo: 99,
+                    mensagem: "Erro de negócio simulado".into(),
+                };
+                self.business(sid, &status, rng)
+            }
+        }
+    }
+
+    fn business(
+        &mut self,
+        sid: &str,
+        status: &StatusProcessamento,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<ReceivedResponse, Error> {
+        let msg = reply_json(status, &serde_json::Map::new());
+        match self.sessions.get_mut(sid) {
+            Some(BankSession {
+                aes_key: Some(key),
+                ivs,
+                ..
+            }) => {
+                let env = ivs.seal(key, msg.to_string().as_bytes(), rng);
+                Ok(ReceivedResponse::new(
+                    550,
+                    vec![("content-type".into(), "application/json".into())],
+                    wrap_body(&env),
+                ))
+            }
+            _ => Ok(json_response(550, &msg)),
+        }
+    }
+
+    fn handshake(
+        &mut self,
+        sid: &str,
+        body: &[u8],
+        rng: &mut dyn CryptoRng,
+    ) -> Result<ReceivedResponse, Error> {
+        let v: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|_| err(Code::HandshakeBadRequest, "psd001 body is not JSON"))?;
+        if v.get("jwk").is_some() {
+            let client_key = handshake::bank_verify_stage1(self.provider, body, sid)?;
+            self.sessions.insert(
+                sid.to_string(),
+                BankSession {
+                    client_key,
+                    aes_key: None,
+                    ivs: IvLog::default(),
+                    token: None,
+                    token_exp: 0,
+                    work_id: None,
+                },
+            );
+            let reply =
+                handshake::bank_stage1_reply(&self.public_key(), self.cfg.profile.key_format)?;
+            return Ok(ReceivedResponse::new(
+                200,
+                vec![("content-type".into(), "application/json".into())],
+                reply,
+            ));
+        }
+        if v.get("parametros").is_some() {
+            let session = self.sessions.get_mut(sid).ok_or_else(|| {
+                err(
+                    Code::HandshakeUnknownSession,
+                    format!("stage 2 for session {sid} without stage 1"),
+                )
+            })?;
+            let paddings = self.cfg.profile.padding.candidates();
+            let padding = handshake::bank_open_stage2(
+                self.provider,
+                body,
+                &self.cfg.bank_key,
+                &session.client_key,
+                sid,
+                &paddings,
+                rng,
+            )?;
+            let key = SessionKey::generate(rng);
+            let message = match self.cfg.profile.signature_message {
+                SignatureMessage::Auto => SignatureMessage::RawKey,
+                m => m,
+            };
+            let reply = handshake::bank_stage2_reply(
+                self.provider,
+                &session.client_key,
+                &self.cfg.bank_key,
+                &key,
+                padding,
+                message,
+                rng,
+            )?;
+            session.aes_key = Some(key);
+            session.ivs.clear();
+            session.token = None;
+            session.work_id = None;
+            return Ok(ReceivedResponse::new(
+                200,
+                vec![("content-type".into(), "application/json".into())],
+                reply,
+            ));
+        }
+        Err(err(
+            Code::HandshakeBadRequest,
+            "psd001 body: expected member \"jwk\" or \"parametros\"",
+        ))
+    }
+
+    fn open(&mut self, sid: &str, body: &[u8]) -> Result<serde_json::Value, Error> {
+        let reject = self.cfg.profile.reject_reused_iv;
+        let s = self.sessions.get_mut(sid);
+        let Some(BankSession {
+            aes_key: Some(key),
+            ivs,
+            ..
+        }) = s
+        else {
+            return Err(err(
+                Code::BankKeyExpired,
+                format!("no symmetric key for session {sid}"),
+            ));
+        };
+        let env = unwrap_body(body)?;
+        let (_, json) = ivs.open(key, &env, reject)?;
+        Ok(json)
+    }
+
+    fn sealed(
+        &mut self,
+        sid: &str,
+        status: u16,
+        msg: &serde_json::Value,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<ReceivedResponse, Error> {
+        let Some(BankSession {
+            aes_key: Some(key),
+            ivs,
+            ..
+        }) = self.sessions.get_mut(sid)
+        else {
+            return Err(err(
+                Code::BankKeyExpired,
+                format!("no symmetric key for session {sid}"),
+            ));
+        };
+        let env = ivs.seal(key, msg.to_string().as_bytes(), rng);
+        Ok(ReceivedResponse::new(
+            status,
+            vec![("content-type".into(), "application/json".into())],
+            wrap_body(&env),
+        ))
+    }
+
+    fn issue_token(&self, sid: &str, now: u64, rng: &mut dyn CryptoRng) -> (String, u64) {
+        let exp = now + self.cfg.token_lifetime;
+        let header = b64url(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let payload = serde_json::json!({"apl": "PSD", "sid": sid, "jti": new_guid(rng), "iat": now, "exp": exp});
+        let input = format!("{header}.{}", b64url(payload.to_string().as_bytes()));
+        let mac = hmac_sha512(self.token_secret.as_ref(), input.as_bytes());
+        (
+            format!("{input}.{}", b64url(mac.get(..32).unwrap_or_default())),
+            exp,
+        )
+    }
+
+    fn authenticate(
+        &mut self,
+        sid: &str,
+        body: &[u8],
+        now: u64,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<ReceivedResponse, Error> {
+        let msg = self.open(sid, body)?;
+        let estrategia = get_ci(&msg, "idEstrategia").and_then(|v| v.as_str());
+        if estrategia != Some("autenticar/psd") {
+            return Err(err(
+                Code::MessageMalformed,
+                "psd005: expected idEstrategia \"autenticar/psd\"",
+            ));
+        }
+        if get_ci(&msg, "cliente")
+            .and_then(|v| v.as_str())
+            .is_none_or(str::is_empty)
+        {
+            return Err(err(
+                Code::MessageMalformed,
+                "psd005: expected a non-empty \"cliente\"",
+            ));
+        }
+        let (token, exp) = self.issue_token(sid, now, rng);
+        let work_id = new_guid(rng);
+        if let Some(s) = self.sessions.get_mut(sid) {
+            s.token = Some(token.clone());
+            s.token_exp = exp;
+            s.work_id = Some(work_id.clone());
+        }
+        self.sealed(
+            sid,
+            200,
+            &serde_json::json!({"token": token, "workId": work_id}),
+            rng,
+        )
+    }
+
+    fn authorized(
+        &mut self,
+        service: Service,
+        sid: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        now: u64,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<ReceivedResponse, Error> {
+        let bearer = header_value(headers, "authorization")
+            .and_then(|v| v.trim().strip_prefix("Bearer "))
+            .map(str::trim);
+        let work_id = header_value(headers, names::WORK_ID).map(str::trim);
+        let s = self
+            .sessions
+            .get(sid)
+            .ok_or_else(|| err(Code::BankKeyExpired, format!("unknown session {sid}")))?;
+        if s.aes_key.is_none() {
+            return Err(err(
+                Code::BankKeyExpired,
+                format!("no symmetric key for session {sid}"),
+            ));
+        }
+        let token_ok = matches!((s.token.as_deref(), bearer), (Some(a), Some(b)) if crate::crypto::ct_eq(a.as_bytes(), b.as_bytes()));
+        if !token_ok {
+            return Err(err(
+                Code::BankUnauthorized,
+                "authorization: missing or unknown Bearer token",
+            ));
+        }
+        if s.work_id.as_deref() != work_id {
+            return Err(err(
+                Code::BankUnauthorized,
+                "amc-work-id does not match the authenticated session",
+            ));
+        }
+        if now >= s.token_exp {
+            return Err(err(Code::BankTokenLimit, "token expired"));
+        }
+        let msg = self.open(sid, body)?;
+        match service {
+            Service::Psd007 => {
+                if get_ci(&msg, "token").and_then(|v| v.as_str()) != bearer {
+                    return Err(err(
+                        Code::BankUnauthorized,
+                        "psd007: message token differs from the Bearer token",
+                    ));
+                }
+                let (token, exp) = self.issue_token(sid, now, rng);
+                if let Some(s) = self.sessions.get_mut(sid) {
+                    s.token = Some(token.clone());
+                    s.token_exp = exp;
+                }
+                self.sealed(sid, 200, &serde_json::json!({"token": token}), rng)
+            }
+            Service::Psd050 => self.register(sid, &msg, rng),
+            Service::Psd052 => self.query(sid, &msg, rng),
+            Service::Psd001 | Service::Psd005 => {
+                Err(err(Code::BankUnknownService, "not an authorized service"))
+            }
+        }
+    }
+
+    fn register(
+        &mut self,
+        sid: &str,
+        msg: &serde_json::Value,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<ReceivedResponse, Error> {
+        let req = match BoletoRequest::from_value(msg) {
+            Ok(r) => r,
+            Err(e) => {
+                let status = StatusProcessamento {
+                    codigo: 1,
+                    mensagem: format!("{}: {}", e.code(), e.message()),
+                };
+                return self.business(sid, &status, rng);
+            }
+        };
+        let nosso = format!("{:015}", req.documento.nosso_numero);
+        if self.boletos.contains_key(&nosso) {
+            let status = StatusProcessamento {
+                codigo: 2,
+                mensagem: format!("nossoNumero {nosso} já registrado"),
+            };
+            return self.business(sid, &status, rng);
+        }
+        let body43 = format!(
+            "4229{:04}{:010}{:025}",
+            0,
+            req.documento.valor % 10_000_000_000,
+            req.documento.nosso_numero % 10u64.pow(18)
+        );
+        let dv = mod11_barcode_dv(&body43);
+        let codigo_barras = format!(
+            "{}{}{}",
+            body43.get(..4).unwrap_or_default(),
+            dv,
+            body43.get(4..).unwrap_or_default()
+        );
+        let stored = StoredBoleto {
+            request: req.clone(),
+            nosso_numero: nosso.clone(),
+            codigo_barras: codigo_barras.clone(),
+        };
+        self.boletos.insert(nosso.clone(), stored);
+        let mut doc = serde_json::Map::new();
+        doc.insert("nossoNumero".into(), nosso.into());
+        doc.insert("seuNumero".into(), req.documento.seu_numero.clone().into());
+        doc.insert("codigoBarras".into(), codigo_barras.into());
+        let status = StatusProcessamento {
+            codigo: 0,
+            mensagem: "Boleto registrado com sucesso".into(),
+        };
+        self.sealed(sid, 200, &reply_json(&status, &doc), rng)
+    }
+
+    fn query(
+        &mut self,
+        sid: &str,
+        msg: &serde_json::Value,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<ReceivedResponse, Error> {
+        let q = BoletoQuery::from_value(msg)?;
+        let key = q
+            .nosso_numero
+            .trim()
+            .parse::<u64>()
+            .map(|n| format!("{n:015}"))
+            .unwrap_or(q.nosso_numero.clone());
+        let Some(found) = self
+            .boletos
+            .get(&key)
+            .filter(|b| b.request.documento.seu_numero == q.seu_numero)
+        else {
+            let status = StatusProcessamento {
+                codigo: 3,
+                mensagem: format!("Boleto {} não encontrado", q.nosso_numero),
+            };
+            return self.business(sid, &status, rng);
+        };
+        let mut doc = serde_json::Map::new();
+        doc.insert("nossoNumero".into(), found.nosso_numero.clone().into());
+        doc.insert(
+            "seuNumero".into(),
+            found.request.documento.seu_numero.clone().into(),
+        );
+        doc.insert("registradoCip".into(), "S".into());
+        let status = StatusProcessamento {
+            codigo: 0,
+            mensagem: "Consulta efetuada".into(),
+        };
+        self.sealed(sid, 200, &reply_json(&status, &doc), rng)
+    }
+}

@@ -1,0 +1,530 @@
+//! psd001, both stages, both roles (SPEC §2.2–2.3).
+//!
+//! Client: [`stage1_jwk`] → [`parse_stage1_reply`] → [`stage2_parametros`]
+//! → [`parse_stage2_reply`]. Bank: [`bank_verify_stage1`] →
+//! [`bank_stage1_reply`] → [`bank_open_stage2`] → [`bank_stage2_reply`].
+
+use super::envelope::SessionKey;
+use super::{Code, Error, SignatureMessage, err};
+use crate::crypto::{Padding, RsaProvider, SignatureScheme, decrypt_chunked, encrypt_chunked};
+use crate::encoding::{b64, b64_decode};
+use crate::keys::{KeyFormat, RsaPrivateKey, RsaPublicKey};
+use crate::rng::CryptoRng;
+use zeroize::Zeroizing;
+
+/// The three fixed middle parts of the stage-1 `jwk`: B64("RSA"), B64("enc"), B64("P-256").
+pub fn jwk_prefix() -> String {
+    format!("{}.{}.{}", b64(b"RSA"), b64(b"enc"), b64(b"P-256"))
+}
+
+fn sign_session(
+    provider: &dyn RsaProvider,
+    key: &RsaPrivateKey,
+    session_id: &str,
+    rng: &mut dyn CryptoRng,
+) -> Result<Vec<u8>, Error> {
+    Ok(provider.sign(
+        key,
+        SignatureScheme::Pkcs1v15Sha256,
+        session_id.as_bytes(),
+        rng,
+    )?)
+}
+
+/// Stage 1: `B64(sig) "." B64("RSA") "." B64("enc") "." B64("P-256") "." B64(client_pub)`
+/// where `sig` is RSASSA-PKCS1-v1_5-SHA256 over the session GUID.
+pub fn stage1_jwk(
+    provider: &dyn RsaProvider,
+    client_key: &RsaPrivateKey,
+    session_id: &str,
+    key_format: KeyFormat,
+    rng: &mut dyn CryptoRng,
+) -> Result<String, Error> {
+    let sig = sign_session(provider, client_key, session_id, rng)?;
+    let public = client_key.public_key().encode(key_format)?;
+    Ok(format!("{}.{}.{}", b64(&sig), jwk_prefix(), b64(&public)))
+}
+
+/// A JSON body with one string member.
+pub fn json_body(member: &str, value: &str) -> Vec<u8> {
+    let mut m = serde_json::Map::new();
+    m.insert(
+        member.to_string(),
+        serde_json::Value::String(value.to_string()),
+    );
+    serde_json::Value::Object(m).to_string().into_bytes()
+}
+
+fn import_key_part(part: &str, what: &str) -> Result<RsaPublicKey, Error> {
+    let bytes = b64_decode(part).map_err(|e| {
+        err(
+            Code::HandshakeBadBankKey,
+            format!("{what}: key part is not base64 ({e})"),
+        )
+    })?;
+    RsaPublicKey::import(&bytes).map_err(|e| {
+        err(
+            Code::HandshakeBadBankKey,
+            format!(
+                "{what}: key part did not parse as PEM or DER, SPKI, PKCS#1 or X.509 ({}: {})",
+                e.code(),
+                e.message()
+            ),
+        )
+    })
+}
+
+/// Stage-1 reply: a JSON object whose `jwk` holds dot-separated parts, the
+/// **last** being the bank key (PEM or DER, SPKI or PKCS#1, auto-detected).
+pub fn parse_stage1_reply(body: &[u8]) -> Result<RsaPublicKey, Error> {
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| err(Code::HandshakeBadReply, "stage-1 reply is not JSON"))?;
+    let jwk = match v.get("jwk") {
+        Some(serde_json::Value::String(s)) => s,
+        _ => {
+            return Err(err(
+                Code::HandshakeBadReply,
+                "stage-1 reply: expected a JSON object with string member \"jwk\"",
+            ));
+        }
+    };
+    let last = jwk.rsplit('.').next().unwrap_or_default();
+    import_key_part(last, "stage-1 reply jwk (last part)")
+}
+
+/// Stage 2: `B64(RSA-ENCRYPT(bank_pub, session GUID)) "." B64(sig)`.
+pub fn stage2_parametros(
+    provider: &dyn RsaProvider,
+    bank_key: &RsaPublicKey,
+    client_key: &RsaPrivateKey,
+    session_id: &str,
+    padding: Padding,
+    rng: &mut dyn CryptoRng,
+) -> Result<String, Error> {
+    let enc = encrypt_chunked(provider, bank_key, padding, session_id.as_bytes(), rng)?;
+    let sig = sign_session(provider, client_key, session_id, rng)?;
+    Ok(format!("{}.{}", b64(&enc), b64(&sig)))
+}
+
+/// The key the handshake agreed, with the choices that won.
+#[derive(Debug)]
+pub struct AgreedKey {
+    /// The AES-256 session key.
+    pub key: SessionKey,
+    /// The padding that decrypted it.
+    pub padding: Padding,
+    /// What the bank's signature covered.
+    pub signature_message: SignatureMessage,
+}
+
+/// The string value of a stage-2 reply: member `jwk`, else the only string
+/// member, else a bare JSON string.
+fn stage2_value(body: &[u8]) -> Result<String, Error> {
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| err(Code::HandshakeBadReply, "stage-2 reply is not JSON"))?;
+    match v {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Object(m) => {
+            if let Some(serde_json::Value::String(s)) = m.get("jwk") {
+                return Ok(s.clone());
+            }
+            let strings: Vec<&String> = m
+                .values()
+                .filter_map(|v| match v {
+                    serde_json::Value::String(s) => Some(s),
+                    _ => None,
+                })
+                .collect();
+            match strings.as_slice() {
+                [one] => Ok((*one).clone()),
+                _ => Err(err(
+                    Code::HandshakeBadReply,
+                    format!(
+                        "stage-2 reply: expected member \"jwk\" or exactly one string member, found {}",
+                        strings.len()
+                    ),
+                )),
+            }
+        }
+        _ => Err(err(
+            Code::HandshakeBadReply,
+            "stage-2 reply: expected a JSON object or string",
+        )),
+    }
+}
+
+/// Key material found in a decrypted stage-2 plaintext.
+pub struct ExtractedKey {
+    /// The key.
+    pub key: SessionKey,
+    /// The key's text as it appeared (for `key-base64-text` signatures).
+    pub text: Option<Zeroizing<String>>,
+}
+
+fn key_from_text(text: &str) -> Option<SessionKey> {
+    if let Ok(bytes) = b64_decode(text) {
+        let bytes = Zeroizing::new(bytes);
+        if let Ok(k) = SessionKey::from_slice(&bytes) {
+            return Some(k);
+        }
+    }
+    if text.len() == 32 {
+        return SessionKey::from_slice(text.as_bytes()).ok();
+    }
+    None
+}
+
+/// Finds the AES key in a decrypted plaintext (SPEC §2.3 step 6): member
+/// `KID`, any case of `kid`, then `k`; base64/base64url of 32 bytes, else a
+/// 32-character text as the raw key; a non-JSON plaintext of 32 raw bytes or
+/// base64 of 32 bytes is the key itself.
+pub fn extract_key(plaintext: &[u8]) -> Result<ExtractedKey, Error> {
+    if let Ok(serde_json::Value::Object(m)) = serde_json::from_slice::<serde_json::Value>(plaintext)
+    {
+        let member = m
+            .get("KID")
+            .or_else(|| {
+                m.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("kid"))
+                    .map(|(_, v)| v)
+            })
+            .or_else(|| m.get("k"));
+        let Some(value) = member else {
+            return Err(err(
+                Code::HandshakeBadKeyMaterial,
+                "decrypted JWK has no KID, kid or k member",
+            ));
+        };
+        let Some(text) = value.as_str() else {
+            return Err(err(
+                Code::HandshakeBadKeyMaterial,
+                "decrypted JWK key member is not a string",
+            ));
+        };
+        return match key_from_text(text) {
+            Some(key) => Ok(ExtractedKey {
+                key,
+                text: Some(Zeroizing::new(text.to_string())),
+            }),
+            None => {
+                let decoded = b64_decode(text).map(|b| b.len()).ok();
+                Err(err(
+                    Code::HandshakeBadKeyMaterial,
+                    format!(
+                        "decrypted JWK key member: expected base64 of 32 bytes or 32 characters, found {} characters{}",
+                        text.len(),
+                        decoded.map_or(String::new(), |n| format!(" decoding to {n} bytes"))
+                    ),
+                ))
+            }
+        };
+    }
+    if plaintext.len() == 32 {
+        return Ok(ExtractedKey {
+            key: SessionKey::from_slice(plaintext)?,
+            text: None,
+        });
+    }
+    if let Ok(text) = std::str::from_utf8(plaintext)
+        && let Ok(bytes) = b64_decode(text.trim_matches('"'))
+        && let Ok(key) = SessionKey::from_slice(&Zeroizing::new(bytes))
+    {
+        let text = Some(Zeroizing::new(text.trim_matches('"').to_string()));
+        return Ok(ExtractedKey { key, text });
+    }
+    Err(err(
+        Code::HandshakeBadKeyMaterial,
+        format!(
+            "decrypted plaintext ({} bytes) is neither a JWK with a key member, 32 raw bytes, nor base64 of 32 bytes",
+            plaintext.len()
+        ),
+    ))
+}
+
+/// The byte strings a signature of kind `choice` may cover. For the base64
+/// text, both the text as it appeared and the canonical `B64(key)` are tried.
+fn signed_messages(choice: SignatureMessage, ex: &ExtractedKey, plaintext: &[u8]) -> Vec<Vec<u8>> {
+    match choice {
+        SignatureMessage::RawKey | SignatureMessage::Auto => vec![ex.key.as_bytes().to_vec()],
+        SignatureMessage::KeyBase64Text => {
+            let canonical = b64(ex.key.as_bytes()).into_bytes();
+            match &ex.text {
+                Some(t) if t.as_bytes() != canonical.as_slice() => {
+                    vec![t.as_bytes().to_vec(), canonical]
+                }
+                _ => vec![canonical],
+            }
+        }
+        SignatureMessage::Plaintext => vec![plaintext.to_vec()],
+    }
+}
+
+/// Stage-2 reply: decrypts `enc_jwk` with each candidate padding (chunked
+/// when longer than one block), extracts the key and verifies the bank's
+/// signature with each candidate message. A candidate wins only when both
+/// succeed; PKCS#1 v1.5's implicit rejection makes the signature the judge.
+#[allow(clippy::too_many_arguments)]
+pub fn parse_stage2_reply(
+    provider: &dyn RsaProvider,
+    body: &[u8],
+    client_key: &RsaPrivateKey,
+    bank_key: &RsaPublicKey,
+    paddings: &[Padding],
+    messages: &[SignatureMessage],
+    rng: &mut dyn CryptoRng,
+) -> Result<AgreedKey, Error> {
+    let value = stage2_value(body)?;
+    let parts: Vec<&str> = value.split('.').collect();
+    let [enc_part, sig_part] = parts.as_slice() else {
+        return Err(err(
+            Code::HandshakeBadReply,
+            format!(
+                "stage-2 reply value: expected 2 dot-separated parts, found {}",
+                parts.len()
+            ),
+        ));
+    };
+    let enc = b64_decode(enc_part)
+        .map_err(|e| err(Code::HandshakeBadReply, format!("stage-2 enc_jwk: {e}")))?;
+    let sig = b64_decode(sig_part)
+        .map_err(|e| err(Code::HandshakeBadReply, format!("stage-2 signature: {e}")))?;
+    let k = client_key.size();
+    if enc.is_empty() || !enc.len().is_multiple_of(k) {
+        return Err(err(
+            Code::HandshakeDecryptFailed,
+            format!(
+                "stage-2 enc_jwk: expected a multiple of {k} bytes, found {}",
+                enc.len()
+            ),
+        ));
+    }
+    let mut last: Option<Error> = None;
+    for &padding in paddings {
+        let plaintext = match decrypt_chunked(provider, client_key, padding, &enc, rng) {
+            Ok(p) => p,
+            Err(e) => {
+                if last.is_none() {
+                    last = Some(err(
+                        Code::HandshakeDecryptFailed,
+                        format!(
+                            "stage-2 enc_jwk did not decrypt with {} ({})",
+                            padding.as_str(),
+                            e.message()
+                        ),
+                    ));
+                }
+                continue;
+            }
+        };
+        let extracted = match extract_key(&plaintext) {
+            Ok(x) => x,
+            Err(e) => {
+                if last
+                    .as_ref()
+                    .is_none_or(|l| l.kind() == Code::HandshakeDecryptFailed)
+                {
+                    last = Some(err(
+                        e.kind(),
+                        format!("with {}: {}", padding.as_str(), e.message()),
+                    ));
+                }
+                continue;
+            }
+        };
+        for &m in messages {
+            let verified = signed_messages(m, &extracted, &plaintext)
+                .iter()
+                .any(|msg| {
+                    provider
+                        .verify(bank_key, SignatureScheme::Pkcs1v15Sha256, msg, &sig)
+                        .is_ok()
+                });
+            if verified {
+                return Ok(AgreedKey {
+                    key: extracted.key.clone(),
+                    padding,
+                    signature_message: m,
+                });
+            }
+        }
+        last = Some(err(
+            Code::HandshakeBadSignature,
+            format!(
+                "bank signature over the key does not verify (padding {}, messages tried: {})",
+                padding.as_str(),
+                messages
+                    .iter()
+                    .map(|m| format!("{m:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    Err(last.unwrap_or_else(|| err(Code::HandshakeDecryptFailed, "no padding candidates")))
+}
+
+// ---------------------------------------------------------------- bank role
+
+/// Bank role, stage 1: parses the client's `jwk` (5 parts), imports its key
+/// (any format) and verifies its signature over the session GUID.
+pub fn bank_verify_stage1(
+    provider: &dyn RsaProvider,
+    body: &[u8],
+    session_id: &str,
+) -> Result<RsaPublicKey, Error> {
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
+        err(
+            Code::HandshakeBadRequest,
+            "stage-1 request body is not JSON",
+        )
+    })?;
+    let Some(jwk) = v.get("jwk").and_then(|j| j.as_str()) else {
+        return Err(err(
+            Code::HandshakeBadRequest,
+            "stage-1 request: expected string member \"jwk\"",
+        ));
+    };
+    let parts: Vec<&str> = jwk.split('.').collect();
+    let [sig, _, _, _, key] = parts.as_slice() else {
+        return Err(err(
+            Code::HandshakeBadRequest,
+            format!(
+                "stage-1 jwk: expected 5 dot-separated parts, found {}",
+                parts.len()
+            ),
+        ));
+    };
+    let client = import_key_part(key, "stage-1 jwk (client key)")
+        .map_err(|e| err(Code::HandshakeBadRequest, e.message()))?;
+    let sig = b64_decode(sig)
+        .map_err(|e| err(Code::HandshakeBadRequest, format!("stage-1 signature: {e}")))?;
+    provider
+        .verify(
+            &client,
+            SignatureScheme::Pkcs1v15Sha256,
+            session_id.as_bytes(),
+            &sig,
+        )
+        .map_err(|_| {
+            err(
+                Code::HandshakeBadSignature,
+                "stage-1 signature over the session GUID does not verify with the client key",
+            )
+        })?;
+    Ok(client)
+}
+
+/// Bank role, stage 1 reply body: `{"jwk": B64("RSA").B64("enc").B64("P-256").B64(bank_pub)}`.
+pub fn bank_stage1_reply(bank_key: &RsaPublicKey, key_format: KeyFormat) -> Result<Vec<u8>, Error> {
+    let public = bank_key.encode(key_format)?;
+    Ok(json_body(
+        "jwk",
+        &format!("{}.{}", jwk_prefix(), b64(&public)),
+    ))
+}
+
+/// Bank role, stage 2: decrypts the session id with each candidate padding
+/// until it equals the header GUID, verifies the client's signature, and
+/// returns the padding the client used.
+pub fn bank_open_stage2(
+    provider: &dyn RsaProvider,
+    body: &[u8],
+    bank_key: &RsaPrivateKey,
+    client_key: &RsaPublicKey,
+    session_id: &str,
+    paddings: &[Padding],
+    rng: &mut dyn CryptoRng,
+) -> Result<Padding, Error> {
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
+        err(
+            Code::HandshakeBadRequest,
+            "stage-2 request body is not JSON",
+        )
+    })?;
+    let Some(p) = v.get("parametros").and_then(|j| j.as_str()) else {
+        return Err(err(
+            Code::HandshakeBadRequest,
+            "stage-2 request: expected string member \"parametros\"",
+        ));
+    };
+    let parts: Vec<&str> = p.split('.').collect();
+    let [enc, sig] = parts.as_slice() else {
+        return Err(err(
+            Code::HandshakeBadRequest,
+            format!(
+                "parametros: expected 2 dot-separated parts, found {}",
+                parts.len()
+            ),
+        ));
+    };
+    let enc = b64_decode(enc)
+        .map_err(|e| err(Code::HandshakeBadRequest, format!("parametros enc: {e}")))?;
+    let sig = b64_decode(sig).map_err(|e| {
+        err(
+            Code::HandshakeBadRequest,
+            format!("parametros signature: {e}"),
+        )
+    })?;
+    let padding = paddings
+        .iter()
+        .copied()
+        .find(|&pad| {
+            decrypt_chunked(provider, bank_key, pad, &enc, rng)
+                .is_ok_and(|pt| crate::crypto::ct_eq(&pt, session_id.as_bytes()))
+        })
+        .ok_or_else(|| {
+            err(
+                Code::HandshakeSessionMismatch,
+                format!(
+                    "encrypted session id does not decrypt to the amc-session-id header with {}",
+                    paddings
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+    provider
+        .verify(
+            client_key,
+            SignatureScheme::Pkcs1v15Sha256,
+            session_id.as_bytes(),
+            &sig,
+        )
+        .map_err(|_| {
+            err(
+                Code::HandshakeBadSignature,
+                "stage-2 signature over the session GUID does not verify",
+            )
+        })?;
+    Ok(padding)
+}
+
+/// Bank role, stage 2 reply body: the key wrapped as
+/// `{"kty":"oct","alg":"A256CTR","kid":B64(key)}`, encrypted to the client
+/// (chunked when longer than one block), signed per `message`.
+pub fn bank_stage2_reply(
+    provider: &dyn RsaProvider,
+    client_key: &RsaPublicKey,
+    bank_key: &RsaPrivateKey,
+    key: &SessionKey,
+    padding: Padding,
+    message: SignatureMessage,
+    rng: &mut dyn CryptoRng,
+) -> Result<Vec<u8>, Error> {
+    let key_text = key.to_b64();
+    let jwk = Zeroizing::new(
+        serde_json::json!({"kty": "oct", "alg": "A256CTR", "kid": key_text.as_str()})
+            .to_string()
+            .into_bytes(),
+    );
+    let msg: Vec<u8> = match message {
+        SignatureMessage::RawKey | SignatureMessage::Auto => key.as_bytes().to_vec(),
+        SignatureMessage::KeyBase64Text => key_text.as_bytes().to_vec(),
+        SignatureMessage::Plaintext => jwk.to_vec(),
+    };
+    let enc = encrypt_chunked(provider, client_key, padding, &jwk, rng)?;
+    let sig = provider.sign(bank_key, SignatureScheme::Pkcs1v15Sha256, &msg, rng)?;
+    Ok(json_body("jwk", &format!("{}.{}", b64(&enc), b64(&sig))))
+}

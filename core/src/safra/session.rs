@@ -1,0 +1,837 @@
+//! The client state machine (SPEC §2.8–2.9).
+//!
+//! A host runs any PSD operation with one loop and its own HTTP stack:
+//!
+//! ```no_run
+//! # use selo::safra::{Session, SafraProfile, BaseUrl, Operation, Outcome};
+//! # use selo::http::ReceivedResponse;
+//! # fn send(r: &selo::http::PreparedRequest) -> ReceivedResponse { unimplemented!() }
+//! # fn now() -> u64 { 0 }
+//! let mut rng = selo::rng::system();
+//! let mut session = Session::new(SafraProfile::default(), BaseUrl::Homologation, "CLIENTE")?;
+//! let op = Operation::Authenticate;
+//! let reply = loop {
+//!     let (id, request) = session.prepare_next(&op, now(), &mut rng)?;
+//!     let response = send(&request);
+//!     match session.handle_response(id, &response, now(), &mut rng)? {
+//!         Outcome::Continue(_) => continue,
+//!         Outcome::Done(reply) => break reply,
+//!     }
+//! };
+//! # Ok::<(), selo::safra::Error>(())
+//! ```
+//!
+//! `prepare_next` sends whatever the operation still needs — handshake
+//! stage 1 or 2, authentication, renewal when the token is due — before the
+//! operation's own request. `handle_response` turns every status into the
+//! next step: key expiry (500 + `amc-criptografia: erro`) and HTTP 480 reset
+//! the right state and answer `Continue`, so the loop recovers by itself
+//! within `profile.max_recoveries`.
+
+use super::boleto::{BoletoQuery, BoletoReply, BoletoRequest, StatusProcessamento};
+use super::envelope::{IvLog, SessionKey, unwrap_body, wrap_body};
+use super::handshake;
+use super::headers::{BaseUrl, Service, is_key_expired, request_headers};
+use super::token::{TokenSchedule, schedule};
+use super::{Code, Error, On480, PaddingChoice, SafraProfile, SignatureMessage, err};
+use crate::crypto::{Padding, RsaProvider, default_provider};
+use crate::encoding::{b64, b64_decode, new_guid};
+use crate::http::{PreparedRequest, ReceivedResponse};
+use crate::keys::{RsaPrivateKey, RsaPublicKey};
+use crate::rng::CryptoRng;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// Where the session stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// No handshake yet (or the last one was discarded).
+    New,
+    /// Stage 1 done: the bank's key is known.
+    KeysSent,
+    /// Stage 2 done: the AES key is agreed.
+    KeyAgreed,
+    /// psd005 done: token and workId held.
+    Authenticated,
+}
+
+/// What a host asked the session to do.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operation {
+    /// A new handshake (psd001 stages 1 and 2).
+    Handshake,
+    /// Authenticate (psd005), handshaking first if needed.
+    Authenticate,
+    /// Renew the token (psd007), authenticating first if needed.
+    Renew,
+    /// Register a boleto (psd050).
+    RegisterBoleto(BoletoRequest),
+    /// Query a boleto (psd052).
+    QueryBoleto(BoletoQuery),
+}
+
+/// Why the loop goes round again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NextAction {
+    /// The key was discarded: a new handshake follows.
+    Rehandshake,
+    /// The token was discarded: psd005 follows.
+    Reauthenticate,
+    /// The token is due: psd007 follows.
+    Renew,
+    /// A transient server error: the same request is prepared again.
+    Retry,
+}
+
+/// What `handle_response` decided.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Call `prepare_next` with the same operation again. `Some` says why
+    /// when a recovery happened; `None` after a prerequisite step succeeded.
+    Continue(Option<NextAction>),
+    /// The operation finished.
+    Done(Reply),
+}
+
+/// The result of a finished operation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// The handshake agreed a key.
+    KeyAgreed {
+        /// The padding that won.
+        padding: Padding,
+        /// What the bank's signature covered.
+        signature_message: SignatureMessage,
+    },
+    /// psd005 succeeded.
+    Authenticated(TokenSchedule),
+    /// psd007 succeeded.
+    Renewed(TokenSchedule),
+    /// psd050 reply.
+    BoletoRegistered(BoletoReply),
+    /// psd052 reply.
+    BoletoQueried(BoletoReply),
+    /// HTTP 550: the bank refused the operation for a business reason.
+    BusinessError {
+        /// The bank's status, when the body carried one.
+        status: Option<StatusProcessamento>,
+        /// The opened body (or the raw JSON), when there was one.
+        body: serde_json::Value,
+    },
+}
+
+/// Identifies a prepared request until its response is handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RequestId(pub u64);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Stage1,
+    Stage2(Padding),
+    Authenticate,
+    Renew,
+    Register,
+    Query,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OpKind {
+    Handshake,
+    Authenticate,
+    Renew,
+    Register,
+    Query,
+}
+
+impl Operation {
+    fn kind(&self) -> OpKind {
+        match self {
+            Operation::Handshake => OpKind::Handshake,
+            Operation::Authenticate => OpKind::Authenticate,
+            Operation::Renew => OpKind::Renew,
+            Operation::RegisterBoleto(_) => OpKind::Register,
+            Operation::QueryBoleto(_) => OpKind::Query,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    step: Step,
+    op: OpKind,
+}
+
+/// The Safra PSD client session. See the module docs for the host loop.
+pub struct Session {
+    profile: SafraProfile,
+    base_url: BaseUrl,
+    cliente: String,
+    provider: &'static dyn RsaProvider,
+    client_key: Option<RsaPrivateKey>,
+    session_id: String,
+    bank_key: Option<RsaPublicKey>,
+    aes_key: Option<SessionKey>,
+    token: Option<TokenSchedule>,
+    work_id: Option<String>,
+    ivs: IvLog,
+    state: State,
+    /// In `auto`, the index of the padding candidate being tried.
+    auto_index: usize,
+    padding_winner: Option<Padding>,
+    signature_winner: Option<SignatureMessage>,
+    pending: HashMap<u64, Pending>,
+    next_id: u64,
+    recoveries: u32,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("state", &self.state)
+            .field("base_url", &self.base_url.as_str())
+            .field("session_id", &self.session_id)
+            .field("work_id", &self.work_id)
+            .field("padding_winner", &self.padding_winner)
+            .finish_non_exhaustive()
+    }
+}
+
+fn headers_of(
+    session_id: &str,
+    rng: &mut dyn CryptoRng,
+    auth: Option<(&str, &str)>,
+) -> Vec<(String, String)> {
+    let message_id = new_guid(rng);
+    request_headers(session_id, &message_id, auth)
+}
+
+impl Session {
+    /// A new session. `cliente` is the client code psd005 sends.
+    pub fn new(
+        profile: SafraProfile,
+        base_url: BaseUrl,
+        cliente: impl Into<String>,
+    ) -> Result<Self, Error> {
+        profile.validate()?;
+        Ok(Self {
+            profile,
+            base_url,
+            cliente: cliente.into(),
+            provider: default_provider(),
+            client_key: None,
+            session_id: String::new(),
+            bank_key: None,
+            aes_key: None,
+            token: None,
+            work_id: None,
+            ivs: IvLog::default(),
+            state: State::New,
+            auto_index: 0,
+            padding_winner: None,
+            signature_winner: None,
+            pending: HashMap::new(),
+            next_id: 1,
+            recoveries: 0,
+        })
+    }
+
+    /// Uses this client key instead of generating one at the first handshake.
+    pub fn set_client_key(&mut self, key: RsaPrivateKey) {
+        self.client_key = Some(key);
+    }
+
+    /// Uses another RSA provider.
+    pub fn set_provider(&mut self, provider: &'static dyn RsaProvider) {
+        self.provider = provider;
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> &SafraProfile {
+        &self.profile
+    }
+
+    /// The current session GUID (empty before the first handshake).
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// The workId from psd005.
+    pub fn work_id(&self) -> Option<&str> {
+        self.work_id.as_deref()
+    }
+
+    /// The token and its schedule.
+    pub fn token(&self) -> Option<&TokenSchedule> {
+        self.token.as_ref()
+    }
+
+    /// The padding `auto` discovered (or the fixed one once a key is agreed).
+    pub fn padding_winner(&self) -> Option<Padding> {
+        self.padding_winner
+    }
+
+    /// The signature message `auto` discovered.
+    pub fn signature_winner(&self) -> Option<SignatureMessage> {
+        self.signature_winner
+    }
+
+    /// The agreed AES key (for debugging captured traffic).
+    pub fn session_key(&self) -> Option<&SessionKey> {
+        self.aes_key.as_ref()
+    }
+
+    /// What the session would do before a business call at `now`, if anything.
+    pub fn next_action(&self, now: u64) -> Option<NextAction> {
+        match self.state {
+            State::New | State::KeysSent => Some(NextAction::Rehandshake),
+            State::KeyAgreed => Some(NextAction::Reauthenticate),
+            State::Authenticated => match &self.token {
+                Some(t) if t.is_expired(now) => Some(NextAction::Reauthenticate),
+                Some(t) if t.should_renew(now) => Some(NextAction::Renew),
+                Some(_) => None,
+                None => Some(NextAction::Reauthenticate),
+            },
+        }
+    }
+
+    fn stage2_padding(&self) -> Padding {
+        if let Some(w) = self.padding_winner {
+            return w;
+        }
+        let c = self.profile.padding.candidates();
+        c.get(self.auto_index)
+            .or(c.first())
+            .copied()
+            .unwrap_or(Padding::Pkcs1v15)
+    }
+
+    fn issue(
+        &mut self,
+        step: Step,
+        op: OpKind,
+        req: PreparedRequest,
+    ) -> (RequestId, PreparedRequest) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.pending.insert(id, Pending { step, op });
+        (RequestId(id), req)
+    }
+
+    fn post(
+        &self,
+        service: Service,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> PreparedRequest {
+        PreparedRequest {
+            method: "POST".into(),
+            url: self.base_url.url(service),
+            headers,
+            body,
+        }
+    }
+
+    fn discard_key(&mut self) {
+        self.bank_key = None;
+        self.aes_key = None;
+        self.token = None;
+        self.work_id = None;
+        self.ivs.clear();
+        self.state = State::New;
+    }
+
+    fn discard_token(&mut self) {
+        self.token = None;
+        self.work_id = None;
+        if self.state == State::Authenticated {
+            self.state = State::KeyAgreed;
+        }
+    }
+
+    fn prepare_stage1(
+        &mut self,
+        op: OpKind,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<(RequestId, PreparedRequest), Error> {
+        if self.client_key.is_none() {
+            self.client_key = Some(RsaPrivateKey::generate(self.profile.key_bits, rng)?);
+        }
+        self.discard_key();
+        self.session_id = new_guid(rng);
+        let key = self
+            .client_key
+            .as_ref()
+            .ok_or_else(|| err(Code::SessionNotReady, "no client key"))?;
+        let jwk = handshake::stage1_jwk(
+            self.provider,
+            key,
+            &self.session_id,
+            self.profile.key_format,
+            rng,
+        )?;
+        let headers = headers_of(&self.session_id, rng, None);
+        let req = self.post(Service::Psd001, headers, handshake::json_body("jwk", &jwk));
+        Ok(self.issue(Step::Stage1, op, req))
+    }
+
+    fn prepare_stage2(
+        &mut self,
+        op: OpKind,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<(RequestId, PreparedRequest), Error> {
+        let padding = self.stage2_padding();
+        let (Some(bank), Some(client)) = (&self.bank_key, &self.client_key) else {
+            return Err(err(
+                Code::SessionNotReady,
+                "stage 2 needs the bank key from stage 1",
+            ));
+        };
+        let parametros = handshake::stage2_parametros(
+            self.provider,
+            bank,
+            client,
+            &self.session_id,
+            padding,
+            rng,
+        )?;
+        let headers = headers_of(&self.session_id, rng, None);
+        let req = self.post(
+            Service::Psd001,
+            headers,
+            handshake::json_body("parametros", &parametros),
+        );
+        Ok(self.issue(Step::Stage2(padding), op, req))
+    }
+
+    fn seal(&mut self, msg: &serde_json::Value, rng: &mut dyn CryptoRng) -> Result<Vec<u8>, Error> {
+        let key = self
+            .aes_key
+            .as_ref()
+            .ok_or_else(|| err(Code::SessionNotReady, "no AES key agreed"))?;
+        let plaintext = Zeroizing::new(msg.to_string().into_bytes());
+        Ok(wrap_body(&self.ivs.seal(key, &plaintext, rng)))
+    }
+
+    fn prepare_sealed(
+        &mut self,
+        step: Step,
+        op: OpKind,
+        service: Service,
+        msg: &serde_json::Value,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<(RequestId, PreparedRequest), Error> {
+        let body = self.seal(msg, rng)?;
+        let headers = if service.needs_token() {
+            let (Some(work_id), Some(token)) = (&self.work_id, &self.token) else {
+                return Err(err(
+                    Code::SessionNotReady,
+                    format!("{} needs a token and workId", service.path()),
+                ));
+            };
+            headers_of(&self.session_id, rng, Some((work_id, &token.token)))
+        } else {
+            headers_of(&self.session_id, rng, None)
+        };
+        let req = self.post(service, headers, body);
+        Ok(self.issue(step, op, req))
+    }
+
+    /// The authentication message (psd005).
+    pub fn auth_message(&self) -> serde_json::Value {
+        serde_json::json!({
+            "idEstrategia": "autenticar/psd",
+            "versaoAplicacao": 1,
+            "credenciais": {},
+            "cliente": self.cliente,
+        })
+    }
+
+    /// The next request `op` needs at time `now`: a prerequisite (handshake,
+    /// authentication, renewal) or the operation's own request.
+    pub fn prepare_next(
+        &mut self,
+        op: &Operation,
+        now: u64,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<(RequestId, PreparedRequest), Error> {
+        if self.recoveries > self.profile.max_recoveries {
+            return Err(err(
+                Code::SessionTooManyRecoveries,
+                format!(
+                    "gave up after {} recoveries (profile max_recoveries = {})",
+                    self.recoveries - 1,
+                    self.profile.max_recoveries
+                ),
+            ));
+        }
+        let kind = op.kind();
+        match self.state {
+            State::New => return self.prepare_stage1(kind, rng),
+            State::KeysSent => return self.prepare_stage2(kind, rng),
+            State::KeyAgreed | State::Authenticated => {}
+        }
+        if kind == OpKind::Handshake {
+            return self.prepare_stage1(kind, rng);
+        }
+        let token_ok = self.state == State::Authenticated
+            && self.token.as_ref().is_some_and(|t| !t.is_expired(now));
+        if !token_ok || kind == OpKind::Authenticate {
+            let msg = self.auth_message();
+            return self.prepare_sealed(Step::Authenticate, kind, Service::Psd005, &msg, rng);
+        }
+        let due = self.token.as_ref().is_some_and(|t| t.should_renew(now));
+        if due || kind == OpKind::Renew {
+            let token = self
+                .token
+                .as_ref()
+                .map(|t| t.token.clone())
+                .unwrap_or_default();
+            let msg = serde_json::json!({ "token": token });
+            return self.prepare_sealed(Step::Renew, kind, Service::Psd007, &msg, rng);
+        }
+        match op {
+            Operation::RegisterBoleto(b) => {
+                b.validate()?;
+                let msg = b.to_json();
+                self.prepare_sealed(Step::Register, kind, Service::Psd050, &msg, rng)
+            }
+            Operation::QueryBoleto(q) => {
+                q.validate()?;
+                let msg = q.to_json();
+                self.prepare_sealed(Step::Query, kind, Service::Psd052, &msg, rng)
+            }
+            Operation::Handshake | Operation::Authenticate | Operation::Renew => Err(err(
+                Code::SessionNotReady,
+                "nothing to send for this operation",
+            )),
+        }
+    }
+
+    fn recover(&mut self, action: NextAction) -> Outcome {
+        self.recoveries += 1;
+        Outcome::Continue(Some(action))
+    }
+
+    fn done(&mut self, reply: Reply) -> Outcome {
+        self.recoveries = 0;
+        Outcome::Done(reply)
+    }
+
+    fn open_reply(&mut self, body: &[u8]) -> Result<serde_json::Value, Error> {
+        let key = self
+            .aes_key
+            .as_ref()
+            .ok_or_else(|| err(Code::SessionNotReady, "no AES key agreed"))?;
+        let envelope = unwrap_body(body)?;
+        let (_, json) = self
+            .ivs
+            .open(key, &envelope, self.profile.reject_reused_iv)?;
+        Ok(json)
+    }
+
+    fn business_error(&mut self, body: &[u8]) -> Reply {
+        let json = match self.open_reply(body) {
+            Ok(j) => j,
+            Err(_) => serde_json::from_slice(body).unwrap_or(serde_json::Value::Null),
+        };
+        Reply::BusinessError {
+            status: StatusProcessamento::from_reply(&json),
+            body: json,
+        }
+    }
+
+    fn take_token(
+        &mut self,
+        json: &serde_json::Value,
+        now: u64,
+        need_work_id: bool,
+    ) -> Result<TokenSchedule, Error> {
+        let Some(token) = super::boleto::get_ci(json, "token").and_then(|t| t.as_str()) else {
+            return Err(err(
+                Code::MessageMalformed,
+                "reply: expected string member \"token\"",
+            ));
+        };
+        let sched = schedule(token, now, &self.profile)?;
+        match super::boleto::get_ci(json, "workId") {
+            Some(serde_json::Value::String(w)) => self.work_id = Some(w.clone()),
+            Some(other) => self.work_id = Some(other.to_string()),
+            None if need_work_id => {
+                return Err(err(
+                    Code::MessageMalformed,
+                    "psd005 reply: expected member \"workId\"",
+                ));
+            }
+            None => {}
+        }
+        self.token = Some(sched.clone());
+        self.state = State::Authenticated;
+        Ok(sched)
+    }
+
+    /// Hands back the response to request `id`, received at `now`.
+    pub fn handle_response(
+        &mut self,
+        id: RequestId,
+        response: &ReceivedResponse,
+        now: u64,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<Outcome, Error> {
+        let Some(p) = self.pending.remove(&id.0) else {
+            return Err(err(
+                Code::SessionUnknownRequest,
+                format!("request id {} is unknown or already handled", id.0),
+            ));
+        };
+        let status = response.status;
+        if is_key_expired(status, &response.headers) {
+            self.discard_key();
+            return Ok(self.recover(NextAction::Rehandshake));
+        }
+        if status == 480 {
+            return Ok(match self.profile.on_480 {
+                On480::Reinit => {
+                    self.discard_key();
+                    self.recover(NextAction::Rehandshake)
+                }
+                On480::Reauth => {
+                    self.discard_token();
+                    self.recover(NextAction::Reauthenticate)
+                }
+            });
+        }
+        if status == 550 {
+            let reply = self.business_error(&response.body);
+            return Ok(self.done(reply));
+        }
+        if (400..500).contains(&status) {
+            if let Step::Stage2(padding) = p.step {
+                let auto =
+                    self.profile.padding == PaddingChoice::Auto && self.padding_winner.is_none();
+                if auto && self.auto_index + 1 < Padding::ALL.len() {
+                    self.auto_index += 1;
+                    self.discard_key();
+                    let _ = padding;
+                    return Ok(Outcome::Continue(Some(NextAction::Rehandshake)));
+                }
+            }
+            let excerpt: String = String::from_utf8_lossy(&response.body)
+                .chars()
+                .take(200)
+                .collect();
+            return Err(err(
+                Code::StatusRequestError,
+                format!("HTTP {status} from {:?}: {excerpt}", p.step),
+            ));
+        }
+        if status >= 500 {
+            return Ok(self.recover(NextAction::Retry));
+        }
+        if !(200..300).contains(&status) {
+            return Err(err(
+                Code::StatusRequestError,
+                format!("unexpected HTTP status {status}"),
+            ));
+        }
+        match p.step {
+            Step::Stage1 => {
+                self.bank_key = Some(handshake::parse_stage1_reply(&response.body)?);
+                self.state = State::KeysSent;
+                Ok(Outcome::Continue(None))
+            }
+            Step::Stage2(_) => {
+                let paddings = match self.padding_winner {
+                    Some(w) => vec![w],
+                    None => self.profile.padding.candidates(),
+                };
+                let messages = match self.signature_winner {
+                    Some(w) => vec![w],
+                    None => self.profile.signature_message.candidates(),
+                };
+                let (Some(client), Some(bank)) = (&self.client_key, &self.bank_key) else {
+                    return Err(err(Code::SessionNotReady, "stage 2 reply without stage 1"));
+                };
+                let agreed = handshake::parse_stage2_reply(
+                    self.provider,
+                    &response.body,
+                    client,
+                    bank,
+                    &paddings,
+                    &messages,
+                    rng,
+                )?;
+                self.padding_winner = Some(agreed.padding);
+                self.signature_winner = Some(agreed.signature_message);
+                self.aes_key = Some(agreed.key);
+                self.ivs.clear();
+                self.state = State::KeyAgreed;
+                if p.op == OpKind::Handshake {
+                    let reply = Reply::KeyAgreed {
+                        padding: agreed.padding,
+                        signature_message: agreed.signature_message,
+                    };
+                    Ok(self.done(reply))
+                } else {
+                    Ok(Outcome::Continue(None))
+                }
+            }
+            Step::Authenticate => {
+                let json = self.open_reply(&response.body)?;
+                let sched = self.take_token(&json, now, true)?;
+                if p.op == OpKind::Authenticate {
+                    Ok(self.done(Reply::Authenticated(sched)))
+                } else {
+                    Ok(Outcome::Continue(None))
+                }
+            }
+            Step::Renew => {
+                let json = self.open_reply(&response.body)?;
+                let sched = self.take_token(&json, now, false)?;
+                if p.op == OpKind::Renew {
+                    Ok(self.done(Reply::Renewed(sched)))
+                } else {
+                    Ok(Outcome::Continue(None))
+                }
+            }
+            Step::Register => {
+                let json = self.open_reply(&response.body)?;
+                let reply = BoletoReply::from_value(&json)?;
+                Ok(self.done(Reply::BoletoRegistered(reply)))
+            }
+            Step::Query => {
+                let json = self.open_reply(&response.body)?;
+                let reply = BoletoReply::from_value(&json)?;
+                Ok(self.done(Reply::BoletoQueried(reply)))
+            }
+        }
+    }
+
+    /// Exports the session (keys included) as JSON bytes, so another process
+    /// can continue it. The blob holds secrets: encrypt it at rest. In-flight
+    /// requests are not exported.
+    pub fn export(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let snap = Snapshot {
+            version: 1,
+            profile: self.profile.clone(),
+            base_url: self.base_url.clone(),
+            cliente: self.cliente.clone(),
+            client_key_pkcs8: match &self.client_key {
+                Some(k) => Some(b64(&k.to_pkcs8_der()?)),
+                None => None,
+            },
+            session_id: self.session_id.clone(),
+            bank_key_spki: match &self.bank_key {
+                Some(k) => Some(b64(&k.to_spki_der()?)),
+                None => None,
+            },
+            aes_key: self.aes_key.as_ref().map(|k| k.to_b64().to_string()),
+            token: self.token.clone(),
+            work_id: self.work_id.clone(),
+            seen_ivs: self.ivs.ivs().map(|iv| b64(iv)).collect(),
+            state: self.state,
+            auto_index: self.auto_index,
+            padding_winner: self.padding_winner,
+            signature_winner: self.signature_winner,
+        };
+        serde_json::to_vec(&snap)
+            .map(Zeroizing::new)
+            .map_err(|e| err(Code::SessionBadSnapshot, format!("export failed: {e}")))
+    }
+
+    /// Imports a session exported by [`Session::export`].
+    pub fn import(bytes: &[u8]) -> Result<Self, Error> {
+        let bad = |m: String| err(Code::SessionBadSnapshot, m);
+        let snap: Snapshot = serde_json::from_slice(bytes)
+            .map_err(|e| bad(format!("snapshot JSON rejected: {e}")))?;
+        if snap.version != 1 {
+            return Err(bad(format!(
+                "snapshot version: expected 1, found {}",
+                snap.version
+            )));
+        }
+        let mut s = Session::new(snap.profile, snap.base_url, snap.cliente)?;
+        let decode = |what: &str, t: &str| {
+            b64_decode(t)
+                .map(Zeroizing::new)
+                .map_err(|e| bad(format!("{what}: {e}")))
+        };
+        if let Some(k) = &snap.client_key_pkcs8 {
+            s.client_key = Some(
+                RsaPrivateKey::import(&decode("client_key_pkcs8", k)?)
+                    .map_err(|e| bad(e.to_string()))?,
+            );
+        }
+        if let Some(k) = &snap.bank_key_spki {
+            s.bank_key = Some(
+                RsaPublicKey::import(&decode("bank_key_spki", k)?)
+                    .map_err(|e| bad(e.to_string()))?,
+            );
+        }
+        if let Some(k) = &snap.aes_key {
+            s.aes_key = Some(
+                SessionKey::from_slice(&decode("aes_key", k)?).map_err(|e| bad(e.to_string()))?,
+            );
+        }
+        for iv in &snap.seen_ivs {
+            let bytes = decode("seen_ivs", iv)?;
+            let arr: [u8; 16] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| bad("seen_ivs: an IV is not 16 bytes".into()))?;
+            s.ivs.insert(arr);
+        }
+        let consistent = match snap.state {
+            State::New => true,
+            State::KeysSent => s.bank_key.is_some() && s.client_key.is_some(),
+            State::KeyAgreed => s.aes_key.is_some(),
+            State::Authenticated => {
+                s.aes_key.is_some() && snap.token.is_some() && snap.work_id.is_some()
+            }
+        };
+        if !consistent {
+            return Err(bad(format!(
+                "state {:?} lacks the keys or token it needs",
+                snap.state
+            )));
+        }
+        s.session_id = snap.session_id;
+        s.token = snap.token;
+        s.work_id = snap.work_id;
+        s.state = snap.state;
+        s.auto_index = snap.auto_index.min(Padding::ALL.len().saturating_sub(1));
+        s.padding_winner = snap.padding_winner;
+        s.signature_winner = snap.signature_winner;
+        Ok(s)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Snapshot {
+    version: u32,
+    profile: SafraProfile,
+    base_url: BaseUrl,
+    cliente: String,
+    client_key_pkcs8: Option<String>,
+    session_id: String,
+    bank_key_spki: Option<String>,
+    aes_key: Option<String>,
+    token: Option<TokenSchedule>,
+    work_id: Option<String>,
+    seen_ivs: Vec<String>,
+    state: State,
+    auto_index: usize,
+    padding_winner: Option<Padding>,
+    signature_winner: Option<SignatureMessage>,
+}
