@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 //! Cross-checks of the Safra cryptography against Python's `cryptography`
 //! (OpenSSL): (a) it decrypts what our client encrypts under each padding,
 //! (b) we decrypt what it encrypts (single- and multi-block), (c) it verifies
@@ -11,9 +16,9 @@ use selo::crypto::{Padding, SignatureScheme, default_provider, encrypt_chunked};
 use selo::encoding::{b64, b64_decode};
 use selo::keys::{KeyFormat, RsaPrivateKey};
 use selo::rng::seeded;
+use selo::safra::SignatureMessage;
 use selo::safra::envelope::{SessionKey, open_bytes, seal_with_iv};
 use selo::safra::handshake::{json_body, parse_stage2_reply, stage1_jwk, stage2_parametros};
-use selo::safra::SignatureMessage;
 use serde_json::{Value, json};
 
 fn pem(name: &str) -> String {
@@ -36,15 +41,34 @@ fn python_decrypts_what_we_encrypt_under_every_padding() {
     let mut ops = vec![];
     let mut expected = vec![];
     for padding in Padding::ALL {
-        let p = stage2_parametros(default_provider(), &bank.public_key(), &client, sid, padding, &mut rng).unwrap();
+        let p = stage2_parametros(
+            default_provider(),
+            &bank.public_key(),
+            &client,
+            sid,
+            padding,
+            &mut rng,
+        )
+        .unwrap();
         let (enc, sig) = p.split_once('.').unwrap();
         ops.push(json!({"op": "rsa_decrypt", "key_pem": bank_pem, "padding": padding.as_str(), "ct": enc}));
         expected.push(json!(b64(sid.as_bytes())));
         ops.push(json!({"op": "verify", "key_pem": pem("rsa1024-client"), "msg": b64(sid.as_bytes()), "sig": sig}));
         expected.push(json!(true));
         // Chunked: 300 bytes need several blocks under every padding.
-        let ct = encrypt_chunked(default_provider(), &bank.public_key(), padding, &long, &mut rng).unwrap();
-        assert!(ct.len() >= 3 * 128, "{padding:?} chunked into {} bytes", ct.len());
+        let ct = encrypt_chunked(
+            default_provider(),
+            &bank.public_key(),
+            padding,
+            &long,
+            &mut rng,
+        )
+        .unwrap();
+        assert!(
+            ct.len() >= 3 * 128,
+            "{padding:?} chunked into {} bytes",
+            ct.len()
+        );
         ops.push(json!({"op": "rsa_decrypt", "key_pem": bank_pem, "padding": padding.as_str(), "ct": b64(&ct)}));
         expected.push(json!(b64(&long)));
     }
@@ -68,9 +92,13 @@ fn python_verifies_our_stage1_signature_and_reads_our_key_in_every_format() {
             _ => b64(&key_bytes),
         };
         let r = if fmt == KeyFormat::PemSpki {
-            py(vec![json!({"op": "verify", "key_pem": String::from_utf8(key_bytes).unwrap(), "msg": b64(sid.as_bytes()), "sig": parts[0]})])
+            py(vec![
+                json!({"op": "verify", "key_pem": String::from_utf8(key_bytes).unwrap(), "msg": b64(sid.as_bytes()), "sig": parts[0]}),
+            ])
         } else {
-            py(vec![json!({"op": "verify", "key_der": key_der, "msg": b64(sid.as_bytes()), "sig": parts[0]})])
+            py(vec![
+                json!({"op": "verify", "key_der": key_der, "msg": b64(sid.as_bytes()), "sig": parts[0]}),
+            ])
         };
         assert_eq!(r, vec![json!(true)], "{fmt:?}");
     }
@@ -84,7 +112,10 @@ fn we_decrypt_and_verify_what_python_wraps_and_signs() {
     let bank = RsaPrivateKey::import(bank_pem.as_bytes()).unwrap();
     let key = [0x5au8; 32];
     let key_text = b64(&key);
-    let jwk = format!(r#"{{"kty":"oct","alg":"A256CTR","kid":"{key_text}","use":"enc","note":"{}"}}"#, "x".repeat(90));
+    let jwk = format!(
+        r#"{{"kty":"oct","alg":"A256CTR","kid":"{key_text}","use":"enc","note":"{}"}}"#,
+        "x".repeat(90)
+    );
     let mut ops = vec![json!({"op": "sign", "key_pem": bank_pem, "msg": b64(&key)})];
     for padding in Padding::ALL {
         ops.push(json!({"op": "rsa_encrypt", "key_pem": client_pem, "padding": padding.as_str(), "pt": b64(jwk.as_bytes())}));
@@ -93,7 +124,10 @@ fn we_decrypt_and_verify_what_python_wraps_and_signs() {
     let sig = r[0].as_str().unwrap();
     for (i, padding) in Padding::ALL.into_iter().enumerate() {
         let enc = r[i + 1].as_str().unwrap();
-        assert!(b64_decode(enc).unwrap().len() >= 256, "multi-block for {padding:?}");
+        assert!(
+            b64_decode(enc).unwrap().len() >= 256,
+            "multi-block for {padding:?}"
+        );
         let body = json_body("jwk", &format!("{enc}.{sig}"));
         for candidates in [vec![padding], Padding::ALL.to_vec()] {
             let agreed = parse_stage2_reply(
@@ -112,10 +146,28 @@ fn we_decrypt_and_verify_what_python_wraps_and_signs() {
     }
     // And a Python signature over the session id verifies with our provider.
     let sid = b"3f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b";
-    let sig = py(vec![json!({"op": "sign", "key_pem": client_pem, "msg": b64(sid)})]);
+    let sig = py(vec![
+        json!({"op": "sign", "key_pem": client_pem, "msg": b64(sid)}),
+    ]);
     let sig = b64_decode(sig[0].as_str().unwrap()).unwrap();
-    default_provider().verify(&client.public_key(), SignatureScheme::Pkcs1v15Sha256, sid, &sig).unwrap();
-    assert!(default_provider().verify(&client.public_key(), SignatureScheme::Pkcs1v15Sha256, b"other", &sig).is_err());
+    default_provider()
+        .verify(
+            &client.public_key(),
+            SignatureScheme::Pkcs1v15Sha256,
+            sid,
+            &sig,
+        )
+        .unwrap();
+    assert!(
+        default_provider()
+            .verify(
+                &client.public_key(),
+                SignatureScheme::Pkcs1v15Sha256,
+                b"other",
+                &sig
+            )
+            .is_err()
+    );
 }
 
 #[test]
@@ -130,14 +182,28 @@ fn envelopes_both_ways_with_fixed_ivs_and_counter_carries() {
     let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 256) as u8).collect();
     let mut ops = vec![];
     for iv in &ivs {
-        ops.push(json!({"op": "ctr", "key": b64(key.as_bytes()), "iv": b64(iv), "data": b64(&data)}));
+        ops.push(
+            json!({"op": "ctr", "key": b64(key.as_bytes()), "iv": b64(iv), "data": b64(&data)}),
+        );
     }
     let r = py(ops);
     for (iv, ct) in ivs.iter().zip(&r) {
         let ours = seal_with_iv(&key, iv, &data);
         let ct_part = ours.rsplit('.').next().unwrap();
-        assert_eq!(b64_decode(ct_part).unwrap(), b64_decode(ct.as_str().unwrap()).unwrap(), "iv {iv:?}");
-        let theirs = format!("{}.{}.{}", selo::safra::envelope::header_b64(), b64(iv), ct.as_str().unwrap());
-        assert_eq!(&open_bytes(&key, &theirs).unwrap().plaintext[..], data.as_slice());
+        assert_eq!(
+            b64_decode(ct_part).unwrap(),
+            b64_decode(ct.as_str().unwrap()).unwrap(),
+            "iv {iv:?}"
+        );
+        let theirs = format!(
+            "{}.{}.{}",
+            selo::safra::envelope::header_b64(),
+            b64(iv),
+            ct.as_str().unwrap()
+        );
+        assert_eq!(
+            &open_bytes(&key, &theirs).unwrap().plaintext[..],
+            data.as_slice()
+        );
     }
 }
