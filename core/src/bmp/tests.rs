@@ -1,0 +1,1 @@
+//! Unit tests live in core/tests/bmp_*.rs.
