@@ -2,6 +2,14 @@
 //! (`tests/interop/bmp_hmac.py`, stdlib `hmac`/`hashlib`/`json`/`decimal`).
 //! Run with `SELO_PYTHON=/work/main/.venv/bin/python` (any Python 3 works).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use selo::bmp::{self, Account, BmpClient, BmpProfile, HmacKey, Money, Transaction};
@@ -69,7 +77,7 @@ fn typed_bodies_macs_equal_python() {
         ispb: Some("13370835".into()),
         ..Default::default()
     };
-    let txs = vec![
+    let txs = [
         Transaction::Pix(bmp::PixTransfer {
             data_transacao: "2026-11-23T10:15:00".into(),
             conta_origem: acct.clone(),

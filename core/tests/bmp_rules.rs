@@ -2,6 +2,14 @@
 //! other, malformed input → the right code, and proptests that nothing
 //! panics.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::indexing_slicing
+)]
+
 use proptest::prelude::*;
 use selo::bmp::{
     self, Account, BmpClient, BmpProfile, BmpServer, HmacKey, MacEncoding, Money, MoneyFormat,

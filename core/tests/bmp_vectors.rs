@@ -1,6 +1,14 @@
 //! Every case of `tests/vectors/external/bmp/*.json` (independent
 //! implementations: Python `hmac`/`hashlib`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use selo::bmp::{self, BmpProfile, HmacKey, MacEncoding, Money};

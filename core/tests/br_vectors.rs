@@ -2,6 +2,14 @@
 //! independent implementations; `valid` is the truth), plus proptests that
 //! no input makes the validators panic.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use proptest::prelude::*;
