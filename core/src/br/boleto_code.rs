@@ -424,3 +424,56 @@ pub fn is_valid_barcode(s: &str) -> bool {
 pub fn is_valid_linha_digitavel(s: &str) -> bool {
     matches!(digits_of(s), Ok(d) if d.len() == 47 || d.len() == 48) && parse_boleto(s).is_ok()
 }
+
+/// The due-date factor naming `date`: days since 1997-10-07, wrapping from
+/// 9999 back to 1000 (the rollover of 2025-02-22). `None` before 2000-07-03
+/// (factor 1000 of the first cycle).
+pub fn factor_for_date(date: Date) -> Option<u16> {
+    let days = date.to_days() - FACTOR_BASE_DAYS;
+    if days < 1000 {
+        return None;
+    }
+    u16::try_from(1000 + (days - 1000) % FACTOR_CYCLE).ok()
+}
+
+/// Builds a 44-digit bank barcode from its fields, computing the general
+/// check digit: bank (3 digits), currency (one digit, 9 = Real), due-date
+/// factor (0 for none, else 1000..=9999), amount in cents (≤ 10 digits) and
+/// the bank's free field (25 digits).
+pub fn bank_barcode(
+    bank: &str,
+    currency: u8,
+    factor: u16,
+    amount_cents: u64,
+    free_field: &str,
+) -> Result<String, Error> {
+    let digits = |s: &str, n: usize, what: &str| -> Result<(), Error> {
+        if s.len() == n && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                Code::BoletoFormat,
+                format!("{what}: expected {n} digits, found \"{s}\""),
+            ))
+        }
+    };
+    digits(bank, 3, "bank")?;
+    digits(free_field, 25, "free field")?;
+    if currency > 9
+        || (factor != 0 && !(1000..=9999).contains(&factor))
+        || amount_cents > 9_999_999_999
+    {
+        return Err(Error::new(
+            Code::BoletoFormat,
+            format!("currency {currency}, factor {factor} or amount {amount_cents} out of range"),
+        ));
+    }
+    let body = format!("{bank}{currency}{factor:04}{amount_cents:010}{free_field}");
+    let d: Vec<u8> = body.bytes().map(|b| b - b'0').collect();
+    let dv = mod11_bank(&d);
+    Ok(format!(
+        "{}{dv}{}",
+        body.get(..4).unwrap_or_default(),
+        body.get(4..).unwrap_or_default()
+    ))
+}

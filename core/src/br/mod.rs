@@ -14,8 +14,9 @@ mod ispb;
 mod pix_key;
 
 pub use boleto_code::{
-    Boleto, BoletoKind, Date, barcode_to_linha, due_date_candidates, due_date_for_factor,
-    is_valid_barcode, is_valid_linha_digitavel, linha_to_barcode, parse_boleto,
+    Boleto, BoletoKind, Date, bank_barcode, barcode_to_linha, due_date_candidates,
+    due_date_for_factor, factor_for_date, is_valid_barcode, is_valid_linha_digitavel,
+    linha_to_barcode, parse_boleto,
 };
 pub use cpf_cnpj::{
     FederalDocument, cnpj_check_digits, cnpj_from_number, cpf_check_digits, cpf_from_number,

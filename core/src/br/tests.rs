@@ -139,3 +139,24 @@ fn documents_held_as_numbers() {
     assert_eq!(cnpj_from_number(4334646408912).unwrap(), "04334646408912");
     assert!(cnpj_from_number(100_000_000_000_000).is_none());
 }
+
+#[test]
+fn built_barcodes_parse_back_with_their_fields() {
+    use super::{Date, bank_barcode, due_date_for_factor, factor_for_date, parse_boleto};
+    assert_eq!(factor_for_date(Date::new(2000, 7, 3).unwrap()), Some(1000));
+    assert_eq!(factor_for_date(Date::new(2025, 2, 21).unwrap()), Some(9999));
+    assert_eq!(factor_for_date(Date::new(2025, 2, 22).unwrap()), Some(1000));
+    assert_eq!(factor_for_date(Date::new(2000, 7, 2).unwrap()), None);
+    let due = Date::new(2026, 12, 31).unwrap();
+    let f = factor_for_date(due).unwrap();
+    assert_eq!(
+        due_date_for_factor(f, Date::new(2026, 11, 23).unwrap()),
+        Some(due)
+    );
+    let bc = bank_barcode("422", 9, f, 1_500_000, "0000000000000000123456789").unwrap();
+    assert_eq!(bc.len(), 44);
+    let parsed = parse_boleto(&bc).unwrap();
+    assert_eq!(parsed.barcode, bc);
+    assert!(bank_barcode("42", 9, f, 1, "0000000000000000123456789").is_err());
+    assert!(bank_barcode("422", 9, 999, 1, "0000000000000000123456789").is_err());
+}
