@@ -47,7 +47,7 @@ pub fn decrypt_chunked(
     rng: &mut dyn CryptoRng,
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
     let k = key.size();
-    if ciphertext.is_empty() || k == 0 || ciphertext.len() % k != 0 {
+    if ciphertext.is_empty() || k == 0 || !ciphertext.len().is_multiple_of(k) {
         return Err(Error::new(
             Code::BadCiphertextLength,
             format!(
