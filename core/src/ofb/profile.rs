@@ -81,7 +81,15 @@ impl OfbProfile {
 
     /// Parses a profile from JSON (missing members keep their defaults).
     pub fn from_json(json: &str) -> Result<Self, Error> {
-        serde_json::from_str(json)
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| Error::new(Code::Profile, format!("OFB profile JSON: {e}")))?;
+        if !value.is_object() {
+            return Err(Error::new(
+                Code::Profile,
+                "OFB profile JSON: expected an object",
+            ));
+        }
+        serde_json::from_value(value)
             .map_err(|e| Error::new(Code::Profile, format!("OFB profile JSON: {e}")))
     }
 
