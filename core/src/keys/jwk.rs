@@ -245,11 +245,19 @@ impl Jwk {
         matches!(self.key, JwkKey::RsaPrivate(_))
     }
 
-    /// The same JWK without its private members.
+    /// The same JWK without its private members (for keys of other types,
+    /// the members that are private in RFC 7518: `d`, `p`, `q`, `dp`,
+    /// `dq`, `qi`, `oth`, `k`).
     pub fn to_public(&self) -> Self {
         let mut out = self.clone();
-        if let JwkKey::RsaPrivate(k) = &self.key {
-            out.key = JwkKey::RsaPublic(k.public_key());
+        match &self.key {
+            JwkKey::RsaPrivate(k) => out.key = JwkKey::RsaPublic(k.public_key()),
+            JwkKey::Other { .. } => {
+                for m in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
+                    out.extra.remove(m);
+                }
+            }
+            JwkKey::RsaPublic(_) => {}
         }
         out
     }
@@ -602,6 +610,24 @@ mod tests {
             d_only.rsa_private_key().unwrap().to_pkcs1_der().unwrap(),
             key.to_pkcs1_der().unwrap()
         );
+    }
+
+    #[test]
+    fn to_public_strips_private_members_of_every_key_type() {
+        let ec = Jwk::from_value(
+            &serde_json::json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "d": "AA"}),
+        )
+        .unwrap();
+        let oct = Jwk::from_value(&serde_json::json!({"kty": "oct", "k": "AA"})).unwrap();
+        for j in [ec, oct] {
+            let v = j.to_public().to_value().unwrap();
+            assert!(v.get("d").is_none() && v.get("k").is_none(), "{v}");
+        }
+        let ec = Jwk::from_value(
+            &serde_json::json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "d": "AA"}),
+        )
+        .unwrap();
+        assert_eq!(ec.to_public().to_value().unwrap()["crv"], "P-256");
     }
 
     #[test]
