@@ -35,8 +35,9 @@ pub enum JwkKey {
     },
 }
 
-/// One JSON Web Key.
-#[derive(Clone, Debug)]
+/// One JSON Web Key. `Debug` prints member names of `extra`, never values
+/// (a non-RSA key's private members live there).
+#[derive(Clone)]
 pub struct Jwk {
     /// The key material.
     pub key: JwkKey,
@@ -49,6 +50,18 @@ pub struct Jwk {
     /// Every other member, kept verbatim (for `Other` keys: all members
     /// except `kty`, `kid`, `alg`, `use`).
     pub extra: Map<String, Value>,
+}
+
+impl std::fmt::Debug for Jwk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jwk")
+            .field("key", &self.key)
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("use", &self.key_use)
+            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// Members of an RSA JWK that carry key material (never copied to `extra`).
