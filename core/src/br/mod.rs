@@ -1,48 +1,52 @@
-//! Placeholder: filled in by its own issue.
+//! Brazilian identifiers: CPF and CNPJ (including the alphanumeric CNPJ that
+//! Receita Federal issues from July 2026), bank boletos and
+//! arrecadação/convênio slips (barcode ↔ linha digitável, every check digit,
+//! amount and due date), ISPB codes and Pix keys.
+//!
+//! Everything here is pure text processing: no input, however malformed,
+//! panics. The boolean checks ([`is_valid_cpf`], [`is_valid_cnpj`], …) never
+//! fail; the parsing functions return a [`Error`] whose code says which rule
+//! was broken.
+
+mod boleto_code;
+mod cpf_cnpj;
+mod ispb;
+mod pix_key;
+
+pub use boleto_code::{
+    Boleto, BoletoKind, Date, bank_barcode, barcode_to_linha, due_date_candidates,
+    due_date_for_factor, factor_for_date, is_valid_barcode, is_valid_linha_digitavel,
+    linha_to_barcode, parse_boleto,
+};
+pub use cpf_cnpj::{
+    FederalDocument, cnpj_check_digits, cnpj_from_number, cpf_check_digits, cpf_from_number,
+    format_cnpj, format_cpf, is_valid_cnpj, is_valid_cpf, is_valid_document, normalize_cnpj,
+    normalize_cpf, parse_document,
+};
+pub use ispb::{is_valid_ispb, validate_ispb};
+pub use pix_key::{PixKey, PixKeyType, detect_pix_key, is_valid_pix_key, validate_pix_key};
 
 crate::define_error! {
-    /// Errors of this area.
+    /// A Brazilian identifier was refused.
     Error, Code {
-        /// Not built yet.
-        Unimplemented => ("br.unimplemented", None),
+        /// The text has characters or a length the identifier never has.
+        Format => ("br.format", None),
+        /// A CPF was refused (length, characters, repeated digits, check digits).
+        Cpf => ("br.cpf.invalid", None),
+        /// A CNPJ was refused (length, characters, repeated characters, check digits).
+        Cnpj => ("br.cnpj.invalid", None),
+        /// A barcode or linha digitável has the wrong length or characters.
+        BoletoFormat => ("br.boleto.format", None),
+        /// A check digit of a barcode or linha digitável does not match.
+        BoletoCheckDigit => ("br.boleto.check_digit", None),
+        /// An ISPB is not exactly 8 digits.
+        Ispb => ("br.ispb.invalid", None),
+        /// A Pix key does not match the rules of its type.
+        PixKey => ("br.pix_key.invalid", None),
+        /// A Pix key type outside 0..=4.
+        PixKeyType => ("br.pix_key.type", None),
     }
 }
 
-// Interim numeric-only checks, replaced by the full `br` module (its own issue).
-fn digits(s: &str) -> Vec<u32> {
-    s.chars().filter_map(|c| c.to_digit(10)).collect()
-}
-
-fn mod11_digit(d: &[u32], weights: &[u32]) -> u32 {
-    let sum: u32 = d.iter().zip(weights).map(|(a, b)| a * b).sum();
-    let r = sum % 11;
-    if r < 2 { 0 } else { 11 - r }
-}
-
-/// True when `s` is a CPF with valid check digits.
-pub fn is_valid_cpf(s: &str) -> bool {
-    let d = digits(s);
-    if d.len() != 11 || d.iter().all(|&x| Some(&x) == d.first()) {
-        return false;
-    }
-    let w1: Vec<u32> = (2..=10).rev().collect();
-    let w2: Vec<u32> = (2..=11).rev().collect();
-    let (Some(a), Some(b)) = (d.get(..9), d.get(..10)) else {
-        return false;
-    };
-    Some(&mod11_digit(a, &w1)) == d.get(9) && Some(&mod11_digit(b, &w2)) == d.get(10)
-}
-
-/// True when `s` is a numeric CNPJ with valid check digits.
-pub fn is_valid_cnpj(s: &str) -> bool {
-    let d = digits(s);
-    if d.len() != 14 || d.iter().all(|&x| Some(&x) == d.first()) {
-        return false;
-    }
-    let w1 = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2];
-    let w2 = [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2];
-    let (Some(a), Some(b)) = (d.get(..12), d.get(..13)) else {
-        return false;
-    };
-    Some(&mod11_digit(a, &w1)) == d.get(12) && Some(&mod11_digit(b, &w2)) == d.get(13)
-}
+#[cfg(test)]
+mod tests;

@@ -5,11 +5,15 @@
 //! RustCrypto everywhere (it matches OpenSSL's speed for them).
 
 mod aes_ctr;
+#[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
+pub(crate) mod aws_lc;
 mod chunked;
 mod mac;
 mod rustcrypto;
 
 pub use aes_ctr::aes256_ctr_apply;
+#[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
+pub use aws_lc::AwsLcProvider;
 pub use chunked::{decrypt_chunked, encrypt_chunked};
 pub use mac::{ct_eq, hmac_sha512};
 pub use rustcrypto::RustCryptoProvider;
@@ -138,7 +142,16 @@ pub trait RsaProvider: Send + Sync {
     ) -> Result<Zeroizing<Vec<u8>>, Error>;
 }
 
-/// The provider selo uses when the caller names none.
+/// The provider selo uses when the caller names none: [`AwsLcProvider`]
+/// when the `aws-lc` feature is on (native targets), else
+/// [`RustCryptoProvider`].
 pub fn default_provider() -> &'static dyn RsaProvider {
-    &RustCryptoProvider
+    #[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
+    {
+        &AwsLcProvider
+    }
+    #[cfg(not(all(feature = "aws-lc", not(target_arch = "wasm32"))))]
+    {
+        &RustCryptoProvider
+    }
 }

@@ -12,6 +12,8 @@ use spki::{DecodePublicKey, EncodePublicKey};
 use std::fmt;
 use zeroize::Zeroizing;
 
+pub mod jwk;
+
 crate::define_error! {
     /// A key could not be imported, exported or generated.
     Error, Code {
@@ -31,6 +33,18 @@ crate::define_error! {
         Generate => ("key.generate", None),
         /// Export failed.
         Export => ("key.export", None),
+        /// A JWK is not a JSON object, or a member has the wrong JSON type.
+        JwkMalformed => ("key.jwk.malformed", None),
+        /// A JWK lacks a member its key type requires (`n`, `e`, …).
+        JwkMissingMember => ("key.jwk.missing_member", None),
+        /// A JWK member is not valid base64url.
+        JwkBadBase64 => ("key.jwk.bad_base64", None),
+        /// The JWK's `kty` is not one selo can use here (only `RSA`).
+        JwkUnsupportedKty => ("key.jwk.unsupported_kty", None),
+        /// A private JWK's components are not a valid, consistent RSA key.
+        JwkInconsistent => ("key.jwk.inconsistent", None),
+        /// A JWK Set is not `{"keys": [...]}` or one of its keys is malformed.
+        JwksMalformed => ("key.jwks.malformed", None),
     }
 }
 
@@ -74,12 +88,18 @@ pub const ALLOWED_BITS: [usize; 4] = [1024, 2048, 3072, 4096];
 #[derive(Clone)]
 pub struct RsaPrivateKey {
     inner: rsa::PrivateKey,
+    /// The aws-lc-rs form, built on first use (never compared or printed).
+    #[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
+    native: crate::crypto::aws_lc::PrivateCache,
 }
 
 /// An RSA public key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RsaPublicKey {
     inner: rsa::PublicKey,
+    /// The aws-lc-rs form, built on first use (always compares equal).
+    #[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
+    native: crate::crypto::aws_lc::PublicCache,
 }
 
 impl fmt::Debug for RsaPrivateKey {
@@ -143,7 +163,7 @@ impl RsaPrivateKey {
             ));
         }
         rsa::PrivateKey::new(rng, bits)
-            .map(|inner| Self { inner })
+            .map(Self::wrap)
             .map_err(|e| Error::new(Code::Generate, format!("RSA key generation failed ({e})")))
     }
 
@@ -194,7 +214,7 @@ impl RsaPrivateKey {
             ));
         }
         rsa::PrivateKey::from_pkcs8_der(der)
-            .map(|inner| Self { inner })
+            .map(Self::wrap)
             .map_err(|e| {
                 Error::new(
                     Code::BadDer,
@@ -206,7 +226,7 @@ impl RsaPrivateKey {
     /// Imports DER PKCS#1 `RSAPrivateKey`.
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, Error> {
         rsa::PrivateKey::from_pkcs1_der(der)
-            .map(|inner| Self { inner })
+            .map(Self::wrap)
             .map_err(|e| {
                 Error::new(
                     Code::BadDer,
@@ -217,9 +237,7 @@ impl RsaPrivateKey {
 
     /// The public half.
     pub fn public_key(&self) -> RsaPublicKey {
-        RsaPublicKey {
-            inner: self.inner.to_public_key(),
-        }
+        RsaPublicKey::wrap(self.inner.to_public_key())
     }
 
     /// Modulus size in bits.
@@ -263,7 +281,21 @@ impl RsaPrivateKey {
 
     /// Wraps an `rsa` key.
     pub fn from_inner(inner: rsa::PrivateKey) -> Self {
-        Self { inner }
+        Self::wrap(inner)
+    }
+
+    fn wrap(inner: rsa::PrivateKey) -> Self {
+        Self {
+            inner,
+            #[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
+            native: Default::default(),
+        }
+    }
+
+    /// The cached aws-lc-rs key.
+    #[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
+    pub(crate) fn native(&self) -> &crate::crypto::aws_lc::PrivateCache {
+        &self.native
     }
 }
 
@@ -324,14 +356,14 @@ impl RsaPublicKey {
             ));
         }
         rsa::PublicKey::from_public_key_der(der)
-            .map(|inner| Self { inner })
+            .map(Self::wrap)
             .map_err(|e| Error::new(Code::BadDer, format!("SPKI public key did not parse ({e})")))
     }
 
     /// Imports DER PKCS#1 `RSAPublicKey`.
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, Error> {
         rsa::PublicKey::from_pkcs1_der(der)
-            .map(|inner| Self { inner })
+            .map(Self::wrap)
             .map_err(|e| {
                 Error::new(
                     Code::BadDer,
@@ -365,14 +397,12 @@ impl RsaPublicKey {
     pub fn from_components(n: &[u8], e: &[u8]) -> Result<Self, Error> {
         let n = rsa::BoxedUint::from_be_slice_vartime(n);
         let e = rsa::BoxedUint::from_be_slice_vartime(e);
-        rsa::PublicKey::new(n, e)
-            .map(|inner| Self { inner })
-            .map_err(|err| {
-                Error::new(
-                    Code::BadSize,
-                    format!("RSA public key components rejected ({err})"),
-                )
-            })
+        rsa::PublicKey::new(n, e).map(Self::wrap).map_err(|err| {
+            Error::new(
+                Code::BadSize,
+                format!("RSA public key components rejected ({err})"),
+            )
+        })
     }
 
     /// Modulus size in bits.
@@ -430,6 +460,20 @@ impl RsaPublicKey {
     /// The underlying `rsa` key, for crypto providers.
     pub fn inner(&self) -> &rsa::PublicKey {
         &self.inner
+    }
+
+    fn wrap(inner: rsa::PublicKey) -> Self {
+        Self {
+            inner,
+            #[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
+            native: Default::default(),
+        }
+    }
+
+    /// The cached aws-lc-rs key.
+    #[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
+    pub(crate) fn native(&self) -> &crate::crypto::aws_lc::PublicCache {
+        &self.native
     }
 }
 

@@ -95,20 +95,6 @@ fn error_response(e: &Error) -> ReceivedResponse {
     r
 }
 
-fn mod11_barcode_dv(digits43: &str) -> u32 {
-    // Barcode check digit (position 5): weights 2..9 from the right; 0, 10, 11 → 1.
-    let sum: u32 = digits43
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * (2 + (i as u32 % 8)))
-        .sum();
-    match 11 - (sum % 11) {
-        0 | 10 | 11 => 1,
-        d => d,
-    }
-}
-
 impl Bank {
     /// A bank with this configuration.
     pub fn new(cfg: BankConfig, rng: &mut dyn CryptoRng) -> Result<Self, Error> {
@@ -531,19 +517,21 @@ impl Bank {
             };
             return self.business(sid, &status, rng);
         }
-        let body43 = format!(
-            "4229{:04}{:010}{:025}",
-            0,
-            req.documento.valor % 10_000_000_000,
-            req.documento.nosso_numero % 10u64.pow(18)
-        );
-        let dv = mod11_barcode_dv(&body43);
-        let codigo_barras = format!(
-            "{}{}{}",
-            body43.get(..4).unwrap_or_default(),
-            dv,
-            body43.get(4..).unwrap_or_default()
-        );
+        let factor = crate::br::Date::parse(&req.documento.data_vencimento)
+            .and_then(crate::br::factor_for_date)
+            .unwrap_or(0);
+        let free_field = format!("{:025}", req.documento.nosso_numero % 10u64.pow(18));
+        let codigo_barras =
+            match crate::br::bank_barcode("422", 9, factor, req.documento.valor, &free_field) {
+                Ok(b) => b,
+                Err(e) => {
+                    let status = StatusProcessamento {
+                        codigo: 1,
+                        mensagem: e.message().to_string(),
+                    };
+                    return self.business(sid, &status, rng);
+                }
+            };
         let stored = StoredBoleto {
             request: req.clone(),
             nosso_numero: nosso.clone(),

@@ -232,29 +232,9 @@ fn opt_max_len(path: &str, value: &Option<String>, max: usize) -> Result<(), Err
     value.as_deref().map_or(Ok(()), |v| max_len(path, v, max))
 }
 
-/// True when `s` is a real calendar date written `yyyy-MM-dd`.
+/// True when `s` is a real calendar date written `yyyy-MM-dd` (year ≥ 1900).
 pub fn is_real_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
-        return false;
-    }
-    let num = |r: std::ops::Range<usize>| {
-        s.get(r)
-            .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))
-            .and_then(|t| t.parse::<u32>().ok())
-    };
-    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
-        return false;
-    };
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    y >= 1900 && (1..=days).contains(&d)
+    crate::br::Date::parse(s).is_some_and(|d| d.year >= 1900)
 }
 
 fn date(path: &str, s: &str) -> Result<(), Error> {

@@ -74,20 +74,39 @@ fn import_key_part(part: &str, what: &str) -> Result<RsaPublicKey, Error> {
     })
 }
 
+/// The string member `member` of a JSON object body.
+fn string_member(body: &[u8], member: &str, code: Code, what: &str) -> Result<String, Error> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| err(code, format!("{what} body is not JSON")))?;
+    match v.get(member) {
+        Some(serde_json::Value::String(s)) => Ok(s.clone()),
+        _ => Err(err(
+            code,
+            format!("{what}: expected a JSON object with string member \"{member}\""),
+        )),
+    }
+}
+
+/// Splits `value` on dots into exactly `N` parts.
+fn parts<'a, const N: usize>(
+    value: &'a str,
+    code: Code,
+    what: &str,
+) -> Result<[&'a str; N], Error> {
+    let v: Vec<&str> = value.split('.').collect();
+    let found = v.len();
+    v.try_into().map_err(|_| {
+        err(
+            code,
+            format!("{what}: expected {N} dot-separated parts, found {found}"),
+        )
+    })
+}
+
 /// Stage-1 reply: a JSON object whose `jwk` holds dot-separated parts, the
 /// **last** being the bank key (PEM or DER, SPKI or PKCS#1, auto-detected).
 pub fn parse_stage1_reply(body: &[u8]) -> Result<RsaPublicKey, Error> {
-    let v: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|_| err(Code::HandshakeBadReply, "stage-1 reply is not JSON"))?;
-    let jwk = match v.get("jwk") {
-        Some(serde_json::Value::String(s)) => s,
-        _ => {
-            return Err(err(
-                Code::HandshakeBadReply,
-                "stage-1 reply: expected a JSON object with string member \"jwk\"",
-            ));
-        }
-    };
+    let jwk = string_member(body, "jwk", Code::HandshakeBadReply, "stage-1 reply")?;
     let last = jwk.rsplit('.').next().unwrap_or_default();
     import_key_part(last, "stage-1 reply jwk (last part)")
 }
@@ -274,16 +293,7 @@ pub fn parse_stage2_reply(
     rng: &mut dyn CryptoRng,
 ) -> Result<AgreedKey, Error> {
     let value = stage2_value(body)?;
-    let parts: Vec<&str> = value.split('.').collect();
-    let [enc_part, sig_part] = parts.as_slice() else {
-        return Err(err(
-            Code::HandshakeBadReply,
-            format!(
-                "stage-2 reply value: expected 2 dot-separated parts, found {}",
-                parts.len()
-            ),
-        ));
-    };
+    let [enc_part, sig_part] = parts::<2>(&value, Code::HandshakeBadReply, "stage-2 reply value")?;
     let enc = b64_decode(enc_part)
         .map_err(|e| err(Code::HandshakeBadReply, format!("stage-2 enc_jwk: {e}")))?;
     let sig = b64_decode(sig_part)
@@ -372,28 +382,8 @@ pub fn bank_verify_stage1(
     body: &[u8],
     session_id: &str,
 ) -> Result<RsaPublicKey, Error> {
-    let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
-        err(
-            Code::HandshakeBadRequest,
-            "stage-1 request body is not JSON",
-        )
-    })?;
-    let Some(jwk) = v.get("jwk").and_then(|j| j.as_str()) else {
-        return Err(err(
-            Code::HandshakeBadRequest,
-            "stage-1 request: expected string member \"jwk\"",
-        ));
-    };
-    let parts: Vec<&str> = jwk.split('.').collect();
-    let [sig, _, _, _, key] = parts.as_slice() else {
-        return Err(err(
-            Code::HandshakeBadRequest,
-            format!(
-                "stage-1 jwk: expected 5 dot-separated parts, found {}",
-                parts.len()
-            ),
-        ));
-    };
+    let jwk = string_member(body, "jwk", Code::HandshakeBadRequest, "stage-1 request")?;
+    let [sig, _, _, _, key] = parts::<5>(&jwk, Code::HandshakeBadRequest, "stage-1 jwk")?;
     let client = import_key_part(key, "stage-1 jwk (client key)")
         .map_err(|e| err(Code::HandshakeBadRequest, e.message()))?;
     let sig = b64_decode(sig)
@@ -435,28 +425,13 @@ pub fn bank_open_stage2(
     paddings: &[Padding],
     rng: &mut dyn CryptoRng,
 ) -> Result<Padding, Error> {
-    let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
-        err(
-            Code::HandshakeBadRequest,
-            "stage-2 request body is not JSON",
-        )
-    })?;
-    let Some(p) = v.get("parametros").and_then(|j| j.as_str()) else {
-        return Err(err(
-            Code::HandshakeBadRequest,
-            "stage-2 request: expected string member \"parametros\"",
-        ));
-    };
-    let parts: Vec<&str> = p.split('.').collect();
-    let [enc, sig] = parts.as_slice() else {
-        return Err(err(
-            Code::HandshakeBadRequest,
-            format!(
-                "parametros: expected 2 dot-separated parts, found {}",
-                parts.len()
-            ),
-        ));
-    };
+    let p = string_member(
+        body,
+        "parametros",
+        Code::HandshakeBadRequest,
+        "stage-2 request",
+    )?;
+    let [enc, sig] = parts::<2>(&p, Code::HandshakeBadRequest, "parametros")?;
     let enc = b64_decode(enc)
         .map_err(|e| err(Code::HandshakeBadRequest, format!("parametros enc: {e}")))?;
     let sig = b64_decode(sig).map_err(|e| {

@@ -1,0 +1,264 @@
+//! The partner's confirmation endpoint (SPEC §4.5): BMP posts the
+//! transaction back; the partner checks it against what it sent and, when
+//! it agrees, answers 200 with `hmac` over the exact bytes it received.
+//!
+//! Pure data in, pure data out: the host passes the received headers and
+//! raw body and a lookup of the original body by idempotency key, and sends
+//! back the [`ConfirmResponse`].
+
+use super::json::JsonValue;
+use super::money::decimal_eq;
+use super::signature::{HmacKey, sign};
+use super::{BmpProfile, Code, Error};
+use crate::http::header_value;
+
+/// Finds the body the partner originally sent for an idempotency key
+/// (exactly the bytes it signed). Closures `Fn(&str) -> Option<Vec<u8>>`
+/// implement it.
+pub trait TransactionLookup {
+    /// The original body bytes, or `None` for an unknown transaction.
+    fn original_body(&self, idempotency_key: &str) -> Option<Vec<u8>>;
+}
+
+impl<F: Fn(&str) -> Option<Vec<u8>>> TransactionLookup for F {
+    fn original_body(&self, idempotency_key: &str) -> Option<Vec<u8>> {
+        self(idempotency_key)
+    }
+}
+
+/// What the confirmation endpoint answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfirmResponse {
+    /// 200 when confirmed; otherwise the error's status (404, 400, 409).
+    pub status: u16,
+    /// `hmac` on success; `Content-Type: application/json` on rejection.
+    pub headers: Vec<(String, String)>,
+    /// Empty on success; `{"code":…,"message":…}` on rejection.
+    pub body: Vec<u8>,
+    /// Why it was rejected (`None` when confirmed).
+    pub error: Option<Error>,
+    /// For a mismatch, the path of the first differing value.
+    pub difference: Option<String>,
+}
+
+impl ConfirmResponse {
+    /// True for a 200 confirmation.
+    pub fn is_confirmed(&self) -> bool {
+        self.error.is_none()
+    }
+
+    fn reject(e: Error, difference: Option<String>) -> ConfirmResponse {
+        let mut body = Vec::new();
+        let members = vec![
+            ("code".to_string(), JsonValue::String(e.code().into())),
+            ("message".to_string(), JsonValue::String(e.message().into())),
+        ];
+        body.extend(JsonValue::Object(members).to_bytes(Default::default()));
+        ConfirmResponse {
+            status: e.http_status().unwrap_or(400),
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body,
+            error: Some(e),
+            difference,
+        }
+    }
+}
+
+fn child(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+fn shown(path: &str) -> String {
+    if path.is_empty() {
+        "(root)".into()
+    } else {
+        path.into()
+    }
+}
+
+/// Compares two bodies value by value and returns the path of the first
+/// difference (`detalhes.valor`, `itens[2].nome`; `(root)` for the whole
+/// body), or `None` when they agree. Numbers compare as decimals (`100.0`
+/// equals `100.00`), strings after unescaping, members in the original's
+/// order (a member only the received body has is a difference too; member
+/// order itself is not).
+pub fn first_difference(original: &JsonValue, received: &JsonValue) -> Option<String> {
+    diff(original, received, "")
+}
+
+fn number_text(v: &JsonValue) -> Option<String> {
+    match v {
+        JsonValue::Number(t) => Some(t.clone()),
+        JsonValue::Money(m) => Some(m.to_json_text()),
+        _ => None,
+    }
+}
+
+fn diff(a: &JsonValue, b: &JsonValue, path: &str) -> Option<String> {
+    match (a, b) {
+        (JsonValue::Object(ma), JsonValue::Object(mb)) => {
+            for (k, va) in ma {
+                let p = child(path, k);
+                match mb.iter().find(|(n, _)| n == k) {
+                    Some((_, vb)) => {
+                        if let Some(d) = diff(va, vb, &p) {
+                            return Some(d);
+                        }
+                    }
+                    None => return Some(p),
+                }
+            }
+            mb.iter()
+                .find(|(k, _)| !ma.iter().any(|(n, _)| n == k))
+                .map(|(k, _)| child(path, k))
+        }
+        (JsonValue::Array(xa), JsonValue::Array(xb)) => {
+            for (i, (va, vb)) in xa.iter().zip(xb).enumerate() {
+                if let Some(d) = diff(va, vb, &format!("{path}[{i}]")) {
+                    return Some(d);
+                }
+            }
+            (xa.len() != xb.len()).then(|| format!("{path}[{}]", xa.len().min(xb.len())))
+        }
+        _ => match (number_text(a), number_text(b)) {
+            (Some(x), Some(y)) => (!decimal_eq(&x, &y)).then(|| shown(path)),
+            _ => (a != b).then(|| shown(path)),
+        },
+    }
+}
+
+fn parse(bytes: &[u8], what: &str) -> Result<JsonValue, Error> {
+    super::json::parse(bytes).map_err(|e| {
+        Error::new(
+            Code::ConfirmMalformedBody,
+            format!("{what} is not valid JSON: {e}"),
+        )
+    })
+}
+
+/// Decides a confirmation request. Order: required headers (profile
+/// `confirm_required_headers`, `Content-Type` must be `application/json`)
+/// → body parses → transaction id (the body's root `idempotencyKey`, else
+/// the `IdempotencyKey` header; both present must agree) → lookup (unknown
+/// → 404) → value comparison (first difference → 409) → 200 with `hmac`
+/// over `body` exactly as received.
+pub fn confirm(
+    key: &HmacKey,
+    profile: &BmpProfile,
+    headers: &[(String, String)],
+    body: &[u8],
+    lookup: &dyn TransactionLookup,
+) -> ConfirmResponse {
+    match decide(profile, headers, body, lookup) {
+        Ok(()) => ConfirmResponse {
+            status: 200,
+            headers: vec![("hmac".into(), sign(key, body, profile))],
+            body: Vec::new(),
+            error: None,
+            difference: None,
+        },
+        Err((e, difference)) => ConfirmResponse::reject(e, difference),
+    }
+}
+
+/// True when a `Content-Type` value names `application/json` (parameters
+/// such as `charset=utf-8` allowed, case-insensitive).
+pub fn is_json_content_type(v: &str) -> bool {
+    v.split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn decide(
+    profile: &BmpProfile,
+    headers: &[(String, String)],
+    body: &[u8],
+    lookup: &dyn TransactionLookup,
+) -> Result<(), (Error, Option<String>)> {
+    let (original, received) = load(profile, headers, body, lookup).map_err(|e| (e, None))?;
+    match first_difference(&original, &received) {
+        None => Ok(()),
+        Some(path) => Err((
+            Error::new(
+                Code::ConfirmMismatch,
+                format!("the confirmation differs from the original transaction at {path}"),
+            ),
+            Some(path),
+        )),
+    }
+}
+
+/// Header checks, parsing and lookup: the original and received trees.
+fn load(
+    profile: &BmpProfile,
+    headers: &[(String, String)],
+    body: &[u8],
+    lookup: &dyn TransactionLookup,
+) -> Result<(JsonValue, JsonValue), Error> {
+    for name in &profile.confirm_required_headers {
+        match header_value(headers, name) {
+            None => {
+                return Err(Error::new(
+                    Code::ConfirmMissingHeader,
+                    format!("required header {name} is missing"),
+                ));
+            }
+            Some(v) if v.trim().is_empty() => {
+                return Err(Error::new(
+                    Code::ConfirmMissingHeader,
+                    format!("required header {name} is empty"),
+                ));
+            }
+            Some(v) if name.eq_ignore_ascii_case("content-type") && !is_json_content_type(v) => {
+                return Err(Error::new(
+                    Code::ConfirmBadHeader,
+                    format!("Content-Type must be application/json; found {v:?}"),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let received = parse(body, "the confirmation body")?;
+    let from_body = received
+        .get("idempotencyKey")
+        .or_else(|| received.get("IdempotencyKey"));
+    let from_body = match from_body {
+        Some(JsonValue::String(s)) => Some(s.as_str()),
+        Some(_) => {
+            return Err(Error::new(
+                Code::ConfirmMalformedBody,
+                "idempotencyKey must be a string",
+            ));
+        }
+        None => None,
+    };
+    let from_header = header_value(headers, "IdempotencyKey").map(str::trim);
+    let id = match (from_body, from_header) {
+        (Some(b), Some(h)) if b != h => {
+            return Err(Error::new(
+                Code::ConfirmBadHeader,
+                "the IdempotencyKey header differs from the body's idempotencyKey",
+            ));
+        }
+        (Some(b), _) => b,
+        (None, Some(h)) => h,
+        (None, None) => {
+            return Err(Error::new(
+                Code::ConfirmMissingHeader,
+                "no idempotency key: neither an IdempotencyKey header nor a body idempotencyKey",
+            ));
+        }
+    };
+    let original = lookup.original_body(id).ok_or_else(|| {
+        Error::new(
+            Code::ConfirmUnknownTransaction,
+            "no transaction was sent with this idempotency key",
+        )
+    })?;
+    let original = parse(&original, "the stored original body")?;
+    Ok((original, received))
+}
