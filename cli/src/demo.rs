@@ -1,5 +1,8 @@
 //! `selo demo`: every simulator on loopback, in this process, and every
-//! flow against it, step by step with timings.
+//! flow against it, step by step with timings: Safra (handshake →
+//! authenticate → renew → register → query), BMP (Pix with the
+//! confirmation round-trip, then its idempotent retry), OFB (signed
+//! consent, signed response, replay refused).
 
 use crate::error::CliError;
 use crate::http::{Http, HttpOptions};
@@ -70,5 +73,24 @@ pub async fn run(a: DemoArgs, json: bool) -> Result<(), CliError> {
     };
     let res = run_flow(&opts, http.clone(), &mut reporter, &inject).await;
     safra.shutdown().await;
+    let res = match res {
+        Ok(()) => crate::bmp_ofb::bmp_steps(&mut reporter, &http, &server).await,
+        Err(e) => Err(e),
+    };
+    let res = match res {
+        Ok((bmp, partner)) => {
+            bmp.shutdown().await;
+            partner.shutdown().await;
+            crate::bmp_ofb::ofb_steps(&mut reporter, &http, &server).await
+        }
+        Err(e) => Err(e),
+    };
+    let res = match res {
+        Ok(ofb) => {
+            ofb.shutdown().await;
+            Ok(())
+        }
+        Err(e) => Err(e),
+    };
     crate::finish_flow(&reporter, "demo", started, res)
 }

@@ -2,6 +2,7 @@
 //! and offline tools. See `cli/README.md` for every subcommand and the
 //! exit codes (0 ok, 1 step failure, 2 usage, 3 I/O).
 
+mod bmp_ofb;
 mod demo;
 mod error;
 mod http;

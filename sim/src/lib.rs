@@ -22,7 +22,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bmp;
 pub mod fault;
+pub mod ofb;
 pub mod safra;
 pub mod server;
 
