@@ -6,6 +6,7 @@ mod bmp_ofb;
 mod demo;
 mod error;
 mod http;
+mod offline;
 mod output;
 mod report;
 mod safra_flow;
@@ -36,8 +37,18 @@ enum Command {
     /// Banco Safra PSD: the whole flow against any server, and envelope tools.
     #[command(subcommand)]
     Safra(SafraCommand),
-    /// Generate an RSA key pair (PKCS#8 PEM private key, SPKI PEM public key).
+    /// Generate an RSA key pair (PKCS#8 PEM private key, SPKI PEM public key, or a private JWK).
     Keygen(tools::KeygenArgs),
+    /// BMP HMAC: sign, verify and canonicalise bodies.
+    #[command(subcommand)]
+    Bmp(offline::BmpCommand),
+    /// Open Finance Brasil JWS (PS256): sign and verify.
+    #[command(subcommand)]
+    Jws(offline::JwsCommand),
+    /// Print the public JWK Set of one or more keys.
+    Jwks(offline::JwksArgs),
+    /// Validate a CPF, CNPJ, boleto barcode/linha digitável or Pix key (exit 1 if invalid).
+    Validate(offline::ValidateArgs),
     /// Run one simulator on 127.0.0.1 until interrupted.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
@@ -153,6 +164,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Safra(SafraCommand::Seal(a)) => tools::seal(&a, json),
         Command::Safra(SafraCommand::Open(a)) => tools::open(&a, json),
         Command::Keygen(a) => tools::keygen(&a, json).await,
+        Command::Bmp(c) => offline::bmp(&c, json),
+        Command::Jws(c) => offline::jws(&c, json),
+        Command::Jwks(a) => offline::jwks(&a),
+        Command::Validate(a) => offline::validate(&a, json),
         Command::Sim(c) => sim_cmd::run(c).await,
     }
 }

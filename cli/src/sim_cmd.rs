@@ -10,6 +10,61 @@ use std::path::PathBuf;
 pub enum SimCommand {
     /// The Safra PSD bank: POST {base}/psd001|psd005|psd007|psd050|psd052.
     Safra(SafraSimArgs),
+    /// BMP: the six protected endpoints, MAC checks, the partner confirmation call.
+    Bmp(BmpSimArgs),
+    /// Open Finance Brasil: a payment-consent endpoint verifying signed requests.
+    Ofb(OfbSimArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BmpSimArgs {
+    #[command(flatten)]
+    pub common: CommonSimArgs,
+    /// The partner's confirmation endpoint (absolute URL).
+    #[arg(long)]
+    pub confirmation_url: String,
+    /// Shared key: --key-file FILE or --key KEY; absent = generate one and
+    /// print it on the second line.
+    #[command(flatten)]
+    pub key: crate::offline::BmpKeyArgs,
+    #[command(flatten)]
+    pub profile: crate::offline::BmpProfileArg,
+    /// Confirmation deadline in ms (overrides the profile; default 5000).
+    #[arg(long)]
+    pub confirmation_timeout_ms: Option<u64>,
+    /// Write amounts .NET-style (100.0) in confirmation bodies.
+    #[arg(long)]
+    pub dotnet_decimals: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct OfbSimArgs {
+    #[command(flatten)]
+    pub common: CommonSimArgs,
+    /// The clients' JWK Set (JSON); absent = generate a 2048-bit client key.
+    #[arg(long)]
+    pub jwks: Option<PathBuf>,
+    /// Where to write the generated client key (PKCS#8 PEM) when --jwks is absent.
+    #[arg(long)]
+    pub write_client_key: Option<PathBuf>,
+    /// Expected `iss` of requests (the client's organisationId).
+    #[arg(long, default_value = "c0ffee00-0000-4000-8000-000000000001")]
+    pub client_org: String,
+    /// `iss` of signed responses (our organisationId).
+    #[arg(long, default_value = "ba0bab00-0000-4000-8000-000000000002")]
+    pub org: String,
+    /// Client id (the `jti` replay scope).
+    #[arg(long, default_value = "selo-demo-client")]
+    pub client_id: String,
+    /// Our signing key (PEM/DER, ≥ 2048 bits); absent = generated.
+    #[arg(long)]
+    pub server_key: Option<PathBuf>,
+    /// The consent endpoint's path.
+    #[arg(long, default_value = "/open-banking/payments/v4/consents")]
+    pub path: String,
+    /// Expected `aud` (default: this simulator's URL of the endpoint).
+    #[arg(long)]
+    pub audience: Option<String>,
 }
 
 /// Options every simulator takes.
@@ -80,6 +135,25 @@ fn sim_error(e: &selo_sim::SimError) -> CliError {
     }
 }
 
+async fn serve<P: selo_sim::Protocol>(
+    sim: selo_sim::Sim<P>,
+    faults: &[Fault],
+) -> Result<(), CliError> {
+    for f in faults {
+        sim.inject(f.clone())
+            .map_err(|e| CliError::usage("cli.usage.fault", e))?;
+    }
+    out(&format!(
+        "control: POST {} {{\"fault\":\"…\"}} · GET {}",
+        sim.url("/_control/fault"),
+        sim.url("/_control/state")
+    ));
+    wait_for_interrupt().await;
+    err("interrupted: shutting down");
+    sim.shutdown().await;
+    Ok(())
+}
+
 pub async fn run(cmd: SimCommand) -> Result<(), CliError> {
     match cmd {
         SimCommand::Safra(a) => {
@@ -105,20 +179,89 @@ pub async fn run(cmd: SimCommand) -> Result<(), CliError> {
             })
             .await
             .map_err(|e| sim_error(&e))?;
-            for f in &a.common.faults {
-                sim.inject(f.clone())
-                    .map_err(|e| CliError::usage("cli.usage.fault", e))?;
-            }
             out(&format!("listening on {}", sim.base_url()));
-            out(&format!(
-                "control: POST {} {{\"fault\":\"expire-key\"}} · GET {}",
-                sim.url("/_control/fault"),
-                sim.url("/_control/state")
-            ));
-            wait_for_interrupt().await;
-            err("interrupted: shutting down");
-            sim.shutdown().await;
-            Ok(())
+            serve(sim, &a.common.faults).await
+        }
+        SimCommand::Bmp(a) => {
+            let mut profile = crate::offline::bmp_profile(&a.profile)?;
+            if let Some(ms) = a.confirmation_timeout_ms {
+                profile.confirm_timeout_ms = ms;
+            }
+            let (key, generated) = if a.key.key.is_none() && a.key.key_file.is_none() {
+                (selo::bmp::HmacKey::generate(&mut selo::rng::system()), true)
+            } else {
+                (crate::offline::bmp_key(&a.key, &profile)?, false)
+            };
+            let sim = selo_sim::bmp::start(selo_sim::bmp::BmpConfig {
+                key: key.clone(),
+                profile,
+                confirmation_url: a.confirmation_url.clone(),
+                confirmation_headers: vec![],
+                dotnet_decimals: a.dotnet_decimals,
+                server: ServerOptions {
+                    port: a.common.port,
+                    log: a.common.log,
+                },
+            })
+            .await
+            .map_err(|e| sim_error(&e))?;
+            out(&format!("listening on {}", sim.url("/api/")));
+            if generated {
+                out(&format!("shared key: {}", key.expose_secret()));
+            }
+            serve(sim, &a.common.faults).await
+        }
+        SimCommand::Ofb(a) => {
+            let client_keys = match &a.jwks {
+                Some(p) => {
+                    let text = crate::error::read_text(p)?;
+                    selo_sim::ofb::ClientKeys::Jwks(selo::keys::jwk::JwkSet::parse(&text).map_err(
+                        |e| {
+                            CliError::input(&format!("JWKS {}", p.display()), e.code(), e.message())
+                        },
+                    )?)
+                }
+                None => selo_sim::ofb::ClientKeys::Generate(2048),
+            };
+            let server_key = match &a.server_key {
+                Some(p) => Some(crate::load_private_key(p)?),
+                None => None,
+            };
+            let sim = selo_sim::ofb::start(selo_sim::ofb::OfbConfig {
+                profile: selo::ofb::OfbProfile::default(),
+                client_keys,
+                client_org_id: a.client_org.clone(),
+                client_id: a.client_id.clone(),
+                org_id: a.org.clone(),
+                server_key,
+                consents_path: a.path.clone(),
+                audience: a.audience.clone(),
+                server: ServerOptions {
+                    port: a.common.port,
+                    log: a.common.log,
+                },
+            })
+            .await
+            .map_err(|e| sim_error(&e))?;
+            if let (Some(path), Some((kid, key))) =
+                (&a.write_client_key, sim.protocol().generated_client_key())
+            {
+                let pem = key
+                    .to_pkcs8_pem()
+                    .map_err(|e| CliError::step(e.code(), e.message()))?;
+                std::fs::write(path, pem.as_bytes()).map_err(|e| {
+                    CliError::io(
+                        "cli.io.write",
+                        format!("cannot write {}: {e}", path.display()),
+                    )
+                })?;
+                err(&format!(
+                    "client key (kid {kid}) written to {}",
+                    path.display()
+                ));
+            }
+            out(&format!("listening on {}", sim.protocol().audience()));
+            serve(sim, &a.common.faults).await
         }
     }
 }

@@ -107,17 +107,18 @@ pub struct KeygenArgs {
     #[arg(long, default_value_t = 2048)]
     bits: usize,
     /// What to print: `pem` (PKCS#8 private key then SPKI public key),
-    /// `private-pem`, `public-pem`.
+    /// `private-pem`, `public-pem`, `jwk` (private JWK, kid = thumbprint,
+    /// alg PS256, use sig).
     #[arg(long, default_value = "pem")]
     format: String,
 }
 
 pub async fn keygen(a: &KeygenArgs, json: bool) -> Result<(), CliError> {
     let format = a.format.clone();
-    if !["pem", "private-pem", "public-pem"].contains(&format.as_str()) {
+    if !["pem", "private-pem", "public-pem", "jwk"].contains(&format.as_str()) {
         return Err(CliError::usage(
             "cli.usage.format",
-            format!("--format: expected pem, private-pem or public-pem, found {format:?}"),
+            format!("--format: expected pem, private-pem, public-pem or jwk, found {format:?}"),
         ));
     }
     let bits = a.bits;
@@ -128,6 +129,16 @@ pub async fn keygen(a: &KeygenArgs, json: bool) -> Result<(), CliError> {
     .map_err(|e| CliError::io("cli.io.task", format!("key generation task failed: {e}")))?
     .map_err(|e| CliError::input("--bits", e.code(), e.message()))?;
     let export = |e: selo::keys::Error| CliError::step(e.code(), e.message());
+    if format == "jwk" {
+        let jwk = selo::keys::jwk::Jwk::from_private(&key)
+            .with_thumbprint_kid()
+            .map_err(export)?
+            .with_alg("PS256")
+            .with_use("sig");
+        let text = jwk.to_json().map_err(export)?;
+        out(&text);
+        return Ok(());
+    }
     let private = key.to_pkcs8_pem().map_err(export)?;
     let public = key.public_key().to_spki_pem().map_err(export)?;
     if json {
