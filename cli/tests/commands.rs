@@ -17,7 +17,17 @@ fn demo_runs_every_step_and_exits_0() {
     let out = selo(&["demo", "--bank-key-bits", "1024"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    for name in ["handshake", "authenticate", "renew", "register", "query"] {
+    for name in [
+        "handshake",
+        "authenticate",
+        "renew",
+        "register",
+        "query",
+        "pix",
+        "pix retry",
+        "consent",
+        "replay",
+    ] {
         assert!(
             text.lines()
                 .any(|l| l.starts_with("[ok]") && l.contains(name)),
@@ -34,7 +44,11 @@ fn demo_with_faults_recovers_and_reports_json() {
     assert_eq!(out.status.code(), Some(0));
     let doc = json(&out);
     assert_eq!(doc["ok"], true);
-    assert_eq!(doc["steps"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        doc["steps"].as_array().unwrap().len(),
+        9,
+        "5 Safra + 2 BMP + 2 OFB steps"
+    );
     let renew = common::recoveries(&doc, "renew");
     assert!(renew.iter().any(|r| r.contains("key expired")), "{renew:?}");
     let register = common::recoveries(&doc, "register");
