@@ -7,7 +7,7 @@ whose code names the rule broken."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional
 
 from ._errors import guard
 from ._native import selo_uniffi as _n
@@ -107,14 +107,16 @@ def format_cnpj(s: str) -> str:
         return _n.br_format_cnpj(_s(s, "cnpj"))
 
 
-def cpf_check_digits(base: str) -> Optional[Tuple[int, int]]:
+def cpf_check_digits(base: str) -> Optional[str]:
+    """The two check digits (``"83"``) of a 9-digit CPF base; ``None`` if malformed."""
     d = _n.br_cpf_check_digits(_s(base, "base"))
-    return (d[0], d[1]) if d is not None else None
+    return bytes(d).decode("ascii") if d is not None else None
 
 
-def cnpj_check_digits(base: str) -> Optional[Tuple[int, int]]:
+def cnpj_check_digits(base: str) -> Optional[str]:
+    """The two check digits (``"83"``) of a 12-character CNPJ base; ``None`` if malformed."""
     d = _n.br_cnpj_check_digits(_s(base, "base"))
-    return (d[0], d[1]) if d is not None else None
+    return bytes(d).decode("ascii") if d is not None else None
 
 
 def parse_document(s: str) -> Document:
