@@ -1,0 +1,75 @@
+"""selo — Brazilian bank API security schemes for Python.
+
+A sans-I/O Rust core (every byte, every protocol decision) with httpx
+drivers on top:
+
+- :mod:`selo.safra` — Banco Safra PSD (handshake, AES-CTR envelopes,
+  tokens, boletos; ``Client`` / ``AsyncClient``; the bank role);
+- :mod:`selo.ofb` — Open Finance Brasil JWS PS256 (sign, verify, replay,
+  server helper);
+- :mod:`selo.bmp` — BMP HMAC-SHA512 (canonical bodies, exact money,
+  confirmation endpoint);
+- :mod:`selo.br` — CPF, CNPJ, boletos, ISPB, Pix keys;
+- :mod:`selo.keys` — RSA keys, JWK, JWKS.
+
+Errors are :class:`SeloError` subclasses with ``.code``, the core's stable
+code. Money is ``decimal.Decimal`` (reais), ``int`` (cents) or ``str``
+(reais) — never ``float``.
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+from . import bmp, br, keys, ofb, safra
+from ._errors import (
+    BmpError,
+    BrError,
+    CryptoError,
+    OfbError,
+    SafraBusinessError,
+    SafraError,
+    SeloError,
+    SeloKeyError,
+)
+from ._native import selo_uniffi as _n
+from ._util import Money, cents, to_cents
+from .keys import Jwk, JwkSet, PrivateKey, PublicKey
+
+__all__ = [
+    "SeloError",
+    "SeloKeyError",
+    "CryptoError",
+    "SafraError",
+    "SafraBusinessError",
+    "OfbError",
+    "BmpError",
+    "BrError",
+    "all_codes",
+    "http_status",
+    "Money",
+    "cents",
+    "to_cents",
+    "PrivateKey",
+    "PublicKey",
+    "Jwk",
+    "JwkSet",
+    "safra",
+    "ofb",
+    "bmp",
+    "br",
+    "keys",
+    "__version__",
+]
+
+__version__: str = _n.core_version()
+
+
+def all_codes() -> List[str]:
+    """Every stable error code of the core, in the core's order."""
+    return list(_n.all_codes())
+
+
+def http_status(code: str):  # type: ignore[no-untyped-def]
+    """The HTTP status a server role answers for ``code`` (``None`` if the core defines none)."""
+    return _n.http_status(code)

@@ -1,0 +1,356 @@
+"""Open Finance Brasil signed messages: compact JWS with PS256.
+
+- :func:`sign` / :class:`Signer` — one call; :func:`prepare` +
+  :func:`finish` — two phases for keys selo never sees (HSM, KMS);
+- :func:`verify` — the seven-stage check of SPEC §3.2, each failure an
+  :class:`selo.OfbError` with its own code;
+- :class:`Server` — the resource-server role: body in, verified claims or
+  the exact OFB error response out; replay via a :class:`JtiStore`;
+- :class:`Client` — an httpx driver: signs the request body, verifies the
+  signed response against the server's JWKS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+
+from ._errors import OfbError, SeloError, error_for, guard
+from ._native import selo_uniffi as _n
+from ._util import dumps, headers_out, loads, now_secs, profile_json, seed
+from .keys import JwkSet, PrivateKey, PublicKey
+
+__all__ = [
+    "MEDIA_TYPE",
+    "Signed",
+    "Prepared",
+    "Claims",
+    "Verified",
+    "Response",
+    "Decision",
+    "sign",
+    "prepare",
+    "finish",
+    "verify",
+    "Signer",
+    "JtiStore",
+    "MemoryJtiStore",
+    "check_replay",
+    "Server",
+    "Client",
+    "error_response",
+    "sign_response",
+    "default_profile",
+]
+
+MEDIA_TYPE = "application/jwt"
+
+Profile = Union[None, str, Mapping[str, Any]]
+Payload = Union[Mapping[str, Any], str]
+
+
+@dataclass(frozen=True)
+class Signed:
+    token: str
+    jti: str
+    iat: int
+
+
+@dataclass(frozen=True)
+class Claims:
+    aud: List[str]
+    iss: str
+    jti: str
+    iat: int
+    exp: Optional[int]
+    nbf: Optional[int]
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A verified token: ``payload`` (decimals as ``Decimal``), ``header``, claims, and the key's ``kid``."""
+
+    header: Dict[str, Any]
+    payload: Dict[str, Any]
+    claims: Claims
+    kid: str
+
+    @classmethod
+    def _of(cls, v: Any) -> "Verified":
+        c = v.claims
+        return cls(loads(v.header_json), loads(v.payload_json),
+                   Claims(list(c.aud), c.iss, c.jti, c.iat, c.exp, c.nbf), v.kid)
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: List[Tuple[str, str]]
+    body: bytes
+
+    def json(self) -> Any:
+        return loads(self.body)
+
+
+def _payload(p: Payload) -> str:
+    if isinstance(p, str):
+        return p
+    return dumps(p)
+
+
+def _params(kid: str, aud: str, iss: str, exp: Optional[float]) -> Any:
+    return _n.OfbSignParams(kid=kid, aud=aud, iss=iss, exp=now_secs(exp) if exp is not None else None)
+
+
+def default_profile(responses: bool = False) -> Dict[str, Any]:
+    with guard:
+        return loads(_n.ofb_profile_json(None, responses))
+
+
+def sign(key: PrivateKey, payload: Payload, *, kid: str, aud: str, iss: str, exp: Optional[float] = None,
+         profile: Profile = None, now: Optional[float] = None, provider: Optional[str] = None,
+         rng_seed: Optional[bytes] = None) -> Signed:
+    """Signs ``payload`` (a dict) with PS256; adds ``aud``, ``iss``, ``jti``, ``iat`` (and ``exp``)."""
+    with guard:
+        s = _n.ofb_sign(key._k, _payload(payload), _params(kid, aud, iss, exp), profile_json(profile),
+                        now_secs(now), provider, seed(rng_seed))
+    return Signed(s.token, s.jti, s.iat)
+
+
+class Prepared:
+    """Phase one: sign :attr:`signing_input` with RSASSA-PSS-SHA256, salt 32."""
+
+    __slots__ = ("_p",)
+
+    def __init__(self, native: Any) -> None:
+        self._p = native
+
+    @property
+    def signing_input(self) -> bytes:
+        return self._p.signing_input()
+
+    @property
+    def kid(self) -> str:
+        return self._p.kid()
+
+    @property
+    def jti(self) -> str:
+        return self._p.jti()
+
+    @property
+    def iat(self) -> int:
+        return self._p.iat()
+
+
+def prepare(payload: Payload, *, kid: str, aud: str, iss: str, exp: Optional[float] = None,
+            profile: Profile = None, now: Optional[float] = None, rng_seed: Optional[bytes] = None) -> Prepared:
+    with guard:
+        return Prepared(_n.ofb_prepare(_payload(payload), _params(kid, aud, iss, exp), profile_json(profile),
+                                       now_secs(now), seed(rng_seed)))
+
+
+def finish(prepared: Prepared, signature: bytes, public_key: PublicKey, *, provider: Optional[str] = None) -> Signed:
+    """Phase two: assembles the token; the signature must verify with ``public_key``."""
+    with guard:
+        s = _n.ofb_finish(prepared._p, bytes(signature), public_key._k, provider)
+    return Signed(s.token, s.jti, s.iat)
+
+
+def verify(token: Union[str, bytes], jwks: JwkSet, *, aud: str, iss: str, profile: Profile = None,
+           responses: bool = False, now: Optional[float] = None, provider: Optional[str] = None) -> Verified:
+    """Stages 1–6 of SPEC §3.2 (replay is :func:`check_replay`). ``responses``
+    uses the response profile (``typ`` may be absent) when ``profile`` is None."""
+    t = token.decode() if isinstance(token, bytes) else token
+    p = profile_json(profile)
+    if p is None and responses:
+        p = _n.ofb_profile_json(None, True)
+    with guard:
+        return Verified._of(_n.ofb_verify(t.strip(), jwks._k, aud, iss, p, now_secs(now), provider))
+
+
+class Signer:
+    """Signs for one organisation with one key: ``Signer(key, kid, iss).sign(payload, aud)``."""
+
+    def __init__(self, key: PrivateKey, kid: str, iss: str, *, profile: Profile = None,
+                 provider: Optional[str] = None) -> None:
+        self.key, self.kid, self.iss, self.profile, self.provider = key, kid, iss, profile, provider
+
+    def sign(self, payload: Payload, aud: str, *, exp: Optional[float] = None, now: Optional[float] = None) -> Signed:
+        return sign(self.key, payload, kid=self.kid, aud=aud, iss=self.iss, exp=exp, profile=self.profile,
+                    now=now, provider=self.provider)
+
+
+# ---- replay ------------------------------------------------------------------------
+
+
+class JtiStore:
+    """A replay store. Subclass and implement :meth:`check_and_insert`
+    atomically (Redis: ``SET <prefix>:<client>:<jti> 1 NX EX 86400``).
+    Raising refuses the request: replay cannot be ruled out."""
+
+    def check_and_insert(self, client_id: str, jti: str, now: int) -> bool:
+        """Record the pair; ``True`` if it was fresh, ``False`` if already seen."""
+        raise NotImplementedError
+
+
+class _Adapter(_n.JtiStore):
+    """Calls a Python store from Rust; any exception becomes a store failure."""
+
+    def __init__(self, store: JtiStore) -> None:
+        self._store = store
+
+    def check_and_insert(self, client_id: str, jti: str, now: int) -> bool:
+        try:
+            return bool(self._store.check_and_insert(client_id, jti, now))
+        except SeloError as e:
+            raise _n.SeloError.Ofb(e.code, e.message) from None
+        except Exception as e:  # noqa: BLE001 - a store failure must refuse, never pass
+            raise _n.SeloError.Argument(f"{type(e).__name__}: {e}") from None
+
+
+class MemoryJtiStore(JtiStore):
+    """The core's in-memory store: at most ``capacity`` live entries for 86 400 s;
+    when full, refuse (503, the default) or ``evict_oldest``."""
+
+    def __init__(self, capacity: int = 100_000, *, evict_oldest: bool = False,
+                 ttl_seconds: Optional[int] = None) -> None:
+        self._native = _n.ofb_memory_jti_store(capacity, evict_oldest, ttl_seconds)
+
+    def check_and_insert(self, client_id: str, jti: str, now: int) -> bool:
+        with guard:
+            return self._native.check_and_insert(client_id, jti, now)
+
+
+def _native_store(store: JtiStore) -> Any:
+    if isinstance(store, MemoryJtiStore):
+        return store._native
+    return _Adapter(store)
+
+
+def check_replay(store: JtiStore, client_id: str, jti: str, now: Optional[float] = None) -> None:
+    """Stage 7: raises ``OfbError`` ``ofb.replay.jti`` when ``jti`` was already seen for ``client_id``."""
+    with guard:
+        _n.ofb_check_replay(_native_store(store), client_id, jti, now_secs(now))
+
+
+# ---- server role ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The resource server's decision: ``verified``, or ``error`` and the ``response`` to send."""
+
+    verified: Optional[Verified]
+    error: Optional[OfbError] = field(default=None)
+    response: Optional[Response] = field(default=None)
+
+    @property
+    def ok(self) -> bool:
+        return self.verified is not None
+
+
+def _response(r: Any) -> Response:
+    return Response(r.status, headers_out(r.headers), r.body)
+
+
+class Server:
+    """Verifies signed requests for one resource server (``aud`` = the endpoint
+    URL the client signed for, ``iss`` = the expected client organisation)."""
+
+    def __init__(self, jwks: JwkSet, *, profile: Profile = None, store: Optional[JtiStore] = None,
+                 provider: Optional[str] = None) -> None:
+        self.jwks, self.profile, self.provider = jwks, profile_json(profile), provider
+        self.store = store if store is not None else MemoryJtiStore()
+        self._store = _native_store(self.store)
+
+    def decide(self, *, method: str, content_type: Optional[str], body: bytes, aud: str, iss: str,
+               client_id: str, now: Optional[float] = None) -> Decision:
+        with guard:
+            d = _n.ofb_verify_request(method, content_type, bytes(body), now_secs(now), self.jwks._k, aud, iss,
+                                      client_id, self.profile, self._store, self.provider)
+        if d.verified is not None:
+            return Decision(Verified._of(d.verified))
+        err = error_for(d.error_code, d.error_message)
+        resp = _response(d.response)
+        err.response = resp  # type: ignore[attr-defined]
+        return Decision(None, err, resp)  # type: ignore[arg-type]
+
+    def verify_request(self, **kw: Any) -> Verified:
+        """Like :meth:`decide`, raising the ``OfbError`` (with ``.response``) on rejection."""
+        d = self.decide(**kw)
+        if d.verified is None:
+            raise d.error  # type: ignore[misc]
+        return d.verified
+
+
+def error_response(code: str, message: str) -> Response:
+    """The OFB error response the server role sends for an ``ofb.*`` code."""
+    with guard:
+        return _response(_n.ofb_error_response(code, message))
+
+
+def sign_response(status: int, key: PrivateKey, payload: Payload, *, kid: str, aud: str, iss: str,
+                  exp: Optional[float] = None, profile: Profile = None, now: Optional[float] = None,
+                  provider: Optional[str] = None, rng_seed: Optional[bytes] = None) -> Response:
+    """A signed response (``application/jwt``) for the server role."""
+    with guard:
+        return _response(_n.ofb_sign_response(status, key._k, _payload(payload), _params(kid, aud, iss, exp),
+                                              profile_json(profile), now_secs(now), provider, seed(rng_seed)))
+
+
+# ---- httpx driver ---------------------------------------------------------------
+
+
+class Client:
+    """Sends signed OFB requests over ``httpx.Client`` and verifies the signed
+    responses. ``org_id`` is our organisation (``iss`` of requests, ``aud``
+    of responses); ``server_org_id`` and ``server_jwks`` identify the server."""
+
+    def __init__(self, signer: Signer, *, server_jwks: JwkSet, server_org_id: str, cert: Any = None,
+                 verify: Any = True, timeout: float = 30.0, http: Any = None, transport: Any = None,
+                 response_profile: Profile = None, clock: Any = None) -> None:
+        import httpx
+
+        self.signer, self.server_jwks, self.server_org_id = signer, server_jwks, server_org_id
+        self.response_profile = response_profile
+        self._own = http is None
+        self.http = http if http is not None else httpx.Client(cert=cert, verify=verify, timeout=timeout,
+                                                             transport=transport)
+        self._clock = clock
+
+    def _now(self) -> Optional[float]:
+        return self._clock() if self._clock is not None else None
+
+    def request(self, method: str, url: str, payload: Optional[Payload] = None,
+                headers: Optional[Mapping[str, str]] = None) -> Tuple[int, Optional[Verified]]:
+        """Signs ``payload`` for ``url`` (POST/PUT/PATCH), sends it, and verifies
+        a signed response body. Returns ``(status, verified)``; an unsigned
+        (non-``application/jwt``) response gives ``verified`` None."""
+        h = dict(headers or {})
+        content = None
+        if payload is not None:
+            h["content-type"] = MEDIA_TYPE
+            content = self.signer.sign(payload, aud=url, now=self._now()).token.encode()
+        r = self.http.request(method, url, headers=h, content=content)
+        ct = r.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ct != MEDIA_TYPE:
+            return r.status_code, None
+        v = verify(r.content, self.server_jwks, aud=self.signer.iss, iss=self.server_org_id,
+                   profile=self.response_profile, responses=True, now=self._now())
+        return r.status_code, v
+
+    def post(self, url: str, payload: Payload, **kw: Any) -> Tuple[int, Optional[Verified]]:
+        return self.request("POST", url, payload, **kw)
+
+    def close(self) -> None:
+        if self._own:
+            self.http.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+

@@ -1,0 +1,728 @@
+"""Banco Safra PSD: the client session (the core's state machine), the
+httpx drivers that run it, the bank role, and the building blocks.
+
+The drivers decide nothing: every byte and every next step comes from the
+core's ``prepare_next`` / ``handle_response`` loop; they only move bytes
+over HTTP (with client certificates) and read the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+
+from ._errors import SafraBusinessError, guard
+from ._native import selo_uniffi as _n
+from ._util import Headers, as_bytes, dumps, headers_in, headers_out, loads, now_secs, profile_json, seed, to_cents
+from .keys import PrivateKey, PublicKey
+
+__all__ = [
+    "Client",
+    "AsyncClient",
+    "Session",
+    "Operation",
+    "Outcome",
+    "Prepared",
+    "Response",
+    "Token",
+    "Status",
+    "DocumentoReply",
+    "BoletoReply",
+    "HandshakeResult",
+    "BusinessErrorReply",
+    "Bank",
+    "Fault",
+    "StoredBoleto",
+    "Envelopes",
+    "Opened",
+    "AgreedKey",
+    "default_profile",
+    "boleto_json",
+    "parse_boleto_reply",
+    "seal_with_iv",
+    "open_envelope",
+    "envelope_header_b64",
+    "wrap_body",
+    "unwrap_body",
+    "json_body",
+    "stage1_jwk",
+    "parse_stage1_reply",
+    "stage2_parametros",
+    "parse_stage2_reply",
+    "token_schedule",
+    "token_claims",
+    "is_key_expired",
+    "HOMOLOGATION",
+    "PRODUCTION",
+]
+
+HOMOLOGATION = "homologation"
+PRODUCTION = "production"
+
+Profile = Union[None, str, Mapping[str, Any]]
+Clock = Callable[[], float]
+
+# ---- typed results -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Token:
+    """A psd005/psd007 token and its renewal schedule (Unix seconds, local clock)."""
+
+    token: str = field(repr=False)
+    exp: int
+    iat: int
+    lifetime: int
+    received_at: int
+    renew_at: int
+    expires_at: int
+
+    @classmethod
+    def _of(cls, t: Any) -> "Token":
+        return cls(t.token, t.exp, t.iat, t.lifetime, t.received_at, t.renew_at, t.expires_at)
+
+
+@dataclass(frozen=True)
+class Status:
+    """``statusProcessamento``."""
+
+    codigo: int
+    mensagem: str
+
+
+@dataclass(frozen=True)
+class DocumentoReply:
+    """The reply ``documento`` (Tables 2 and 4)."""
+
+    nosso_numero: Optional[str]
+    seu_numero: Optional[str]
+    codigo_barras: Optional[str]
+    registrado_cip: Optional[str]
+
+
+@dataclass(frozen=True)
+class BoletoReply:
+    """A psd050 (register) or psd052 (query) reply; ``raw`` is the whole opened JSON."""
+
+    status: Optional[Status]
+    documento: Optional[DocumentoReply]
+    raw: Dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def _of(cls, r: Any) -> "BoletoReply":
+        d = r.documento
+        return cls(
+            Status(r.status.codigo, r.status.mensagem) if r.status is not None else None,
+            DocumentoReply(d.nosso_numero, d.seu_numero, d.codigo_barras, d.registrado_cip) if d is not None else None,
+            loads(r.raw_json),
+        )
+
+
+@dataclass(frozen=True)
+class HandshakeResult:
+    """The handshake agreed a key with this padding and signature message."""
+
+    padding: str
+    signature_message: str
+
+
+@dataclass(frozen=True)
+class BusinessErrorReply:
+    """HTTP 550: the bank refused for a business reason."""
+
+    status: Optional[Status]
+    body: Any
+
+
+Reply = Union[HandshakeResult, Token, BoletoReply, BusinessErrorReply]
+
+
+def _reply(r: Any) -> Reply:
+    if r.is_KEY_AGREED():
+        return HandshakeResult(r.padding, r.signature_message)
+    if r.is_AUTHENTICATED() or r.is_RENEWED():
+        return Token._of(r.token)
+    if r.is_BOLETO_REGISTERED() or r.is_BOLETO_QUERIED():
+        return BoletoReply._of(r.reply)
+    st = r.status
+    return BusinessErrorReply(Status(st.codigo, st.mensagem) if st is not None else None, loads(r.body_json))
+
+
+_ACTIONS = {
+    _n.SafraNextAction.REHANDSHAKE: "rehandshake",
+    _n.SafraNextAction.REAUTHENTICATE: "reauthenticate",
+    _n.SafraNextAction.RENEW: "renew",
+    _n.SafraNextAction.RETRY: "retry",
+}
+
+_STATES = {
+    _n.SafraState.NEW: "new",
+    _n.SafraState.KEYS_SENT: "keys-sent",
+    _n.SafraState.KEY_AGREED: "key-agreed",
+    _n.SafraState.AUTHENTICATED: "authenticated",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the session decided about a response: go round again (``done``
+    false; ``action`` names a recovery: ``"rehandshake"``,
+    ``"reauthenticate"``, ``"renew"``, ``"retry"``) or finished with ``reply``."""
+
+    done: bool
+    action: Optional[str] = None
+    reply: Optional[Reply] = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request to send byte for byte; hand its response back with ``id``."""
+
+    id: int
+    method: str
+    url: str
+    headers: List[Tuple[str, str]]
+    body: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Response:
+    """An HTTP response (from the bank role)."""
+
+    status: int
+    headers: List[Tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> Optional[str]:
+        n = name.lower()
+        for k, v in self.headers:
+            if k.lower() == n:
+                return v
+        return None
+
+
+# ---- operations ------------------------------------------------------------------
+
+_MONEY_PATHS = (("documento", "valor"), ("documento", "desconto", "valor"))
+
+
+def _boleto_text(boleto: Union[str, bytes, Mapping[str, Any]]) -> str:
+    """The psd050 message as JSON text. Amounts (``documento.valor``,
+    ``documento.desconto.valor``) may be ``int`` cents (the wire unit),
+    ``Decimal`` or ``str`` reais; ``float`` raises ``TypeError``."""
+    if isinstance(boleto, (str, bytes)):
+        return boleto.decode() if isinstance(boleto, bytes) else boleto
+    if not isinstance(boleto, Mapping):
+        raise TypeError(f"boleto must be a dict or JSON text, not {type(boleto).__name__}")
+    doc = _copy(boleto)
+    for path in _MONEY_PATHS:
+        parent: Any = doc
+        for k in path[:-1]:
+            parent = parent.get(k) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and path[-1] in parent and parent[path[-1]] is not None:
+            parent[path[-1]] = to_cents(parent[path[-1]], ".".join(path))
+    return dumps(doc)
+
+
+def _copy(v: Any) -> Any:
+    if isinstance(v, Mapping):
+        return {k: _copy(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_copy(x) for x in v]
+    return v
+
+
+class Operation:
+    """What to run: ``Operation.authenticate()``, ``.register_boleto(dict)``, …"""
+
+    __slots__ = ("_op", "kind")
+
+    def __init__(self, native: Any, kind: str) -> None:
+        self._op = native
+        self.kind = kind
+
+    @classmethod
+    def handshake(cls) -> "Operation":
+        return cls(_n.SafraOperation.HANDSHAKE(), "handshake")
+
+    @classmethod
+    def authenticate(cls) -> "Operation":
+        return cls(_n.SafraOperation.AUTHENTICATE(), "authenticate")
+
+    @classmethod
+    def renew(cls) -> "Operation":
+        return cls(_n.SafraOperation.RENEW(), "renew")
+
+    @classmethod
+    def register_boleto(cls, boleto: Union[str, bytes, Mapping[str, Any]]) -> "Operation":
+        text = _boleto_text(boleto)
+        with guard:
+            _n.safra_boleto_json(text)  # validate now: errors name the field path
+        return cls(_n.SafraOperation.REGISTER_BOLETO(boleto_json=text), "register_boleto")
+
+    @classmethod
+    def query_boleto(cls, nosso_numero: Union[str, int], seu_numero: str) -> "Operation":
+        return cls(_n.SafraOperation.QUERY_BOLETO(nosso_numero=str(nosso_numero), seu_numero=str(seu_numero)),
+                   "query_boleto")
+
+    def __repr__(self) -> str:
+        return f"Operation.{self.kind}()"
+
+
+# ---- session ------------------------------------------------------------------
+
+
+class Session:
+    """The Safra PSD client state machine. No I/O: ``prepare`` says what to
+    send, ``handle`` takes what came back. See :class:`Client` for a driver.
+
+    ``rng_seed`` (32 bytes) makes every random choice deterministic — for
+    tests and vectors only. ``provider``: ``"default"``, ``"rustcrypto"``
+    or ``"aws-lc"``.
+    """
+
+    __slots__ = ("_s",)
+
+    def __init__(
+        self,
+        base_url: str,
+        cliente: str,
+        *,
+        profile: Profile = None,
+        client_key: Optional[PrivateKey] = None,
+        rng_seed: Optional[bytes] = None,
+        provider: Optional[str] = None,
+        _native: Any = None,
+    ) -> None:
+        if _native is not None:
+            self._s = _native
+            return
+        with guard:
+            self._s = _n.SafraSession(
+                base_url,
+                cliente,
+                profile_json(profile),
+                client_key._k if client_key is not None else None,
+                seed(rng_seed),
+                provider,
+            )
+
+    @classmethod
+    def load(cls, blob: bytes, *, rng_seed: Optional[bytes] = None, provider: Optional[str] = None) -> "Session":
+        """A session exported by :meth:`export` (another process may continue it)."""
+        with guard:
+            return cls("", "", _native=_n.SafraSession._import(bytes(blob), seed(rng_seed), provider))
+
+    def export(self) -> bytes:
+        """The session as bytes, keys included: encrypt it at rest."""
+        with guard:
+            return self._s.export()
+
+    def prepare(self, op: Operation, now: Optional[float] = None) -> Prepared:
+        with guard:
+            p = self._s.prepare_next(op._op, now_secs(now))
+        r = p.request
+        return Prepared(p.id, r.method, r.url, headers_out(r.headers), r.body)
+
+    def handle(self, request_id: int, status: int, headers: Headers, body: bytes,
+               now: Optional[float] = None) -> Outcome:
+        resp = _n.HttpResponse(status=status, headers=headers_in(headers), body=bytes(body))
+        with guard:
+            o = self._s.handle_response(request_id, resp, now_secs(now))
+        if o.is_CONTINUE():
+            return Outcome(False, _ACTIONS[o.action] if o.action is not None else None)
+        return Outcome(True, None, _reply(o.reply))
+
+    @property
+    def state(self) -> str:
+        """``"new"``, ``"keys-sent"``, ``"key-agreed"`` or ``"authenticated"``."""
+        return _STATES[self._s.state()]
+
+    @property
+    def session_id(self) -> str:
+        return self._s.session_id()
+
+    @property
+    def work_id(self) -> Optional[str]:
+        return self._s.work_id()
+
+    @property
+    def token(self) -> Optional[Token]:
+        t = self._s.token()
+        return Token._of(t) if t is not None else None
+
+    def next_action(self, now: Optional[float] = None) -> Optional[str]:
+        with guard:
+            a = self._s.next_action(now_secs(now))
+        return _ACTIONS[a] if a is not None else None
+
+    @property
+    def padding_winner(self) -> Optional[str]:
+        return self._s.padding_winner()
+
+    @property
+    def signature_winner(self) -> Optional[str]:
+        return self._s.signature_winner()
+
+    def session_key(self) -> Optional[bytes]:
+        """The agreed AES key (a secret; for debugging captured traffic)."""
+        return self._s.session_key()
+
+    @property
+    def profile(self) -> Dict[str, Any]:
+        return loads(self._s.profile_json())
+
+    def __repr__(self) -> str:
+        return f"Session(state={self.state!r}, session_id={self.session_id!r})"
+
+
+def default_profile() -> Dict[str, Any]:
+    """The default Safra profile (SPEC §2) as a dict."""
+    with guard:
+        return loads(_n.safra_profile_json(None))
+
+
+# ---- drivers ----------------------------------------------------------------------
+
+
+def _finish(reply: Reply) -> Reply:
+    if isinstance(reply, BusinessErrorReply):
+        raise SafraBusinessError(reply.status, reply.body)
+    return reply
+
+
+def _clock_default() -> float:
+    return time.time()
+
+
+class _ClientBase:
+    def __init__(self, base_url: str, cliente: str, profile: Profile, client_key: Optional[PrivateKey],
+                 session: Optional[Session], clock: Optional[Clock], rng_seed: Optional[bytes],
+                 provider: Optional[str]) -> None:
+        self.session = session if session is not None else Session(
+            base_url, cliente, profile=profile, client_key=client_key, rng_seed=rng_seed, provider=provider)
+        self._clock = clock or _clock_default
+
+
+class Client(_ClientBase):
+    """Synchronous Safra PSD client over ``httpx.Client``.
+
+    Every call runs the core's loop: handshake and authentication happen on
+    first use, the token is renewed when due, a key expiry (500 +
+    ``amc-criptografia: erro``) re-handshakes and HTTP 480 re-initialises,
+    within the profile's ``max_recoveries``.
+
+    ``cert`` and ``verify`` go to httpx (client certificate and CA bundle).
+    ``http`` replaces the whole httpx client (e.g. with a ``MockTransport``).
+    HTTP 550 raises :class:`selo.SafraBusinessError`.
+    """
+
+    def __init__(self, base_url: str, cliente: str, *, profile: Profile = None, cert: Any = None,
+                 verify: Any = True, timeout: float = 30.0, client_key: Optional[PrivateKey] = None,
+                 http: Any = None, transport: Any = None, session: Optional[Session] = None,
+                 clock: Optional[Clock] = None, rng_seed: Optional[bytes] = None,
+                 provider: Optional[str] = None) -> None:
+        import httpx
+
+        super().__init__(base_url, cliente, profile, client_key, session, clock, rng_seed, provider)
+        self._own_http = http is None
+        self.http = http if http is not None else httpx.Client(cert=cert, verify=verify, timeout=timeout,
+                                                             transport=transport)
+        self._lock = threading.Lock()
+        self.recoveries: List[str] = []
+
+    def run(self, op: Operation) -> Reply:
+        """Runs one operation to its end and returns the core's reply."""
+        with self._lock:
+            while True:
+                p = self.session.prepare(op, self._clock())
+                r = self.http.request(p.method, p.url, headers=p.headers, content=p.body)
+                out = self.session.handle(p.id, r.status_code, r.headers.multi_items(), r.content, self._clock())
+                if out.done:
+                    return out.reply  # type: ignore[return-value]
+                if out.action is not None:
+                    self.recoveries.append(out.action)
+
+    def handshake(self) -> HandshakeResult:
+        return _finish(self.run(Operation.handshake()))  # type: ignore[return-value]
+
+    def authenticate(self) -> Token:
+        return _finish(self.run(Operation.authenticate()))  # type: ignore[return-value]
+
+    def renew(self) -> Token:
+        return _finish(self.run(Operation.renew()))  # type: ignore[return-value]
+
+    def register_boleto(self, boleto: Union[str, bytes, Mapping[str, Any]]) -> BoletoReply:
+        """psd050. Amounts: ``int`` cents, ``Decimal`` or ``str`` reais."""
+        return _finish(self.run(Operation.register_boleto(boleto)))  # type: ignore[return-value]
+
+    def query_boleto(self, nosso_numero: Union[str, int], seu_numero: str) -> BoletoReply:
+        """psd052."""
+        return _finish(self.run(Operation.query_boleto(nosso_numero, seu_numero)))  # type: ignore[return-value]
+
+    def close(self) -> None:
+        if self._own_http:
+            self.http.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class AsyncClient(_ClientBase):
+    """The same as :class:`Client` over ``httpx.AsyncClient``. Operations on
+    one client are serialised (the session is one state machine)."""
+
+    def __init__(self, base_url: str, cliente: str, *, profile: Profile = None, cert: Any = None,
+                 verify: Any = True, timeout: float = 30.0, client_key: Optional[PrivateKey] = None,
+                 http: Any = None, transport: Any = None, session: Optional[Session] = None,
+                 clock: Optional[Clock] = None, rng_seed: Optional[bytes] = None,
+                 provider: Optional[str] = None) -> None:
+        import httpx
+
+        super().__init__(base_url, cliente, profile, client_key, session, clock, rng_seed, provider)
+        self._own_http = http is None
+        self.http = http if http is not None else httpx.AsyncClient(cert=cert, verify=verify, timeout=timeout,
+                                                                  transport=transport)
+        self._lock: Optional[asyncio.Lock] = None
+        self.recoveries: List[str] = []
+
+    async def run(self, op: Operation) -> Reply:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            while True:
+                p = self.session.prepare(op, self._clock())
+                r = await self.http.request(p.method, p.url, headers=p.headers, content=p.body)
+                out = self.session.handle(p.id, r.status_code, r.headers.multi_items(), r.content, self._clock())
+                if out.done:
+                    return out.reply  # type: ignore[return-value]
+                if out.action is not None:
+                    self.recoveries.append(out.action)
+
+    async def handshake(self) -> HandshakeResult:
+        return _finish(await self.run(Operation.handshake()))  # type: ignore[return-value]
+
+    async def authenticate(self) -> Token:
+        return _finish(await self.run(Operation.authenticate()))  # type: ignore[return-value]
+
+    async def renew(self) -> Token:
+        return _finish(await self.run(Operation.renew()))  # type: ignore[return-value]
+
+    async def register_boleto(self, boleto: Union[str, bytes, Mapping[str, Any]]) -> BoletoReply:
+        return _finish(await self.run(Operation.register_boleto(boleto)))  # type: ignore[return-value]
+
+    async def query_boleto(self, nosso_numero: Union[str, int], seu_numero: str) -> BoletoReply:
+        return _finish(await self.run(Operation.query_boleto(nosso_numero, seu_numero)))  # type: ignore[return-value]
+
+    async def aclose(self) -> None:
+        if self._own_http:
+            await self.http.aclose()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+
+# ---- bank role ----------------------------------------------------------------------
+
+
+class Fault:
+    """One-shot misbehaviours of :class:`Bank` for its next non-handshake call."""
+
+    EXPIRE_KEY = "expire-key"
+    ANSWER_480 = "480"
+    ANSWER_550 = "550"
+
+
+_FAULTS = {
+    Fault.EXPIRE_KEY: _n.SafraFault.EXPIRE_KEY,
+    Fault.ANSWER_480: _n.SafraFault.ANSWER480,
+    Fault.ANSWER_550: _n.SafraFault.ANSWER550,
+}
+
+
+@dataclass(frozen=True)
+class StoredBoleto:
+    request: Dict[str, Any]
+    nosso_numero: str
+    codigo_barras: str
+
+
+class Bank:
+    """The PSD bank role (the core's): pure data in and out. For mocks,
+    simulators and tests; :meth:`transport` plugs it into httpx."""
+
+    __slots__ = ("_b", "clock")
+
+    def __init__(self, bank_key: PrivateKey, *, token_lifetime: int = 600, profile: Profile = None,
+                 rng_seed: Optional[bytes] = None, provider: Optional[str] = None,
+                 clock: Optional[Clock] = None) -> None:
+        with guard:
+            self._b = _n.SafraBank(bank_key._k, token_lifetime, profile_json(profile), seed(rng_seed), provider)
+        self.clock = clock or _clock_default
+
+    def handle(self, path: str, headers: Headers, body: bytes, now: Optional[float] = None) -> Response:
+        with guard:
+            r = self._b.handle(path, headers_in(headers), bytes(body), now_secs(now))
+        return Response(r.status, headers_out(r.headers), r.body)
+
+    def inject(self, fault: str) -> None:
+        """``Fault.EXPIRE_KEY``, ``Fault.ANSWER_480`` or ``Fault.ANSWER_550``."""
+        try:
+            f = _FAULTS[fault]
+        except KeyError:
+            raise ValueError(f"unknown fault {fault!r}; expected one of {sorted(_FAULTS)}") from None
+        self._b.inject(f)
+
+    def public_key(self) -> PublicKey:
+        return PublicKey(self._b.public_key())
+
+    def boletos(self) -> List[StoredBoleto]:
+        return [StoredBoleto(loads(b.request_json), b.nosso_numero, b.codigo_barras) for b in self._b.boletos()]
+
+    def session_key(self, session_id: str) -> Optional[bytes]:
+        return self._b.session_key(session_id)
+
+    def transport(self) -> Any:
+        """An ``httpx.MockTransport`` answering from this bank (sync and async clients)."""
+        import httpx
+
+        def handler(request: "httpx.Request") -> "httpx.Response":
+            r = self.handle(request.url.path, request.headers.multi_items(), request.read(), self.clock())
+            return httpx.Response(r.status, headers=r.headers, content=r.body)
+
+        return httpx.MockTransport(handler)
+
+
+# ---- building blocks ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Opened:
+    iv: bytes
+    plaintext: bytes = field(repr=False)
+    reused_iv: bool
+
+
+class Envelopes:
+    """Envelopes under one AES-256 key with the session's IV rules: sealing
+    never repeats an IV; opening refuses (``reject_reused_iv``) or flags an
+    IV already seen."""
+
+    __slots__ = ("_e",)
+
+    def __init__(self, key: bytes, *, reject_reused_iv: bool = True, rng_seed: Optional[bytes] = None) -> None:
+        with guard:
+            self._e = _n.SafraEnvelopes(bytes(key), reject_reused_iv, seed(rng_seed))
+
+    def seal(self, plaintext: Union[bytes, str]) -> str:
+        return self._e.seal(as_bytes(plaintext, "plaintext"))
+
+    def open(self, envelope: str) -> Opened:
+        """Opens; the plaintext must be UTF-8 JSON."""
+        with guard:
+            o = self._e.open(envelope)
+        return Opened(o.iv, o.plaintext, o.reused_iv)
+
+    @property
+    def seen(self) -> int:
+        return self._e.seen()
+
+
+def seal_with_iv(key: bytes, iv: bytes, plaintext: Union[bytes, str]) -> str:
+    """An envelope with an explicit 16-byte IV (vectors, interop only)."""
+    with guard:
+        return _n.safra_seal_with_iv(bytes(key), bytes(iv), as_bytes(plaintext, "plaintext"))
+
+
+def open_envelope(key: bytes, envelope: str) -> Opened:
+    """Opens an envelope without IV bookkeeping and without requiring JSON."""
+    with guard:
+        o = _n.safra_open_envelope(bytes(key), envelope)
+    return Opened(o.iv, o.plaintext, o.reused_iv)
+
+
+def envelope_header_b64() -> str:
+    return _n.safra_envelope_header_b64()
+
+
+def wrap_body(envelope: str) -> bytes:
+    return _n.safra_wrap_body(envelope)
+
+
+def unwrap_body(body: bytes) -> str:
+    with guard:
+        return _n.safra_unwrap_body(bytes(body))
+
+
+def json_body(member: str, value: str) -> bytes:
+    return _n.safra_json_body(member, value)
+
+
+def stage1_jwk(client_key: PrivateKey, session_id: str, key_format: str = "der-spki", *,
+               provider: Optional[str] = None) -> str:
+    with guard:
+        return _n.safra_stage1_jwk(client_key._k, session_id, key_format, provider)
+
+
+def parse_stage1_reply(body: bytes) -> PublicKey:
+    with guard:
+        return PublicKey(_n.safra_parse_stage1_reply(bytes(body)))
+
+
+def stage2_parametros(bank_key: PublicKey, client_key: PrivateKey, session_id: str, padding: str = "pkcs1v15", *,
+                      provider: Optional[str] = None, rng_seed: Optional[bytes] = None) -> str:
+    with guard:
+        return _n.safra_stage2_parametros(bank_key._k, client_key._k, session_id, padding, provider, seed(rng_seed))
+
+
+@dataclass(frozen=True)
+class AgreedKey:
+    key: bytes = field(repr=False)
+    padding: str
+    signature_message: str
+
+
+def parse_stage2_reply(body: bytes, client_key: PrivateKey, bank_key: PublicKey, *,
+                       paddings: Tuple[str, ...] = ("auto",), signature_messages: Tuple[str, ...] = ("auto",),
+                       provider: Optional[str] = None) -> AgreedKey:
+    with guard:
+        a = _n.safra_parse_stage2_reply(bytes(body), client_key._k, bank_key._k, list(paddings),
+                                        list(signature_messages), provider)
+    return AgreedKey(a.key, a.padding, a.signature_message)
+
+
+def token_schedule(token: str, t0: float, profile: Profile = None) -> Token:
+    with guard:
+        return Token._of(_n.safra_token_schedule(token, now_secs(t0), profile_json(profile)))
+
+
+def token_claims(token: str) -> Dict[str, Any]:
+    """A JWT's payload, unverified (the bank publishes no key)."""
+    with guard:
+        return loads(_n.safra_token_claims(token))
+
+
+def boleto_json(boleto: Union[str, bytes, Mapping[str, Any]]) -> Dict[str, Any]:
+    """Validates a psd050 message (errors name the field path) and returns it as the core sends it."""
+    text = _boleto_text(boleto)
+    with guard:
+        return loads(_n.safra_boleto_json(text))
+
+
+def parse_boleto_reply(reply: Union[str, bytes, Mapping[str, Any]]) -> BoletoReply:
+    text = reply if isinstance(reply, str) else reply.decode() if isinstance(reply, bytes) else dumps(reply)
+    with guard:
+        return BoletoReply._of(_n.safra_boleto_reply(text))
+
+
+def is_key_expired(status: int, headers: Headers) -> bool:
+    return _n.safra_is_key_expired(status, headers_in(headers))

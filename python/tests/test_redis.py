@@ -1,0 +1,128 @@
+"""The Redis adapters against a real redis-server started here (installed
+by scripts/test-python, which sets SELO_REDIS_REQUIRED=1 so these tests
+cannot skip there)."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+
+import selo
+from selo import bmp, ofb, safra
+from conftest import vec, vec_text
+
+redis = pytest.importorskip("redis") if os.environ.get("SELO_REDIS_REQUIRED") != "1" else __import__("redis")
+from selo.stores import RedisJtiStore, RedisPending, RedisSafraSessions  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def r():
+    exe = shutil.which("redis-server")
+    if exe is None:
+        if os.environ.get("SELO_REDIS_REQUIRED") == "1":
+            pytest.fail("redis-server not found")
+        pytest.skip("redis-server not installed")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(host="127.0.0.1", port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield client
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_jti_store_in_the_server_role(r):
+    pem = (vec_text("external/keys/rsa2048-ofb.pem"))
+    key = selo.PrivateKey.load(pem)
+    jwks = selo.JwkSet.of([key.public_key().to_jwk().with_(kid="k")])
+    store = RedisJtiStore(r, prefix="t1")
+    a, b = ofb.Server(jwks, store=store), ofb.Server(jwks, store=RedisJtiStore(r, prefix="t1"))  # two instances
+    now = int(time.time())
+    tok = ofb.sign(key, {}, kid="k", aud="https://x", iss="org", now=now).token.encode()
+    kw = dict(method="POST", content_type="application/jwt", body=tok, aud="https://x", iss="org", client_id="c",
+              now=now)
+    assert a.decide(**kw).ok
+    d = b.decide(**kw)
+    assert d.error.code == "ofb.replay.jti" and d.response.status == 403
+    assert 86_000 < r.ttl(store.key("c", json.loads(
+        __import__("base64").urlsafe_b64decode(tok.split(b".")[1] + b"==="))["jti"])) <= 86_400
+    dead = RedisJtiStore(redis.Redis(host="127.0.0.1", port=1), prefix="t1")
+    d = ofb.Server(jwks, store=dead).decide(**dict(kw, client_id="other"))
+    assert d.error.code == "ofb.replay.capacity" and d.response.status == 503
+
+
+def test_shared_safra_session_two_instances_one_handshake(r):
+    v = vec("safra/generated.json")
+    clock = lambda: 1_800_000_000  # noqa: E731
+    bank = safra.Bank(selo.PrivateKey.load(v["bank_private_pkcs8_pem"]), clock=clock)
+    calls = []
+    inner = bank.transport()
+    import httpx
+
+    def handler(request):
+        calls.append(request.url.path.rsplit("/", 1)[-1])
+        return inner.handle_request(request)
+
+    transport = httpx.MockTransport(handler)
+    from cryptography.fernet import Fernet
+
+    f = Fernet(Fernet.generate_key())
+
+    errors = []
+    numbers = iter(range(100_000_001, 100_000_100))
+    lock = threading.Lock()
+
+    def instance():
+        sessions = RedisSafraSessions(r, "selo:safra:CLIENTE01",
+                                      lambda: safra.Session("https://bank.test/psd", "CLIENTE01"), cipher=f)
+        try:
+            for _ in range(3):
+                boleto = json.loads(vec_text("safra/boleto-sample.json"))
+                with lock:
+                    boleto["documento"]["nossoNumero"] = next(numbers)
+                with sessions.checkout() as s:
+                    c = safra.Client("https://bank.test/psd", "CLIENTE01", session=s, transport=transport,
+                                     clock=clock)
+                    assert c.register_boleto(boleto).status.codigo == 0
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=instance) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert calls.count("psd001") == 2 and calls.count("psd005") == 1  # one handshake for all instances
+    assert calls.count("psd050") == 12
+    raw = r.get("selo:safra:CLIENTE01")
+    assert b"aes_key" not in raw and b"aes_key" in f.decrypt(raw)  # encrypted at rest
+
+
+def test_bmp_pending_shared_between_sender_and_confirmation(r):
+    key = bmp.generate_key()
+    pending_sender, pending_confirm = RedisPending(r, prefix="t3"), RedisPending(r, prefix="t3")
+    signer = bmp.Signer(key)
+    acc = bmp.Account("0001", "1234567", 1)
+    s = signer.sign_transaction(bmp.Ted("2026-11-23", acc, acc, Decimal("1.00")))
+    pending_sender[s.idempotency_key] = s.body
+    handler = bmp.confirmation_handler(key, pending_confirm)
+    assert handler(s.headers[:2], s.body)[0] == 200
+    assert list(pending_confirm) == [s.idempotency_key] and len(pending_confirm) == 1
+    del pending_sender[s.idempotency_key]
+    assert handler(s.headers[:2], s.body)[0] == 404
