@@ -341,16 +341,44 @@ fn wrong_token_or_work_id_is_rejected_by_the_bank() {
         .bank
         .handle("/psd/psd007", &req.headers, &req.body, w.now, &mut w.rng);
     assert_eq!(resp.status, 401);
-    let e = w
+    // A 401 on a token-carrying call means the bank no longer knows our
+    // token: the session re-authenticates instead of failing.
+    let out = w
         .session
         .handle_response(id, &resp, w.now, &mut w.rng)
-        .unwrap_err();
-    assert_eq!(e.code(), "safra.status.request_error");
+        .unwrap();
+    assert_eq!(out, Outcome::Continue(Some(NextAction::Reauthenticate)));
+    assert_eq!(w.session.state(), State::KeyAgreed);
     let e = w
         .session
         .handle_response(id, &resp, w.now, &mut w.rng)
         .unwrap_err();
     assert_eq!(e.code(), "safra.session.unknown_request");
+    w.log.clear();
+    w.run(Operation::Renew).unwrap();
+    assert_eq!(w.services(), ["psd005:200", "psd007:200"]);
+}
+
+#[test]
+fn a_lost_renewal_reply_is_recovered_by_reauthenticating() {
+    let mut w = World::new(SafraProfile::default(), SafraProfile::default());
+    w.run(Operation::Authenticate).unwrap();
+    // psd007 reaches the bank, which renews, but the reply never arrives.
+    let (_, req) = w
+        .session
+        .prepare_next(&Operation::Renew, w.now, &mut w.rng)
+        .unwrap();
+    assert_eq!(
+        w.bank
+            .handle("/psd/psd007", &req.headers, &req.body, w.now, &mut w.rng)
+            .status,
+        200
+    );
+    w.log.clear();
+    let Reply::BoletoRegistered(_) = w.run(Operation::RegisterBoleto(boleto())).unwrap() else {
+        panic!()
+    };
+    assert_eq!(w.services(), ["psd050:401", "psd005:200", "psd050:200"]);
 }
 
 #[test]

@@ -615,6 +615,12 @@ impl Session {
             let reply = self.business_error(&response.body);
             return Ok(self.done(reply));
         }
+        if status == 401 && matches!(p.step, Step::Renew | Step::Register | Step::Query) {
+            // The bank no longer knows our token (e.g. a psd007 reply was
+            // lost after the bank had already renewed): authenticate again.
+            self.discard_token();
+            return Ok(self.recover(NextAction::Reauthenticate));
+        }
         if (400..500).contains(&status) {
             if let Step::Stage2(padding) = p.step {
                 let auto =
