@@ -1,5 +1,7 @@
 'use strict';
 // CommonJS entry point of the `selo` npm package.
+// Node 18 has no global WebCrypto; the wasm RNG (getrandom) reads globalThis.crypto.
+if (typeof globalThis.crypto === 'undefined') globalThis.crypto = require('node:crypto').webcrypto;
 const wasm = require('./wasm/selo_wasm.js');
 const { SeloError } = require('./lib/errors.cjs');
 const { rsaProviderStats, resetRsaProviderStats } = require('./lib/node_crypto.cjs');
