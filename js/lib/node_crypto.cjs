@@ -1,31 +1,26 @@
 'use strict';
 // The JS half of the Node `crypto` RSA provider: the wasm module calls these
-// functions synchronously. Keys arrive as DER PKCS#1 views into wasm memory;
-// KeyObjects are cached by the SHA-256 of that DER (bounded), so a key is
-// parsed once, and the cache never holds key bytes as strings.
+// functions synchronously.
 const crypto = require('node:crypto');
 const { constants } = crypto;
 
+// Keys are loaded once per (n, e) id (computed in wasm) and kept as
+// KeyObjects in a bounded map; an unknown id answers `undefined` and the
+// wasm side loads the DER, so key bytes cross once, not per operation.
 const MAX_KEYS = 64;
-const privateKeys = new Map();
-const publicKeys = new Map();
+const keys = new Map();
 const stats = { node: 0, fallback: 0 };
 
-function cached(map, der, make) {
-  const id = crypto.createHash('sha256').update(der).digest('base64');
-  let k = map.get(id);
-  if (k === undefined) {
-    if (map.size >= MAX_KEYS) map.clear();
-    k = make(Buffer.from(der));
-    map.set(id, k);
-  }
-  return k;
+function load(id, make) {
+  if (keys.size >= MAX_KEYS) keys.clear();
+  keys.set(id, make());
 }
-
-const privateKey = (der) =>
-  cached(privateKeys, der, (b) => crypto.createPrivateKey({ key: b, format: 'der', type: 'pkcs1' }));
-const publicKey = (der) =>
-  cached(publicKeys, der, (b) => crypto.createPublicKey({ key: b, format: 'der', type: 'pkcs1' }));
+function rsaLoadPrivate(id, der) {
+  load(id, () => crypto.createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs1' }));
+}
+function rsaLoadPublic(id, der) {
+  load(id, () => crypto.createPublicKey({ key: Buffer.from(der), format: 'der', type: 'pkcs1' }));
+}
 
 const PADDINGS = {
   pkcs1v15: { padding: constants.RSA_PKCS1_PADDING },
@@ -33,45 +28,42 @@ const PADDINGS = {
   'oaep-sha256': { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
 };
 
-function rsaSign(pss, der, msg) {
-  const key = privateKey(der);
-  const sig = crypto.sign(
-    'sha256',
-    msg,
-    pss ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } : key,
-  );
+function rsaSign(pss, id, msg) {
+  const key = keys.get(id);
+  if (key === undefined) return undefined;
+  const sig = crypto.sign('sha256', msg, pss ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } : key);
   stats.node++;
   return sig;
 }
 
-function rsaVerify(pss, der, msg, sig) {
-  const key = publicKey(der);
-  const ok = crypto.verify(
-    'sha256',
-    msg,
-    pss ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } : key,
-    sig,
-  );
+function rsaVerify(pss, id, msg, sig) {
+  const key = keys.get(id);
+  if (key === undefined) return undefined;
+  const ok = crypto.verify('sha256', msg, pss ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } : key, sig);
   stats.node++;
   return ok;
 }
 
-function rsaEncrypt(padding, der, msg) {
+function rsaEncrypt(padding, id, msg) {
   const p = PADDINGS[padding];
   if (!p) throw new Error(`padding ${padding} is not done by Node`);
-  const ct = crypto.publicEncrypt({ key: publicKey(der), ...p }, msg);
+  const key = keys.get(id);
+  if (key === undefined) return undefined;
+  const ct = crypto.publicEncrypt({ key, ...p }, msg);
   stats.node++;
-  return ct;
+  return new Uint8Array(ct.buffer, ct.byteOffset, ct.byteLength);
 }
 
-function rsaDecrypt(padding, der, ct) {
+function rsaDecrypt(padding, id, ct) {
   // PKCS#1 v1.5 never comes here (Node refuses it; RustCrypto does it with
   // implicit rejection).
   const p = PADDINGS[padding];
   if (!p || padding === 'pkcs1v15') throw new Error(`padding ${padding} is not done by Node`);
-  const pt = crypto.privateDecrypt({ key: privateKey(der), ...p }, ct);
+  const key = keys.get(id);
+  if (key === undefined) return undefined;
+  const pt = crypto.privateDecrypt({ key, ...p }, ct);
   stats.node++;
-  return pt;
+  return new Uint8Array(pt.buffer, pt.byteOffset, pt.byteLength);
 }
 
 function rsaFallback() {
@@ -89,6 +81,8 @@ function resetRsaProviderStats() {
 }
 
 module.exports = {
+  rsaLoadPrivate,
+  rsaLoadPublic,
   rsaSign,
   rsaVerify,
   rsaEncrypt,

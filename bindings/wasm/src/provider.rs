@@ -15,21 +15,74 @@ use selo::crypto::{Padding, RsaProvider, RustCryptoProvider, SignatureScheme};
 use selo::keys::{RsaPrivateKey, RsaPublicKey};
 use selo::rng::CryptoRng;
 use std::sync::atomic::{AtomicU8, Ordering};
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
 #[wasm_bindgen(raw_module = "../lib/node_crypto.cjs")]
 extern "C" {
+    // Keys are named by an id derived from (n, e); `undefined` back means
+    // "not loaded yet": the caller loads the DER once and asks again.
     #[wasm_bindgen(catch, js_name = rsaSign)]
-    fn node_sign(pss: bool, pkcs1_der: &[u8], msg: &[u8]) -> Result<Vec<u8>, JsValue>;
+    fn node_sign(pss: bool, id: &str, msg: &[u8]) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch, js_name = rsaVerify)]
-    fn node_verify(pss: bool, pkcs1_der: &[u8], msg: &[u8], sig: &[u8]) -> Result<bool, JsValue>;
+    fn node_verify(pss: bool, id: &str, msg: &[u8], sig: &[u8]) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch, js_name = rsaEncrypt)]
-    fn node_encrypt(padding: &str, pkcs1_der: &[u8], msg: &[u8]) -> Result<Vec<u8>, JsValue>;
+    fn node_encrypt(padding: &str, id: &str, msg: &[u8]) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch, js_name = rsaDecrypt)]
-    fn node_decrypt(padding: &str, pkcs1_der: &[u8], ct: &[u8]) -> Result<Vec<u8>, JsValue>;
+    fn node_decrypt(padding: &str, id: &str, ct: &[u8]) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch, js_name = rsaLoadPrivate)]
+    fn node_load_private(id: &str, pkcs1_der: &[u8]) -> Result<(), JsValue>;
+    #[wasm_bindgen(catch, js_name = rsaLoadPublic)]
+    fn node_load_public(id: &str, pkcs1_der: &[u8]) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = rsaFallback)]
     fn node_fallback(op: &str);
+}
+
+/// A name for a key: HMAC-SHA512 (fixed label) of its modulus and exponent,
+/// hex, with the key's kind. One (n, e) is one key.
+fn key_id(kind: &str, key: &RsaPublicKey) -> String {
+    let mut buf = key.modulus();
+    buf.push(0);
+    buf.extend_from_slice(&key.exponent());
+    let mac = selo::crypto::hmac_sha512(b"selo-wasm key id", &buf);
+    let mut id = String::with_capacity(4 + 64);
+    id.push_str(kind);
+    for b in mac.get(..32).unwrap_or_default() {
+        id.push_str(&format!("{b:02x}"));
+    }
+    id
+}
+
+/// Calls `op` with the private key's id, loading the key into Node first
+/// when Node does not know it yet.
+fn with_private(
+    key: &RsaPrivateKey,
+    op: impl Fn(&str) -> Result<JsValue, JsValue>,
+) -> Option<Vec<u8>> {
+    let id = key_id("priv", &key.public_key());
+    let mut v = op(&id).ok()?;
+    if v.is_undefined() {
+        let der = key.to_pkcs1_der().ok()?;
+        node_load_private(&id, &der).ok()?;
+        v = op(&id).ok()?;
+    }
+    v.dyn_ref::<js_sys::Uint8Array>()
+        .map(js_sys::Uint8Array::to_vec)
+}
+
+fn with_public(
+    key: &RsaPublicKey,
+    op: impl Fn(&str) -> Result<JsValue, JsValue>,
+) -> Option<JsValue> {
+    let id = key_id("pub:", key);
+    let mut v = op(&id).ok()?;
+    if v.is_undefined() {
+        let der = key.to_pkcs1_der().ok()?;
+        node_load_public(&id, &der).ok()?;
+        v = op(&id).ok()?;
+    }
+    (!v.is_undefined()).then_some(v)
 }
 
 /// Node's `crypto` where it supports the operation, RustCrypto otherwise.
@@ -61,9 +114,7 @@ impl RsaProvider for NodeCryptoProvider {
         rng: &mut dyn CryptoRng,
     ) -> Result<Vec<u8>, selo::crypto::Error> {
         let pss = scheme == SignatureScheme::PssSha256;
-        if let Ok(der) = key.to_pkcs1_der()
-            && let Ok(sig) = node_sign(pss, &der, msg)
-        {
+        if let Some(sig) = with_private(key, |id| node_sign(pss, id, msg)) {
             return Ok(sig);
         }
         node_fallback("sign");
@@ -78,8 +129,8 @@ impl RsaProvider for NodeCryptoProvider {
         sig: &[u8],
     ) -> Result<(), selo::crypto::Error> {
         let pss = scheme == SignatureScheme::PssSha256;
-        if let Ok(der) = key.to_pkcs1_der()
-            && let Ok(ok) = node_verify(pss, &der, msg, sig)
+        if let Some(ok) =
+            with_public(key, |id| node_verify(pss, id, msg, sig)).and_then(|v| v.as_bool())
         {
             return if ok {
                 Ok(())
@@ -102,10 +153,10 @@ impl RsaProvider for NodeCryptoProvider {
         rng: &mut dyn CryptoRng,
     ) -> Result<Vec<u8>, selo::crypto::Error> {
         if let Some(p) = node_padding(padding)
-            && let Ok(der) = key.to_pkcs1_der()
-            && let Ok(ct) = node_encrypt(p, &der, msg)
+            && let Some(ct) = with_public(key, |id| node_encrypt(p, id, msg))
+                .and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
         {
-            return Ok(ct);
+            return Ok(ct.to_vec());
         }
         node_fallback("encrypt");
         RUSTCRYPTO.encrypt(key, padding, msg, rng)
@@ -123,8 +174,7 @@ impl RsaProvider for NodeCryptoProvider {
         if padding != Padding::Pkcs1v15
             && ciphertext.len() == key.size()
             && let Some(p) = node_padding(padding)
-            && let Ok(der) = key.to_pkcs1_der()
-            && let Ok(pt) = node_decrypt(p, &der, ciphertext)
+            && let Some(pt) = with_private(key, |id| node_decrypt(p, id, ciphertext))
         {
             return Ok(Zeroizing::new(pt));
         }
