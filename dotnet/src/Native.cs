@@ -1,0 +1,177 @@
+namespace Selo
+{
+    using System;
+    using System.Runtime.InteropServices;
+    using System.Text;
+
+    /// <summary>
+    /// The raw C ABI (include/selo.h). Strings cross as NUL-terminated UTF-8
+    /// byte arrays built by <see cref="Utf8.Z"/> (no reliance on the runtime's
+    /// string marshalling, so mono and every .NET behave the same); returned
+    /// strings are read with <see cref="Utf8.Read"/>. size_t is UIntPtr,
+    /// C bool is a 1-byte bool.
+    /// </summary>
+    internal static class Native
+    {
+        private const string Lib = "selo";
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct SeloBuffer
+        {
+            public IntPtr Data;
+            public UIntPtr Len;
+        }
+
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void BmpLookup(IntPtr userData, IntPtr idempotencyKey, IntPtr original);
+
+        [DllImport(Lib)] internal static extern IntPtr selo_last_error_code();
+        [DllImport(Lib)] internal static extern IntPtr selo_last_error_message();
+        [DllImport(Lib)] internal static extern void selo_string_free(IntPtr s);
+        [DllImport(Lib)] internal static extern void selo_buffer_free(ref SeloBuffer buf);
+        [DllImport(Lib)] internal static extern int selo_error_codes(out IntPtr o);
+        [DllImport(Lib)] internal static extern UIntPtr selo_ffi_error_code_count();
+        [DllImport(Lib)] internal static extern IntPtr selo_ffi_error_code_at(UIntPtr i);
+        [DllImport(Lib)] internal static extern IntPtr selo_version();
+
+        [DllImport(Lib)] internal static extern int selo_request_new(byte[] method, byte[] url, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_request_add_header(IntPtr r, byte[] name, byte[] value);
+        [DllImport(Lib)] internal static extern int selo_request_set_body(IntPtr r, byte[] data, UIntPtr len);
+        [DllImport(Lib)] internal static extern IntPtr selo_request_method(IntPtr r);
+        [DllImport(Lib)] internal static extern IntPtr selo_request_url(IntPtr r);
+        [DllImport(Lib)] internal static extern UIntPtr selo_request_header_count(IntPtr r);
+        [DllImport(Lib)] internal static extern IntPtr selo_request_header_name(IntPtr r, UIntPtr i);
+        [DllImport(Lib)] internal static extern IntPtr selo_request_header_value(IntPtr r, UIntPtr i);
+        [DllImport(Lib)] internal static extern UIntPtr selo_request_body_len(IntPtr r);
+        [DllImport(Lib)] internal static extern IntPtr selo_request_body(IntPtr r);
+        [DllImport(Lib)] internal static extern void selo_request_free(IntPtr r);
+        [DllImport(Lib)] internal static extern int selo_response_new(ushort status, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_response_add_header(IntPtr r, byte[] name, byte[] value);
+        [DllImport(Lib)] internal static extern int selo_response_set_body(IntPtr r, byte[] data, UIntPtr len);
+        [DllImport(Lib)] internal static extern ushort selo_response_status(IntPtr r);
+        [DllImport(Lib)] internal static extern UIntPtr selo_response_header_count(IntPtr r);
+        [DllImport(Lib)] internal static extern IntPtr selo_response_header_name(IntPtr r, UIntPtr i);
+        [DllImport(Lib)] internal static extern IntPtr selo_response_header_value(IntPtr r, UIntPtr i);
+        [DllImport(Lib)] internal static extern UIntPtr selo_response_body_len(IntPtr r);
+        [DllImport(Lib)] internal static extern IntPtr selo_response_body(IntPtr r);
+        [DllImport(Lib)] internal static extern void selo_response_free(IntPtr r);
+
+        [DllImport(Lib)] internal static extern int selo_private_key_import(byte[] data, UIntPtr len, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_private_key_generate(uint bits, out IntPtr o);
+        [DllImport(Lib)] internal static extern UIntPtr selo_private_key_bits(IntPtr k);
+        [DllImport(Lib)] internal static extern int selo_private_key_public(IntPtr k, out IntPtr o);
+        [DllImport(Lib)] internal static extern void selo_private_key_free(IntPtr k);
+        [DllImport(Lib)] internal static extern int selo_public_key_import(byte[] data, UIntPtr len, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_public_key_encode(IntPtr k, byte[] format, ref SeloBuffer o);
+        [DllImport(Lib)] internal static extern int selo_public_key_to_jwk(IntPtr k, byte[] kid, out IntPtr o);
+        [DllImport(Lib)] internal static extern void selo_public_key_free(IntPtr k);
+
+        [DllImport(Lib)] internal static extern int selo_safra_session_new(byte[] profile, byte[] baseUrl, byte[] cliente, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_safra_session_set_client_key(IntPtr s, IntPtr key);
+        [DllImport(Lib)] internal static extern int selo_safra_session_set_seed(IntPtr s, byte[] seed, UIntPtr len);
+        [DllImport(Lib)] internal static extern int selo_safra_session_prepare_next(IntPtr s, uint op, byte[] payload, long now, out ulong id, out IntPtr req);
+        [DllImport(Lib)] internal static extern int selo_safra_session_handle_response(IntPtr s, ulong id, IntPtr resp, long now, out uint step, out IntPtr reply);
+        [DllImport(Lib)] internal static extern uint selo_safra_session_state(IntPtr s);
+        [DllImport(Lib)] internal static extern int selo_safra_session_id(IntPtr s, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_safra_session_export(IntPtr s, ref SeloBuffer o);
+        [DllImport(Lib)] internal static extern int selo_safra_session_import(byte[] data, UIntPtr len, out IntPtr o);
+        [DllImport(Lib)] internal static extern void selo_safra_session_free(IntPtr s);
+        [DllImport(Lib)] internal static extern uint selo_safra_reply_kind(IntPtr r);
+        [DllImport(Lib)] internal static extern IntPtr selo_safra_reply_json(IntPtr r);
+        [DllImport(Lib)] internal static extern IntPtr selo_safra_reply_field(IntPtr r, byte[] name);
+        [DllImport(Lib)] internal static extern void selo_safra_reply_free(IntPtr r);
+        [DllImport(Lib)] internal static extern int selo_safra_bank_new(byte[] profile, IntPtr key, long lifetime, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_safra_bank_inject(IntPtr b, uint fault);
+        [DllImport(Lib)] internal static extern int selo_safra_bank_handle(IntPtr b, IntPtr req, long now, out IntPtr o);
+        [DllImport(Lib)] internal static extern void selo_safra_bank_free(IntPtr b);
+        [DllImport(Lib)] internal static extern int selo_safra_stage1_jwk(IntPtr key, byte[] sid, byte[] format, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_safra_parse_stage1_reply(byte[] body, UIntPtr len, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_safra_parse_stage2_reply(byte[] body, UIntPtr len, IntPtr client, IntPtr bank, byte[] padding, byte[] message, ref SeloBuffer key, out IntPtr winners);
+        [DllImport(Lib)] internal static extern int selo_safra_seal_with_iv(byte[] key, UIntPtr kl, byte[] iv, UIntPtr il, byte[] pt, UIntPtr pl, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_safra_open(byte[] key, UIntPtr kl, byte[] envelope, ref SeloBuffer o);
+        [DllImport(Lib)] internal static extern int selo_safra_token_schedule(byte[] token, long t0, byte[] profile, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_safra_boleto_validate(byte[] json);
+
+        [DllImport(Lib)] internal static extern int selo_bmp_signer_new(byte[] key, byte[] profile, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_bmp_signer_sign_json(IntPtr s, byte[] url, byte[] json, UIntPtr len, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_bmp_signer_sign_bytes(IntPtr s, byte[] url, byte[] body, UIntPtr len, byte[] ikey, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_bmp_signer_hmac(IntPtr s, byte[] body, UIntPtr len, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_bmp_signer_verify(IntPtr s, byte[] body, UIntPtr len, byte[] hmac);
+        [DllImport(Lib)] internal static extern int selo_bmp_original_set(IntPtr original, byte[] data, UIntPtr len);
+        [DllImport(Lib)] internal static extern int selo_bmp_confirm(IntPtr s, IntPtr req, BmpLookup lookup, IntPtr user, out IntPtr resp, out IntPtr diff);
+        [DllImport(Lib)] internal static extern void selo_bmp_signer_free(IntPtr s);
+        [DllImport(Lib)] internal static extern int selo_bmp_generate_key(out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_bmp_canonical(byte[] json, UIntPtr len, byte[] profile, ref SeloBuffer o);
+        [DllImport(Lib)] internal static extern int selo_bmp_money_from_cents(long cents, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_bmp_money_parse(byte[] dec, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_bmp_money_cents(byte[] dec, out long o);
+        [DllImport(Lib)] [return: MarshalAs(UnmanagedType.I1)] internal static extern bool selo_bmp_decimal_eq(byte[] a, byte[] b);
+
+        [DllImport(Lib)] internal static extern int selo_br_validate_cpf(byte[] s);
+        [DllImport(Lib)] internal static extern int selo_br_validate_cnpj(byte[] s);
+        [DllImport(Lib)] internal static extern int selo_br_format_cnpj(byte[] s, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_br_parse_boleto(byte[] s, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_br_linha_to_barcode(byte[] s, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_br_barcode_to_linha(byte[] s, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_br_detect_pix_key(byte[] s, out IntPtr o);
+
+        [DllImport(Lib)] internal static extern int selo_jwks_parse(byte[] json, out IntPtr o);
+        [DllImport(Lib)] internal static extern void selo_jwks_free(IntPtr j);
+        [DllImport(Lib)] internal static extern int selo_ofb_signer_new(IntPtr key, byte[] kid, byte[] iss, byte[] profile, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_ofb_signer_set_seed(IntPtr s, byte[] seed, UIntPtr len);
+        [DllImport(Lib)] internal static extern int selo_ofb_signer_sign(IntPtr s, byte[] payload, byte[] aud, long exp, long now, out IntPtr o);
+        [DllImport(Lib)] internal static extern void selo_ofb_signer_free(IntPtr s);
+        [DllImport(Lib)] internal static extern int selo_ofb_verify(byte[] token, IntPtr jwks, byte[] aud, byte[] iss, byte[] profile, long now, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_jti_cache_new(UIntPtr capacity, [MarshalAs(UnmanagedType.I1)] bool evictOldest, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_jti_cache_check(IntPtr c, byte[] client, byte[] jti, long now);
+        [DllImport(Lib)] internal static extern void selo_jti_cache_free(IntPtr c);
+    }
+
+    internal static class Utf8
+    {
+        /// <summary>NUL-terminated UTF-8 bytes; null stays null (NULL).</summary>
+        internal static byte[] Z(string s)
+        {
+            if (s == null)
+            {
+                return null;
+            }
+
+            var b = Encoding.UTF8.GetBytes(s);
+            var z = new byte[b.Length + 1];
+            Buffer.BlockCopy(b, 0, z, 0, b.Length);
+            return z;
+        }
+
+        /// <summary>Reads a NUL-terminated UTF-8 string (IntPtr.Zero → null).</summary>
+        internal static string Read(IntPtr p)
+        {
+            if (p == IntPtr.Zero)
+            {
+                return null;
+            }
+
+            int n = 0;
+            while (Marshal.ReadByte(p, n) != 0)
+            {
+                n++;
+            }
+
+            var b = new byte[n];
+            Marshal.Copy(p, b, 0, n);
+            return Encoding.UTF8.GetString(b);
+        }
+
+        internal static byte[] Bytes(IntPtr p, UIntPtr len)
+        {
+            int n = checked((int)len.ToUInt64());
+            var b = new byte[n];
+            if (n > 0 && p != IntPtr.Zero)
+            {
+                Marshal.Copy(p, b, 0, n);
+            }
+
+            return b;
+        }
+    }
+}

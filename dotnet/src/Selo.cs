@@ -1,0 +1,939 @@
+namespace Selo
+{
+    using System;
+    using System.Collections.Generic;
+    using System.Globalization;
+    using System.Linq;
+    using System.Net.Http;
+    using System.Runtime.InteropServices;
+    using System.Threading.Tasks;
+
+    /// <summary>A selo error: the stable dotted <see cref="Code"/> and a message (no key material).</summary>
+    public class SeloException : Exception
+    {
+        public SeloException(string code, string message, int status)
+            : base(code + ": " + message)
+        {
+            Code = code;
+            Status = status;
+        }
+
+        /// <summary>The stable dotted code, e.g. "safra.envelope.reused_iv".</summary>
+        public string Code { get; }
+
+        /// <summary>The C ABI status family (SELO_ERR_SAFRA = 12, ...).</summary>
+        public int Status { get; }
+    }
+
+    internal static class Ffi
+    {
+        internal static void Check(int status)
+        {
+            if (status != 0)
+            {
+                string code = Utf8.Read(Native.selo_last_error_code()) ?? "ffi.unknown";
+                string message = Utf8.Read(Native.selo_last_error_message()) ?? string.Empty;
+                throw new SeloException(code, message, status);
+            }
+        }
+
+        internal static string TakeString(IntPtr p)
+        {
+            try
+            {
+                return Utf8.Read(p);
+            }
+            finally
+            {
+                Native.selo_string_free(p);
+            }
+        }
+
+        internal static byte[] TakeBuffer(ref Native.SeloBuffer b)
+        {
+            try
+            {
+                return Utf8.Bytes(b.Data, b.Len);
+            }
+            finally
+            {
+                Native.selo_buffer_free(ref b);
+            }
+        }
+
+        internal static UIntPtr Len(byte[] b) => new UIntPtr((ulong)(b == null ? 0 : b.Length));
+
+        internal static HttpRequest TakeRequest(IntPtr r)
+        {
+            try
+            {
+                var headers = new List<KeyValuePair<string, string>>();
+                ulong n = Native.selo_request_header_count(r).ToUInt64();
+                for (ulong i = 0; i < n; i++)
+                {
+                    var ix = new UIntPtr(i);
+                    headers.Add(new KeyValuePair<string, string>(
+                        Utf8.Read(Native.selo_request_header_name(r, ix)), Utf8.Read(Native.selo_request_header_value(r, ix))));
+                }
+
+                var body = Utf8.Bytes(Native.selo_request_body(r), Native.selo_request_body_len(r));
+                return new HttpRequest(Utf8.Read(Native.selo_request_method(r)), Utf8.Read(Native.selo_request_url(r)), headers, body);
+            }
+            finally
+            {
+                Native.selo_request_free(r);
+            }
+        }
+
+        internal static HttpResponse TakeResponse(IntPtr r)
+        {
+            try
+            {
+                var headers = new List<KeyValuePair<string, string>>();
+                ulong n = Native.selo_response_header_count(r).ToUInt64();
+                for (ulong i = 0; i < n; i++)
+                {
+                    var ix = new UIntPtr(i);
+                    headers.Add(new KeyValuePair<string, string>(
+                        Utf8.Read(Native.selo_response_header_name(r, ix)), Utf8.Read(Native.selo_response_header_value(r, ix))));
+                }
+
+                var body = Utf8.Bytes(Native.selo_response_body(r), Native.selo_response_body_len(r));
+                return new HttpResponse(Native.selo_response_status(r), headers, body);
+            }
+            finally
+            {
+                Native.selo_response_free(r);
+            }
+        }
+
+        internal static IntPtr NativeRequest(HttpRequest r)
+        {
+            IntPtr p;
+            Check(Native.selo_request_new(Utf8.Z(r.Method), Utf8.Z(r.Url), out p));
+            try
+            {
+                foreach (var h in r.Headers)
+                {
+                    Check(Native.selo_request_add_header(p, Utf8.Z(h.Key), Utf8.Z(h.Value)));
+                }
+
+                Check(Native.selo_request_set_body(p, r.Body, Len(r.Body)));
+                return p;
+            }
+            catch
+            {
+                Native.selo_request_free(p);
+                throw;
+            }
+        }
+
+        internal static IntPtr NativeResponse(HttpResponse r)
+        {
+            IntPtr p;
+            Check(Native.selo_response_new((ushort)r.Status, out p));
+            try
+            {
+                foreach (var h in r.Headers)
+                {
+                    Check(Native.selo_response_add_header(p, Utf8.Z(h.Key), Utf8.Z(h.Value)));
+                }
+
+                Check(Native.selo_response_set_body(p, r.Body, Len(r.Body)));
+                return p;
+            }
+            catch
+            {
+                Native.selo_response_free(p);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>A request selo asks you to send (or that you received). Send Body exactly.</summary>
+    public sealed class HttpRequest
+    {
+        public HttpRequest(string method, string url, IList<KeyValuePair<string, string>> headers, byte[] body)
+        {
+            Method = method;
+            Url = url;
+            Headers = headers.ToList().AsReadOnly();
+            Body = body ?? new byte[0];
+        }
+
+        public string Method { get; }
+        public string Url { get; }
+        public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
+        public byte[] Body { get; }
+
+        /// <summary>The first header with this name (case-insensitive), or null.</summary>
+        public string Header(string name) =>
+            Headers.Where(h => string.Equals(h.Key.Trim(), name, StringComparison.OrdinalIgnoreCase)).Select(h => h.Value).FirstOrDefault();
+    }
+
+    /// <summary>A response you received (or must send).</summary>
+    public sealed class HttpResponse
+    {
+        public HttpResponse(int status, IList<KeyValuePair<string, string>> headers, byte[] body)
+        {
+            Status = status;
+            Headers = headers.ToList().AsReadOnly();
+            Body = body ?? new byte[0];
+        }
+
+        public int Status { get; }
+        public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
+        public byte[] Body { get; }
+
+        public string Header(string name) =>
+            Headers.Where(h => string.Equals(h.Key.Trim(), name, StringComparison.OrdinalIgnoreCase)).Select(h => h.Value).FirstOrDefault();
+    }
+
+    /// <summary>An owned native handle: Dispose frees it (keys are zeroized); the finalizer is the fallback.</summary>
+    public abstract class Handle : IDisposable
+    {
+        private readonly Action<IntPtr> free;
+        private IntPtr ptr;
+
+        internal Handle(IntPtr ptr, Action<IntPtr> free)
+        {
+            this.ptr = ptr;
+            this.free = free;
+        }
+
+        ~Handle()
+        {
+            Release();
+        }
+
+        internal IntPtr Ptr
+        {
+            get
+            {
+                lock (this)
+                {
+                    if (ptr == IntPtr.Zero)
+                    {
+                        throw new SeloException("ffi.closed", GetType().Name + " is disposed", 4);
+                    }
+
+                    return ptr;
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            Release();
+            GC.SuppressFinalize(this);
+        }
+
+        private void Release()
+        {
+            lock (this)
+            {
+                if (ptr != IntPtr.Zero)
+                {
+                    free(ptr);
+                    ptr = IntPtr.Zero;
+                }
+            }
+        }
+    }
+
+    public sealed class PrivateKey : Handle
+    {
+        internal PrivateKey(IntPtr p) : base(p, Native.selo_private_key_free) { }
+
+        /// <summary>Imports PEM or DER (PKCS#8, PKCS#1).</summary>
+        public static PrivateKey Import(byte[] data)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_private_key_import(data, Ffi.Len(data), out o));
+            return new PrivateKey(o);
+        }
+
+        public static PrivateKey FromPem(string pem) => Import(System.Text.Encoding.UTF8.GetBytes(pem));
+
+        public static PrivateKey Generate(int bits)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_private_key_generate((uint)bits, out o));
+            return new PrivateKey(o);
+        }
+
+        public int Bits => (int)Native.selo_private_key_bits(Ptr).ToUInt64();
+
+        public PublicKey PublicKey()
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_private_key_public(Ptr, out o));
+            return new PublicKey(o);
+        }
+    }
+
+    public sealed class PublicKey : Handle
+    {
+        internal PublicKey(IntPtr p) : base(p, Native.selo_public_key_free) { }
+
+        public static PublicKey Import(byte[] data)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_public_key_import(data, Ffi.Len(data), out o));
+            return new PublicKey(o);
+        }
+
+        /// <summary>"der-spki", "pem-spki" or "der-pkcs1".</summary>
+        public byte[] Encode(string format)
+        {
+            var b = default(Native.SeloBuffer);
+            Ffi.Check(Native.selo_public_key_encode(Ptr, Utf8.Z(format), ref b));
+            return Ffi.TakeBuffer(ref b);
+        }
+
+        /// <summary>Public JWK (PS256, sig); empty kid = RFC 7638 thumbprint.</summary>
+        public string ToJwk(string kid)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_public_key_to_jwk(Ptr, Utf8.Z(kid), out o));
+            return Ffi.TakeString(o);
+        }
+    }
+
+    public enum SafraOp { Handshake = 0, Authenticate = 1, Renew = 2, RegisterBoleto = 3, QueryBoleto = 4 }
+
+    public enum SafraStep { Continue = 0, Rehandshake = 1, Reauthenticate = 2, Renew = 3, Retry = 4, Done = 5 }
+
+    public enum SafraState { New = 0, KeysSent = 1, KeyAgreed = 2, Authenticated = 3 }
+
+    public enum SafraReplyKind { KeyAgreed = 0, Authenticated = 1, Renewed = 2, BoletoRegistered = 3, BoletoQueried = 4, BusinessError = 5 }
+
+    public enum SafraFault { ExpireKey = 0, Answer480 = 1, Answer550 = 2 }
+
+    /// <summary>The reply of a finished Safra operation.</summary>
+    public sealed class SafraReply
+    {
+        private static readonly string[] Names =
+        {
+            "padding", "signature_message", "token", "exp", "iat", "lifetime", "received_at", "renew_at",
+            "expires_at", "codigo", "mensagem", "nosso_numero", "seu_numero", "codigo_barras", "registrado_cip",
+        };
+
+        private SafraReply(SafraReplyKind kind, string json, IDictionary<string, string> fields)
+        {
+            Kind = kind;
+            Json = json;
+            Fields = new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(fields);
+        }
+
+        public SafraReplyKind Kind { get; }
+        public string Json { get; }
+        public IReadOnlyDictionary<string, string> Fields { get; }
+
+        public string Field(string name)
+        {
+            string v;
+            return Fields.TryGetValue(name, out v) ? v : null;
+        }
+
+        public string CodigoBarras => Field("codigo_barras");
+        public string NossoNumero => Field("nosso_numero");
+        public long? RenewAt => Field("renew_at") == null ? (long?)null : long.Parse(Field("renew_at"), CultureInfo.InvariantCulture);
+
+        internal static SafraReply Take(IntPtr p)
+        {
+            try
+            {
+                var f = new Dictionary<string, string>();
+                foreach (var n in Names)
+                {
+                    var v = Utf8.Read(Native.selo_safra_reply_field(p, Utf8.Z(n)));
+                    if (v != null)
+                    {
+                        f[n] = v;
+                    }
+                }
+
+                return new SafraReply((SafraReplyKind)Native.selo_safra_reply_kind(p), Utf8.Read(Native.selo_safra_reply_json(p)), f);
+            }
+            finally
+            {
+                Native.selo_safra_reply_free(p);
+            }
+        }
+    }
+
+    /// <summary>The Safra PSD client state machine (see SafraClient for the loop).</summary>
+    public sealed class SafraSession : Handle
+    {
+        private SafraSession(IntPtr p) : base(p, Native.selo_safra_session_free) { }
+
+        public static SafraSession Create(string profileJson, string baseUrl, string cliente)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_safra_session_new(Utf8.Z(profileJson), Utf8.Z(baseUrl), Utf8.Z(cliente), out o));
+            return new SafraSession(o);
+        }
+
+        public static SafraSession Import(byte[] blob)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_safra_session_import(blob, Ffi.Len(blob), out o));
+            return new SafraSession(o);
+        }
+
+        public void SetClientKey(PrivateKey key)
+        {
+            lock (this) Ffi.Check(Native.selo_safra_session_set_client_key(Ptr, key.Ptr));
+        }
+
+        public void SetSeed(byte[] seed)
+        {
+            lock (this) Ffi.Check(Native.selo_safra_session_set_seed(Ptr, seed, Ffi.Len(seed)));
+        }
+
+        /// <summary>The next request for op at now (Unix s); returns the id to hand back.</summary>
+        public HttpRequest PrepareNext(SafraOp op, string payloadJson, long now, out ulong id)
+        {
+            lock (this)
+            {
+                IntPtr req;
+                Ffi.Check(Native.selo_safra_session_prepare_next(Ptr, (uint)op, Utf8.Z(payloadJson ?? string.Empty), now, out id, out req));
+                return Ffi.TakeRequest(req);
+            }
+        }
+
+        /// <summary>Hands back a response; the reply is non-null when the step is Done.</summary>
+        public SafraStep HandleResponse(ulong id, HttpResponse response, long now, out SafraReply reply)
+        {
+            lock (this)
+            {
+                IntPtr r = Ffi.NativeResponse(response);
+                try
+                {
+                    uint step;
+                    IntPtr rep;
+                    Ffi.Check(Native.selo_safra_session_handle_response(Ptr, id, r, now, out step, out rep));
+                    reply = rep == IntPtr.Zero ? null : SafraReply.Take(rep);
+                    return (SafraStep)step;
+                }
+                finally
+                {
+                    Native.selo_response_free(r);
+                }
+            }
+        }
+
+        public SafraState State
+        {
+            get { lock (this) return (SafraState)Native.selo_safra_session_state(Ptr); }
+        }
+
+        public string SessionId
+        {
+            get
+            {
+                lock (this)
+                {
+                    IntPtr o;
+                    Ffi.Check(Native.selo_safra_session_id(Ptr, out o));
+                    return Ffi.TakeString(o);
+                }
+            }
+        }
+
+        public byte[] Export()
+        {
+            lock (this)
+            {
+                var b = default(Native.SeloBuffer);
+                Ffi.Check(Native.selo_safra_session_export(Ptr, ref b));
+                return Ffi.TakeBuffer(ref b);
+            }
+        }
+    }
+
+    /// <summary>Moves one request (HTTP or in-process).</summary>
+    public interface ISafraTransport
+    {
+        Task<HttpResponse> SendAsync(HttpRequest request);
+    }
+
+    /// <summary>The Safra bank role: mocks, simulators, in-process tests.</summary>
+    public sealed class SafraBank : Handle, ISafraTransport
+    {
+        private readonly Func<long> clock;
+
+        private SafraBank(IntPtr p, Func<long> clock) : base(p, Native.selo_safra_bank_free)
+        {
+            this.clock = clock;
+        }
+
+        public static SafraBank Create(string profileJson, PrivateKey bankKey, long tokenLifetime, Func<long> clock)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_safra_bank_new(Utf8.Z(profileJson), bankKey.Ptr, tokenLifetime, out o));
+            return new SafraBank(o, clock);
+        }
+
+        public void Inject(SafraFault fault)
+        {
+            lock (this) Ffi.Check(Native.selo_safra_bank_inject(Ptr, (uint)fault));
+        }
+
+        public HttpResponse Handle(HttpRequest request, long now)
+        {
+            lock (this)
+            {
+                IntPtr r = Ffi.NativeRequest(request);
+                try
+                {
+                    IntPtr o;
+                    Ffi.Check(Native.selo_safra_bank_handle(Ptr, r, now, out o));
+                    return Ffi.TakeResponse(o);
+                }
+                finally
+                {
+                    Native.selo_request_free(r);
+                }
+            }
+        }
+
+        public Task<HttpResponse> SendAsync(HttpRequest request) => Task.FromResult(Handle(request, clock()));
+    }
+
+    /// <summary>A transport over System.Net.Http.HttpClient.</summary>
+    public sealed class HttpClientTransport : ISafraTransport
+    {
+        private readonly HttpClient http;
+
+        public HttpClientTransport(HttpClient http)
+        {
+            this.http = http;
+        }
+
+        public async Task<HttpResponse> SendAsync(HttpRequest r)
+        {
+            using (var msg = new HttpRequestMessage(new HttpMethod(r.Method), r.Url))
+            {
+                msg.Content = new ByteArrayContent(r.Body);
+                foreach (var h in r.Headers)
+                {
+                    if (!msg.Headers.TryAddWithoutValidation(h.Key, h.Value))
+                    {
+                        msg.Content.Headers.Remove(h.Key);
+                        msg.Content.Headers.TryAddWithoutValidation(h.Key, h.Value);
+                    }
+                }
+
+                using (var resp = await http.SendAsync(msg).ConfigureAwait(false))
+                {
+                    var body = await resp.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+                    var headers = new List<KeyValuePair<string, string>>();
+                    foreach (var h in resp.Headers.Concat(resp.Content.Headers))
+                    {
+                        foreach (var v in h.Value)
+                        {
+                            headers.Add(new KeyValuePair<string, string>(h.Key, v));
+                        }
+                    }
+
+                    return new HttpResponse((int)resp.StatusCode, headers, body);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs whole Safra operations: handshake, authentication, renewal, re-handshake on
+    /// key expiry, re-initialisation on 480 — decided by the session; this only moves bytes.
+    /// </summary>
+    public sealed class SafraClient : IDisposable
+    {
+        private readonly ISafraTransport transport;
+        private readonly Func<long> clock;
+        private readonly List<string> log = new List<string>();
+        private readonly System.Threading.SemaphoreSlim gate = new System.Threading.SemaphoreSlim(1, 1);
+
+        public SafraClient(SafraSession session, ISafraTransport transport, Func<long> clock)
+        {
+            Session = session;
+            this.transport = transport;
+            this.clock = clock;
+        }
+
+        public static SafraClient OverHttp(SafraSession session, HttpClient http) =>
+            new SafraClient(session, new HttpClientTransport(http), () => DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+
+        public SafraSession Session { get; }
+
+        /// <summary>Each exchange as "service:status".</summary>
+        public IReadOnlyList<string> Exchanges
+        {
+            get { lock (log) return log.ToList(); }
+        }
+
+        public async Task<SafraReply> RunAsync(SafraOp op, string payloadJson)
+        {
+            await gate.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                while (true)
+                {
+                    ulong id;
+                    var req = Session.PrepareNext(op, payloadJson, clock(), out id);
+                    var resp = await transport.SendAsync(req).ConfigureAwait(false);
+                    SafraReply reply;
+                    var step = Session.HandleResponse(id, resp, clock(), out reply);
+                    lock (log) log.Add(req.Url.Substring(req.Url.LastIndexOf('/') + 1) + ":" + resp.Status);
+                    if (step == SafraStep.Done)
+                    {
+                        return reply;
+                    }
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        public Task<SafraReply> AuthenticateAsync() => RunAsync(SafraOp.Authenticate, string.Empty);
+
+        public Task<SafraReply> RegisterBoletoAsync(string boletoJson) => RunAsync(SafraOp.RegisterBoleto, boletoJson);
+
+        public Task<SafraReply> QueryBoletoAsync(string nossoNumero, string seuNumero) =>
+            RunAsync(SafraOp.QueryBoleto, "{\"documento\":{\"nossoNumero\":" + Quote(nossoNumero) + ",\"seuNumero\":" + Quote(seuNumero) + "}}");
+
+        public void Dispose() => Session.Dispose();
+
+        private static string Quote(string s) =>
+            "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+    }
+
+    /// <summary>Safra building blocks (vectors, custom hosts).</summary>
+    public static class Safra
+    {
+        public static string Stage1Jwk(PrivateKey key, string sessionId, string keyFormat)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_safra_stage1_jwk(key.Ptr, Utf8.Z(sessionId), Utf8.Z(keyFormat), out o));
+            return Ffi.TakeString(o);
+        }
+
+        public static PublicKey ParseStage1Reply(byte[] body)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_safra_parse_stage1_reply(body, Ffi.Len(body), out o));
+            return new PublicKey(o);
+        }
+
+        public static byte[] ParseStage2Reply(byte[] body, PrivateKey client, PublicKey bank, string padding, string message, out string winnersJson)
+        {
+            var key = default(Native.SeloBuffer);
+            IntPtr w;
+            Ffi.Check(Native.selo_safra_parse_stage2_reply(body, Ffi.Len(body), client.Ptr, bank.Ptr, Utf8.Z(padding), Utf8.Z(message), ref key, out w));
+            var k = Ffi.TakeBuffer(ref key);
+            winnersJson = Ffi.TakeString(w);
+            return k;
+        }
+
+        public static string SealWithIv(byte[] key, byte[] iv, byte[] plaintext)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_safra_seal_with_iv(key, Ffi.Len(key), iv, Ffi.Len(iv), plaintext, Ffi.Len(plaintext), out o));
+            return Ffi.TakeString(o);
+        }
+
+        public static byte[] Open(byte[] key, string envelope)
+        {
+            var b = default(Native.SeloBuffer);
+            Ffi.Check(Native.selo_safra_open(key, Ffi.Len(key), Utf8.Z(envelope), ref b));
+            return Ffi.TakeBuffer(ref b);
+        }
+
+        public static string TokenSchedule(string token, long t0, string profileJson)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_safra_token_schedule(Utf8.Z(token), t0, Utf8.Z(profileJson), out o));
+            return Ffi.TakeString(o);
+        }
+
+        public static void ValidateBoleto(string json) => Ffi.Check(Native.selo_safra_boleto_validate(Utf8.Z(json)));
+    }
+
+    /// <summary>The partner side of BMP: signs with the shared key, verifies, confirms.</summary>
+    public sealed class BmpSigner : Handle
+    {
+        private BmpSigner(IntPtr p) : base(p, Native.selo_bmp_signer_free) { }
+
+        public static BmpSigner Create(string key, string profileJson)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_bmp_signer_new(Utf8.Z(key), Utf8.Z(profileJson), out o));
+            return new BmpSigner(o);
+        }
+
+        public static string GenerateKey()
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_bmp_generate_key(out o));
+            return Ffi.TakeString(o);
+        }
+
+        public HttpRequest SignJson(string url, byte[] json)
+        {
+            lock (this)
+            {
+                IntPtr o;
+                Ffi.Check(Native.selo_bmp_signer_sign_json(Ptr, Utf8.Z(url), json, Ffi.Len(json), out o));
+                return Ffi.TakeRequest(o);
+            }
+        }
+
+        public HttpRequest SignBytes(string url, byte[] body, string idempotencyKey)
+        {
+            lock (this)
+            {
+                IntPtr o;
+                Ffi.Check(Native.selo_bmp_signer_sign_bytes(Ptr, Utf8.Z(url), body, Ffi.Len(body), Utf8.Z(idempotencyKey), out o));
+                return Ffi.TakeRequest(o);
+            }
+        }
+
+        public string Hmac(byte[] body)
+        {
+            lock (this)
+            {
+                IntPtr o;
+                Ffi.Check(Native.selo_bmp_signer_hmac(Ptr, body, Ffi.Len(body), out o));
+                return Ffi.TakeString(o);
+            }
+        }
+
+        public void Verify(byte[] body, string hmac)
+        {
+            lock (this) Ffi.Check(Native.selo_bmp_signer_verify(Ptr, body, Ffi.Len(body), Utf8.Z(hmac)));
+        }
+
+        public static byte[] Canonical(byte[] json, string profileJson)
+        {
+            var b = default(Native.SeloBuffer);
+            Ffi.Check(Native.selo_bmp_canonical(json, Ffi.Len(json), Utf8.Z(profileJson), ref b));
+            return Ffi.TakeBuffer(ref b);
+        }
+
+        /// <summary>
+        /// The partner confirmation endpoint: received headers + raw body in, the response to send out.
+        /// <paramref name="lookup"/> returns the body originally sent for an idempotency key, or null.
+        /// </summary>
+        public HttpResponse Confirm(IList<KeyValuePair<string, string>> headers, byte[] body, Func<string, byte[]> lookup, out string difference)
+        {
+            IntPtr r = Ffi.NativeRequest(new HttpRequest("POST", "http://partner.invalid/confirm", headers, body));
+            Exception failure = null;
+            Native.BmpLookup cb = (user, key, original) =>
+            {
+                try
+                {
+                    var o = lookup(Utf8.Read(key));
+                    if (o != null)
+                    {
+                        Ffi.Check(Native.selo_bmp_original_set(original, o, Ffi.Len(o)));
+                    }
+                }
+                catch (Exception e)
+                {
+                    failure = e;
+                }
+            };
+            try
+            {
+                IntPtr resp, diff;
+                lock (this) Ffi.Check(Native.selo_bmp_confirm(Ptr, r, cb, IntPtr.Zero, out resp, out diff));
+                GC.KeepAlive(cb);
+                var response = Ffi.TakeResponse(resp);
+                difference = diff == IntPtr.Zero ? null : Ffi.TakeString(diff);
+                if (failure != null)
+                {
+                    throw failure;
+                }
+
+                return response;
+            }
+            finally
+            {
+                Native.selo_request_free(r);
+            }
+        }
+    }
+
+    /// <summary>BMP money as <see cref="decimal"/>: JSON numbers with exactly two fraction digits.</summary>
+    public static class Money
+    {
+        /// <summary>1345.8m → "1345.80"; a third fraction digit, a sign or an exponent throw.</summary>
+        public static string ToJson(decimal amount) => ToJson(amount.ToString(CultureInfo.InvariantCulture));
+
+        public static string ToJson(string decimalText)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_bmp_money_parse(Utf8.Z(decimalText), out o));
+            return Ffi.TakeString(o);
+        }
+
+        public static string FromCents(long cents)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_bmp_money_from_cents(cents, out o));
+            return Ffi.TakeString(o);
+        }
+
+        /// <summary>The amount as a decimal with two fraction digits.</summary>
+        public static decimal Parse(string decimalText)
+        {
+            long cents;
+            Ffi.Check(Native.selo_bmp_money_cents(Utf8.Z(decimalText), out cents));
+            return new decimal(cents) / 100m;
+        }
+
+        public static bool DecimalEquals(string a, string b) => Native.selo_bmp_decimal_eq(Utf8.Z(a), Utf8.Z(b));
+    }
+
+    /// <summary>Brazilian identifiers.</summary>
+    public static class Br
+    {
+        public static void ValidateCpf(string s) => Ffi.Check(Native.selo_br_validate_cpf(Utf8.Z(s)));
+        public static void ValidateCnpj(string s) => Ffi.Check(Native.selo_br_validate_cnpj(Utf8.Z(s)));
+        public static bool IsValidCpf(string s) => Native.selo_br_validate_cpf(Utf8.Z(s)) == 0;
+        public static bool IsValidCnpj(string s) => Native.selo_br_validate_cnpj(Utf8.Z(s)) == 0;
+
+        public static string FormatCnpj(string s)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_br_format_cnpj(Utf8.Z(s), out o));
+            return Ffi.TakeString(o);
+        }
+
+        public static string LinhaToBarcode(string s)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_br_linha_to_barcode(Utf8.Z(s), out o));
+            return Ffi.TakeString(o);
+        }
+
+        public static string BarcodeToLinha(string s)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_br_barcode_to_linha(Utf8.Z(s), out o));
+            return Ffi.TakeString(o);
+        }
+
+        public static string ParseBoleto(string s)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_br_parse_boleto(Utf8.Z(s), out o));
+            return Ffi.TakeString(o);
+        }
+
+        public static string DetectPixKey(string s)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_br_detect_pix_key(Utf8.Z(s), out o));
+            return Ffi.TakeString(o);
+        }
+    }
+
+    /// <summary>Open Finance Brasil JWS (PS256).</summary>
+    public static class Ofb
+    {
+        public sealed class Jwks : Handle
+        {
+            private Jwks(IntPtr p) : base(p, Native.selo_jwks_free) { }
+
+            public static Jwks Parse(string json)
+            {
+                IntPtr o;
+                Ffi.Check(Native.selo_jwks_parse(Utf8.Z(json), out o));
+                return new Jwks(o);
+            }
+        }
+
+        public sealed class Signer : Handle
+        {
+            private Signer(IntPtr p) : base(p, Native.selo_ofb_signer_free) { }
+
+            public static Signer Create(PrivateKey key, string kid, string iss, string profileJson)
+            {
+                IntPtr o;
+                Ffi.Check(Native.selo_ofb_signer_new(key.Ptr, Utf8.Z(kid), Utf8.Z(iss), Utf8.Z(profileJson), out o));
+                return new Signer(o);
+            }
+
+            public void SetSeed(byte[] seed)
+            {
+                lock (this) Ffi.Check(Native.selo_ofb_signer_set_seed(Ptr, seed, Ffi.Len(seed)));
+            }
+
+            /// <summary>The compact JWS; exp 0 = none.</summary>
+            public string Sign(string payloadJson, string aud, long exp, long now)
+            {
+                lock (this)
+                {
+                    IntPtr o;
+                    Ffi.Check(Native.selo_ofb_signer_sign(Ptr, Utf8.Z(payloadJson), Utf8.Z(aud), exp, now, out o));
+                    return Ffi.TakeString(o);
+                }
+            }
+        }
+
+        public sealed class JtiCache : Handle
+        {
+            private JtiCache(IntPtr p) : base(p, Native.selo_jti_cache_free) { }
+
+            public static JtiCache Create(long capacity, bool evictOldest)
+            {
+                IntPtr o;
+                Ffi.Check(Native.selo_jti_cache_new(new UIntPtr((ulong)capacity), evictOldest, out o));
+                return new JtiCache(o);
+            }
+
+            /// <summary>Throws ofb.replay.jti on a replay.</summary>
+            public void Check(string clientId, string jti, long now)
+            {
+                lock (this) Ffi.Check(Native.selo_jti_cache_check(Ptr, Utf8.Z(clientId), Utf8.Z(jti), now));
+            }
+        }
+
+        /// <summary>Verifies (SPEC §3.2 stages 1–6); returns {"header","payload","claims","kid"} JSON.</summary>
+        public static string Verify(string token, Jwks jwks, string aud, string iss, string profileJson, long now)
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_ofb_verify(Utf8.Z(token), jwks.Ptr, Utf8.Z(aud), Utf8.Z(iss), Utf8.Z(profileJson), now, out o));
+            return Ffi.TakeString(o);
+        }
+    }
+
+    /// <summary>Library-wide queries.</summary>
+    public static class Library
+    {
+        public static string Version => Utf8.Read(Native.selo_version());
+
+        public static IList<string> ErrorCodes()
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_error_codes(out o));
+            return Ffi.TakeString(o).Split('\n');
+        }
+
+        public static IList<string> FfiErrorCodes()
+        {
+            var n = Native.selo_ffi_error_code_count().ToUInt64();
+            var l = new List<string>();
+            for (ulong i = 0; i < n; i++)
+            {
+                l.Add(Utf8.Read(Native.selo_ffi_error_code_at(new UIntPtr(i))));
+            }
+
+            return l;
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package dev.selo;
+
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.PointerByReference;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The partner's confirmation endpoint (SPEC §4.5), for any servlet-style code:
+ * give it the received headers and the raw body bytes (never re-serialised)
+ * and send back the returned status, headers and body.
+ *
+ * <pre>{@code
+ * var handler = new BmpConfirmationHandler(signer, store::originalBody);
+ * var r = handler.handle(headersOf(req), req.getInputStream().readAllBytes());
+ * resp.setStatus(r.response().status());
+ * r.response().headers().forEach(h -> resp.addHeader(h.name(), h.value()));
+ * resp.getOutputStream().write(r.response().body());
+ * }</pre>
+ */
+public final class BmpConfirmationHandler {
+  /** The decision: the response to send and, for a 409, the first differing path. */
+  public record Result(HttpMessage.Response response, String difference) {
+    public boolean confirmed() {
+      return response.status() == 200;
+    }
+  }
+
+  private final BmpSigner signer;
+  private final Function<String, byte[]> lookup;
+
+  /** {@code lookup} returns the body originally sent for an idempotency key, or null. */
+  public BmpConfirmationHandler(BmpSigner signer, Function<String, byte[]> lookup) {
+    this.signer = signer;
+    this.lookup = lookup;
+  }
+
+  /** Decides a confirmation request. */
+  public Result handle(List<HttpMessage.Header> headers, byte[] body) {
+    HttpMessage.Request req = new HttpMessage.Request("POST", "http://partner.invalid/confirm", headers, body);
+    Pointer r = Ffi.nativeRequest(req);
+    RuntimeException[] failure = new RuntimeException[1];
+    SeloNative.BmpLookup cb = (user, key, original) -> {
+      try {
+        byte[] o = lookup.apply(key.getString(0, "UTF-8"));
+        if (o != null) {
+          Ffi.check(Ffi.N.selo_bmp_original_set(original, o, o.length));
+        }
+      } catch (RuntimeException e) {
+        failure[0] = e;
+      }
+    };
+    try {
+      PointerByReference resp = new PointerByReference();
+      PointerByReference diff = new PointerByReference();
+      synchronized (signer) {
+        Ffi.check(Ffi.N.selo_bmp_confirm(signer.ptr(), r, cb, null, resp, diff));
+      }
+      HttpMessage.Response response = Ffi.takeResponse(resp.getValue());
+      String difference = Ffi.takeString(diff);
+      if (failure[0] != null) {
+        throw failure[0];
+      }
+      return new Result(response, difference);
+    } finally {
+      Ffi.N.selo_request_free(r);
+    }
+  }
+
+  /** Same, from a header map (as servlet containers give them). */
+  public Result handle(Map<String, List<String>> headers, byte[] body) {
+    List<HttpMessage.Header> list = new java.util.ArrayList<>();
+    headers.forEach((n, vs) -> vs.forEach(v -> list.add(new HttpMessage.Header(n, v))));
+    return handle(list, body);
+  }
+}

@@ -1,0 +1,103 @@
+package dev.selo;
+
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.IntByReference;
+import com.sun.jna.ptr.LongByReference;
+import com.sun.jna.ptr.PointerByReference;
+
+/**
+ * The Safra PSD client state machine. {@link #prepareNext} says what to send;
+ * {@link #handleResponse} says what happens next. {@link SafraClient} runs the
+ * loop over HTTP; use this class directly with any other HTTP stack.
+ */
+public final class SafraSession extends Handle {
+  /** Operations, numbered as {@code SeloSafraOp}. */
+  public enum Op { HANDSHAKE, AUTHENTICATE, RENEW, REGISTER_BOLETO, QUERY_BOLETO }
+
+  /** What {@code handleResponse} decided, numbered as {@code SeloSafraStep}. */
+  public enum Step { CONTINUE, REHANDSHAKE, REAUTHENTICATE, RENEW, RETRY, DONE }
+
+  /** Session states, numbered as {@code SeloSafraState}. */
+  public enum State { NEW, KEYS_SENT, KEY_AGREED, AUTHENTICATED }
+
+  /** A request to send and the id to hand back with its response. */
+  public record Prepared(long id, HttpMessage.Request request) {}
+
+  /** The decision; {@code reply} is set when {@code step} is DONE. */
+  public record Outcome(Step step, SafraReply reply) {
+    public boolean done() {
+      return step == Step.DONE;
+    }
+  }
+
+  private SafraSession(Pointer p) {
+    super(p, Ffi.N::selo_safra_session_free);
+  }
+
+  /**
+   * A session. {@code profileJson} is a SafraProfile JSON ("" = defaults);
+   * {@code baseUrl} is "homologation", "production" or a URL.
+   */
+  public static SafraSession create(String profileJson, String baseUrl, String cliente) {
+    PointerByReference out = new PointerByReference();
+    Ffi.check(Ffi.N.selo_safra_session_new(profileJson, baseUrl, cliente, out));
+    return new SafraSession(out.getValue());
+  }
+
+  /** Continues a session exported by {@link #export()}. */
+  public static SafraSession importSession(byte[] blob) {
+    PointerByReference out = new PointerByReference();
+    Ffi.check(Ffi.N.selo_safra_session_import(blob, Ffi.len(blob), out));
+    return new SafraSession(out.getValue());
+  }
+
+  /** Uses this client key instead of generating one. */
+  public synchronized void setClientKey(PrivateKey key) {
+    Ffi.check(Ffi.N.selo_safra_session_set_client_key(ptr(), key.ptr()));
+  }
+
+  /** Deterministic randomness (32 bytes), for tests and transcripts only. */
+  public synchronized void setSeed(byte[] seed) {
+    Ffi.check(Ffi.N.selo_safra_session_set_seed(ptr(), seed, Ffi.len(seed)));
+  }
+
+  /** The next request {@code op} needs at {@code now} (Unix seconds). */
+  public synchronized Prepared prepareNext(Op op, String payloadJson, long now) {
+    LongByReference id = new LongByReference();
+    PointerByReference req = new PointerByReference();
+    Ffi.check(Ffi.N.selo_safra_session_prepare_next(ptr(), op.ordinal(), payloadJson == null ? "" : payloadJson,
+        now, id, req));
+    return new Prepared(id.getValue(), Ffi.takeRequest(req.getValue()));
+  }
+
+  /** Hands back the response to request {@code id}, received at {@code now}. */
+  public synchronized Outcome handleResponse(long id, HttpMessage.Response response, long now) {
+    Pointer r = Ffi.nativeResponse(response);
+    try {
+      IntByReference step = new IntByReference();
+      PointerByReference reply = new PointerByReference();
+      Ffi.check(Ffi.N.selo_safra_session_handle_response(ptr(), id, r, now, step, reply));
+      Step s = Step.values()[step.getValue()];
+      return new Outcome(s, reply.getValue() == null ? null : SafraReply.take(reply.getValue()));
+    } finally {
+      Ffi.N.selo_response_free(r);
+    }
+  }
+
+  public synchronized State state() {
+    return State.values()[Ffi.N.selo_safra_session_state(ptr())];
+  }
+
+  public synchronized String sessionId() {
+    PointerByReference out = new PointerByReference();
+    Ffi.check(Ffi.N.selo_safra_session_id(ptr(), out));
+    return Ffi.takeString(out);
+  }
+
+  /** The session with its keys (encrypt it at rest). */
+  public synchronized byte[] export() {
+    SeloNative.SeloBuffer out = new SeloNative.SeloBuffer();
+    Ffi.check(Ffi.N.selo_safra_session_export(ptr(), out));
+    return Ffi.takeBuffer(out);
+  }
+}

@@ -1,0 +1,88 @@
+package dev.selo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/**
+ * End to end against the Rust simulator ({@code selo sim safra --port 0}) over
+ * real HTTP. scripts/test-ffi builds the CLI and sets SELO_SIM; without it
+ * the test is reported as skipped.
+ */
+class SimulatorTest {
+  static void fault(HttpClient http, String base, String fault) throws Exception {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "_control/fault"))
+        .header("content-type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"fault\":\"" + fault + "\"}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, r.statusCode() / 100 * 100, r.body());
+  }
+
+  static List<String> tail(SafraClient c, int n) {
+    List<String> s = SafraFlowTest.services(c.exchanges());
+    return s.subList(s.size() - n, s.size());
+  }
+
+  @Test
+  void wholeFlowAgainstTheSimulator() throws Exception {
+    String sim = System.getenv("SELO_SIM");
+    assumeTrue(sim != null && !sim.isEmpty(), "SELO_SIM not set");
+    Process p = new ProcessBuilder(sim, "sim", "safra", "--port", "0", "--token-lifetime", "300", "--bank-key",
+        Vectors.root().resolve("external/keys/rsa1024-bank.pem").toString())
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    try {
+      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+      String first = out.readLine();
+      assertTrue(first != null && first.startsWith("listening on http://127.0.0.1:"), String.valueOf(first));
+      String base = first.substring("listening on ".length()).trim();
+      if (!base.endsWith("/")) {
+        base += "/";
+      }
+      HttpClient http = HttpClient.newHttpClient();
+      AtomicLong offset = new AtomicLong();
+      SafraSession session = SafraSession.create("", base, "CLIENTE01");
+      try (PrivateKey key = PrivateKey.fromPem(Vectors.text("external/keys/rsa1024-client.pem"));
+          SafraClient c = new SafraClient(session, new SafraClient.HttpClientTransport(),
+              () -> System.currentTimeMillis() / 1000 + offset.get())) {
+        session.setClientKey(key);
+        SafraReply auth = c.authenticate();
+        assertEquals(SafraReply.Kind.AUTHENTICATED, auth.kind());
+        assertEquals(List.of("psd001:200", "psd001:200", "psd005:200"), SafraFlowTest.services(c.exchanges()));
+
+        SafraReply reg = c.registerBoleto(Vectors.text("safra/boleto-sample.json"));
+        assertEquals(SafraReply.Kind.BOLETO_REGISTERED, reg.kind());
+        String nosso = reg.nossoNumero().orElseThrow();
+
+        // Renewal: the client's clock says the token is due.
+        offset.set(Long.parseLong(auth.field("lifetime").orElseThrow()) - 55);
+        assertEquals(SafraReply.Kind.BOLETO_QUERIED, c.queryBoleto(nosso, "0000004021").kind());
+        assertEquals(List.of("psd007:200", "psd052:200"), tail(c, 2));
+
+        fault(http, base, "expire-key");
+        assertEquals(SafraReply.Kind.BOLETO_QUERIED, c.queryBoleto(nosso, "0000004021").kind());
+        assertEquals(List.of("psd052:500", "psd001:200", "psd001:200", "psd005:200", "psd052:200"), tail(c, 5));
+
+        fault(http, base, "answer-480");
+        assertEquals(SafraReply.Kind.BOLETO_QUERIED, c.queryBoleto(nosso, "0000004021").kind());
+        assertEquals(List.of("psd052:480", "psd001:200", "psd001:200", "psd005:200", "psd052:200"), tail(c, 5));
+
+        fault(http, base, "answer-550");
+        assertEquals(SafraReply.Kind.BUSINESS_ERROR, c.queryBoleto(nosso, "0000004021").kind());
+      }
+    } finally {
+      p.destroy();
+      p.waitFor();
+    }
+  }
+}
