@@ -1,13 +1,15 @@
 // A BMP Pix payment: sign, host the confirmation endpoint, send. A fake BMP
 // (the core's BMP side) stands in for the real one.
 import http from 'node:http';
-import { BmpClient, BmpServer, bmpGenerateKey } from 'selo';
+import { BmpClient, BmpServer, MemoryTransactionStore, bmpGenerateKey } from 'selo';
 
 const key = bmpGenerateKey(); // in production: the 128-character key agreed with BMP
-const client = new BmpClient({ key });
+// The bodies we send are kept in a store the confirmation handler reads.
+const store = new MemoryTransactionStore();
+const confirmer = new BmpClient({ key, store });
 
 // 1. The partner's confirmation endpoint (BMP calls it back before executing).
-const partner = http.createServer(client.nodeConfirmationHandler()).listen(0, '127.0.0.1');
+const partner = http.createServer(confirmer.nodeConfirmationHandler()).listen(0, '127.0.0.1');
 await new Promise((r) => partner.once('listening', r));
 
 // 2. A stand-in for BMP.
@@ -28,7 +30,7 @@ const bmp = http.createServer(async (req, res) => {
 await new Promise((r) => bmp.once('listening', r));
 
 // 3. Pay: typed transaction, amounts as decimal strings; retries reuse the IdempotencyKey.
-client._baseUrl = `http://127.0.0.1:${bmp.address().port}`;
+const client = new BmpClient({ key, store, baseUrl: `http://127.0.0.1:${bmp.address().port}` });
 const r = await client.pay({
   type: 'pix', dataTransacao: '2026-11-23T10:15:00', valor: '100.00',
   contaOrigem: { agencia: '0001', conta: '1234567', contaDigito: '8', tipoConta: 1 },
