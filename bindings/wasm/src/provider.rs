@@ -1,0 +1,234 @@
+//! RSA providers: the core's RustCrypto (always available) and one that
+//! calls Node's `crypto` synchronously for what Node supports.
+//!
+//! Node handles: PKCS#1 v1.5 and PSS (SHA-256, salt 32) sign and verify,
+//! PKCS#1 v1.5 / OAEP-SHA1 / OAEP-SHA256 encryption and OAEP-SHA1 /
+//! OAEP-SHA256 decryption. RustCrypto handles PKCS#1 v1.5 decryption (Node
+//! refuses it since the Marvin fixes, and the provider contract requires
+//! implicit rejection), OAEP-SHA256 with MGF1-SHA1 (Node cannot choose the
+//! MGF1 hash), and any operation Node throws on (a key size or parameter it
+//! refuses, an oversized message, a failed OAEP decoding): RustCrypto then
+//! does the operation, so errors carry the same codes under both providers.
+
+use crate::conv::type_err;
+use selo::crypto::{Padding, RsaProvider, RustCryptoProvider, SignatureScheme};
+use selo::keys::{RsaPrivateKey, RsaPublicKey};
+use selo::rng::CryptoRng;
+use std::sync::atomic::{AtomicU8, Ordering};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use zeroize::Zeroizing;
+
+#[wasm_bindgen(raw_module = "../lib/node_crypto.cjs")]
+extern "C" {
+    // Keys are named by an id derived from (n, e); `undefined` back means
+    // "not loaded yet": the caller loads the DER once and asks again.
+    #[wasm_bindgen(catch, js_name = rsaSign)]
+    fn node_sign(pss: bool, id: &str, msg: &[u8]) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch, js_name = rsaVerify)]
+    fn node_verify(pss: bool, id: &str, msg: &[u8], sig: &[u8]) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch, js_name = rsaEncrypt)]
+    fn node_encrypt(padding: &str, id: &str, msg: &[u8]) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch, js_name = rsaDecrypt)]
+    fn node_decrypt(padding: &str, id: &str, ct: &[u8]) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch, js_name = rsaLoadPrivate)]
+    fn node_load_private(id: &str, pkcs1_der: &[u8]) -> Result<(), JsValue>;
+    #[wasm_bindgen(catch, js_name = rsaLoadPublic)]
+    fn node_load_public(id: &str, pkcs1_der: &[u8]) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_name = rsaFallback)]
+    fn node_fallback(op: &str);
+}
+
+/// A name for a key: HMAC-SHA512 (fixed label) of its modulus and exponent,
+/// hex, with the key's kind. One (n, e) is one key.
+fn key_id(kind: &str, key: &RsaPublicKey) -> String {
+    let mut buf = key.modulus();
+    buf.push(0);
+    buf.extend_from_slice(&key.exponent());
+    let mac = selo::crypto::hmac_sha512(b"selo-wasm key id", &buf);
+    let mut id = String::with_capacity(4 + 64);
+    id.push_str(kind);
+    for b in mac.get(..32).unwrap_or_default() {
+        id.push_str(&format!("{b:02x}"));
+    }
+    id
+}
+
+/// Calls `op` with the private key's id, loading the key into Node first
+/// when Node does not know it yet.
+fn with_private(
+    key: &RsaPrivateKey,
+    op: impl Fn(&str) -> Result<JsValue, JsValue>,
+) -> Option<Vec<u8>> {
+    let id = key_id("priv", &key.public_key());
+    let mut v = op(&id).ok()?;
+    if v.is_undefined() {
+        let der = key.to_pkcs1_der().ok()?;
+        node_load_private(&id, &der).ok()?;
+        v = op(&id).ok()?;
+    }
+    v.dyn_ref::<js_sys::Uint8Array>()
+        .map(js_sys::Uint8Array::to_vec)
+}
+
+fn with_public(
+    key: &RsaPublicKey,
+    op: impl Fn(&str) -> Result<JsValue, JsValue>,
+) -> Option<JsValue> {
+    let id = key_id("pub:", key);
+    let mut v = op(&id).ok()?;
+    if v.is_undefined() {
+        let der = key.to_pkcs1_der().ok()?;
+        node_load_public(&id, &der).ok()?;
+        v = op(&id).ok()?;
+    }
+    (!v.is_undefined()).then_some(v)
+}
+
+/// Node's `crypto` where it supports the operation, RustCrypto otherwise.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NodeCryptoProvider;
+
+static RUSTCRYPTO: RustCryptoProvider = RustCryptoProvider;
+static NODE: NodeCryptoProvider = NodeCryptoProvider;
+
+fn node_padding(p: Padding) -> Option<&'static str> {
+    match p {
+        Padding::Pkcs1v15 => Some("pkcs1v15"),
+        Padding::OaepSha1 => Some("oaep-sha1"),
+        Padding::OaepSha256 => Some("oaep-sha256"),
+        Padding::OaepSha256Mgf1Sha1 => None,
+    }
+}
+
+impl RsaProvider for NodeCryptoProvider {
+    fn name(&self) -> &'static str {
+        "node"
+    }
+
+    fn sign(
+        &self,
+        key: &RsaPrivateKey,
+        scheme: SignatureScheme,
+        msg: &[u8],
+        rng: &mut dyn CryptoRng,
+    ) -> Result<Vec<u8>, selo::crypto::Error> {
+        let pss = scheme == SignatureScheme::PssSha256;
+        if let Some(sig) = with_private(key, |id| node_sign(pss, id, msg)) {
+            return Ok(sig);
+        }
+        node_fallback("sign");
+        RUSTCRYPTO.sign(key, scheme, msg, rng)
+    }
+
+    fn verify(
+        &self,
+        key: &RsaPublicKey,
+        scheme: SignatureScheme,
+        msg: &[u8],
+        sig: &[u8],
+    ) -> Result<(), selo::crypto::Error> {
+        let pss = scheme == SignatureScheme::PssSha256;
+        if let Some(ok) =
+            with_public(key, |id| node_verify(pss, id, msg, sig)).and_then(|v| v.as_bool())
+        {
+            return if ok {
+                Ok(())
+            } else {
+                Err(selo::crypto::Error::new(
+                    selo::crypto::Code::BadSignature,
+                    "signature does not verify",
+                ))
+            };
+        }
+        node_fallback("verify");
+        RUSTCRYPTO.verify(key, scheme, msg, sig)
+    }
+
+    fn encrypt(
+        &self,
+        key: &RsaPublicKey,
+        padding: Padding,
+        msg: &[u8],
+        rng: &mut dyn CryptoRng,
+    ) -> Result<Vec<u8>, selo::crypto::Error> {
+        if let Some(p) = node_padding(padding)
+            && let Some(ct) = with_public(key, |id| node_encrypt(p, id, msg))
+                .and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
+        {
+            return Ok(ct.to_vec());
+        }
+        node_fallback("encrypt");
+        RUSTCRYPTO.encrypt(key, padding, msg, rng)
+    }
+
+    fn decrypt(
+        &self,
+        key: &RsaPrivateKey,
+        padding: Padding,
+        ciphertext: &[u8],
+        rng: &mut dyn CryptoRng,
+    ) -> Result<Zeroizing<Vec<u8>>, selo::crypto::Error> {
+        // PKCS#1 v1.5 decryption never goes to Node: it refuses it, and the
+        // contract requires implicit rejection, which RustCrypto implements.
+        if padding != Padding::Pkcs1v15
+            && ciphertext.len() == key.size()
+            && let Some(p) = node_padding(padding)
+            && let Some(pt) = with_private(key, |id| node_decrypt(p, id, ciphertext))
+        {
+            return Ok(Zeroizing::new(pt));
+        }
+        node_fallback("decrypt");
+        RUSTCRYPTO.decrypt(key, padding, ciphertext, rng)
+    }
+}
+
+const RUST: u8 = 0;
+const NODE_ID: u8 = 1;
+static DEFAULT: AtomicU8 = AtomicU8::new(RUST);
+
+/// The provider named `name`, or the current default for `None`.
+pub fn provider(name: Option<&str>) -> Result<&'static dyn RsaProvider, JsValue> {
+    match name {
+        None => Ok(match DEFAULT.load(Ordering::Relaxed) {
+            NODE_ID => &NODE,
+            _ => &RUSTCRYPTO,
+        }),
+        Some("rustcrypto") => Ok(&RUSTCRYPTO),
+        Some("node") => Ok(&NODE),
+        Some(other) => Err(type_err(format!(
+            "provider: expected \"node\" or \"rustcrypto\", found \"{other}\""
+        ))),
+    }
+}
+
+/// The provider named by `opts.provider` (or the default).
+pub fn provider_opt(opts: &JsValue) -> Result<&'static dyn RsaProvider, JsValue> {
+    let name = crate::conv::get_opt_string(opts, "provider", "options")?;
+    provider(name.as_deref())
+}
+
+/// Sets the provider used when none is named: `"node"` or `"rustcrypto"`.
+#[wasm_bindgen(js_name = setDefaultRsaProvider)]
+pub fn set_default_rsa_provider(name: &str) -> Result<(), JsValue> {
+    let id = match name {
+        "rustcrypto" => RUST,
+        "node" => NODE_ID,
+        other => {
+            return Err(type_err(format!(
+                "expected \"node\" or \"rustcrypto\", found \"{other}\""
+            )));
+        }
+    };
+    DEFAULT.store(id, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The provider used when none is named.
+#[wasm_bindgen(js_name = getDefaultRsaProvider)]
+pub fn get_default_rsa_provider() -> String {
+    match provider(None) {
+        Ok(p) => p.name().to_string(),
+        Err(_) => "rustcrypto".into(),
+    }
+}

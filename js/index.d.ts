@@ -1,0 +1,387 @@
+// Type declarations of the `selo` npm package (CommonJS and ESM entry points).
+
+/** Bytes in: a string is taken as its UTF-8 bytes. */
+export type BytesLike = Uint8Array | ArrayBuffer | string;
+/** Header lists: pairs, a plain object (values may be arrays), or a `Headers`/`Map`. */
+export type HeadersLike = Array<[string, string]> | Record<string, string | string[] | undefined> | { entries(): Iterable<[string, string]> };
+export type RsaProviderName = 'node' | 'rustcrypto';
+export type SignatureSchemeName = 'pkcs1v15-sha256' | 'pss-sha256' | 'RS256' | 'PS256';
+export type PaddingName = 'pkcs1v15' | 'oaep-sha1' | 'oaep-sha256' | 'oaep-sha256-mgf1sha1';
+export type KeyFormatName = 'der-spki' | 'pem-spki' | 'der-pkcs1';
+/** Unix seconds. */
+export type UnixSeconds = number;
+
+export interface ProviderOptions { provider?: RsaProviderName }
+export interface SeedOptions { /** 32 bytes: deterministic randomness, for tests only. */ seed?: Uint8Array }
+export type CryptoOptions = ProviderOptions & SeedOptions;
+
+export interface PreparedRequest { method: string; url: string; headers: Array<[string, string]>; body: Uint8Array }
+export interface HttpResponse { status: number; headers: Array<[string, string]>; body: Uint8Array }
+export interface ReceivedResponse { status: number; headers?: HeadersLike; body?: BytesLike }
+
+/** Every error selo raises for a protocol, key or crypto failure. */
+export declare class SeloError extends Error {
+  constructor(code: string, message: string, httpStatus?: number);
+  readonly name: 'SeloError';
+  /** The core's stable dotted code, one of `allCodes()`. */
+  readonly code: string;
+  /** The HTTP status a server role answers with, where the protocol defines one. */
+  readonly httpStatus?: number;
+}
+
+export declare function allCodes(): string[];
+export declare function coreVersion(): string;
+export declare function setDefaultRsaProvider(name: RsaProviderName): void;
+export declare function getDefaultRsaProvider(): RsaProviderName;
+export declare function rsaProviderStats(): { node: number; fallback: number };
+export declare function resetRsaProviderStats(): void;
+
+// ---------------------------------------------------------------- keys, crypto
+export type Jwk = { kty: string; kid?: string; alg?: string; use?: string; n?: string; e?: string; [member: string]: unknown };
+export interface JwkSet { keys: Jwk[] }
+
+export declare class RsaPrivateKey {
+  private constructor();
+  static generate(bits: 1024 | 2048 | 3072 | 4096, opts?: SeedOptions): RsaPrivateKey;
+  static import(data: BytesLike): RsaPrivateKey;
+  static fromJwk(jwk: Jwk | string): RsaPrivateKey;
+  readonly bits: number;
+  publicKey(): RsaPublicKey;
+  toPkcs8Der(): Uint8Array;
+  toPkcs8Pem(): string;
+  toPkcs1Der(): Uint8Array;
+  toJwk(kid?: string): Jwk;
+  sign(scheme: SignatureSchemeName, msg: BytesLike, opts?: CryptoOptions): Uint8Array;
+  /** One or more k-byte blocks, each decrypted and concatenated. */
+  decrypt(padding: PaddingName, ciphertext: BytesLike, opts?: CryptoOptions): Uint8Array;
+  free(): void;
+}
+
+export declare class RsaPublicKey {
+  private constructor();
+  static import(data: BytesLike): RsaPublicKey;
+  static fromJwk(jwk: Jwk | string): RsaPublicKey;
+  readonly bits: number;
+  toSpkiDer(): Uint8Array;
+  toSpkiPem(): string;
+  toPkcs1Der(): Uint8Array;
+  encode(format: KeyFormatName): Uint8Array;
+  toJwk(kid?: string): Jwk;
+  thumbprint(): string;
+  /** Throws `crypto.rsa.bad_signature`. */
+  verify(scheme: SignatureSchemeName, msg: BytesLike, sig: BytesLike, opts?: ProviderOptions): void;
+  encrypt(padding: PaddingName, msg: BytesLike, opts?: CryptoOptions): Uint8Array;
+  free(): void;
+}
+
+export type KeyLike = RsaPrivateKey | BytesLike;
+export type PublicKeyLike = RsaPublicKey | RsaPrivateKey | BytesLike;
+
+export declare function parseJwk(jwk: Jwk | string): Jwk;
+export declare function parseJwks(jwks: JwkSet | string): JwkSet;
+export declare function publicJwks(jwks: JwkSet | string): JwkSet;
+export declare function jwkThumbprint(jwk: Jwk | string): string;
+export declare function importJwk(data: BytesLike): Jwk;
+export declare function importPublicKey(key: PublicKeyLike): RsaPublicKey;
+export declare function hmacSha512(key: BytesLike, msg: BytesLike): Uint8Array;
+export declare function aes256Ctr(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array;
+export declare function b64(data: BytesLike): string;
+export declare function b64Decode(text: BytesLike): Uint8Array;
+
+// ---------------------------------------------------------------- Safra PSD
+export interface SafraProfile {
+  keyBits?: 1024 | 2048 | 3072 | 4096;
+  keyFormat?: KeyFormatName;
+  padding?: PaddingName | 'auto';
+  signatureMessage?: 'raw-key' | 'key-base64-text' | 'plaintext' | 'auto';
+  rejectReusedIv?: boolean;
+  on480?: 'reinit' | 'reauth';
+  renewBeforeSecs?: number;
+  expireBeforeSecs?: number;
+  maxRecoveries?: number;
+}
+export interface TokenSchedule { token: string; exp: number; iat: number; lifetime: number; receivedAt: number; renewAt: number; expiresAt: number }
+export interface StatusProcessamento { codigo: number; mensagem: string }
+export interface BoletoReply {
+  statusProcessamento: StatusProcessamento | null;
+  documento: { nossoNumero: string | null; seuNumero: string | null; codigoBarras: string | null; registradoCip: string | null } | null;
+  raw: unknown;
+}
+export interface Pessoa { nome: string; tipoPessoa: 1 | 2; numeroDocumento: number; email?: string; endereco: { nome: string; bairro: string; cidade: string; uf: string; cep: number } }
+/** psd050 message (SPEC §2.7): amounts in integer cents. */
+export interface BoletoRequest {
+  agencia: number;
+  conta: number;
+  documento: {
+    nossoNumero: number; seuNumero: string; especie: '01' | '02' | '03' | '05' | '09' | string; dataVencimento: string;
+    valor: number; codigoMoeda: 0; qtdDiasProtesto: number; identificacaoAceite: 'N';
+    desconto: { data: string; valor: number }; multa: { juros: number; data: string; taxa: number };
+    campoLivre?: string; taxaFidc?: number; danfe?: string; pagador: Pessoa;
+    beneficiario?: Partial<Pessoa> & { endereco?: Partial<Pessoa['endereco']> };
+    mensagens?: Array<{ posicao: 1 | 2; descricao: string }>;
+  };
+}
+export interface BoletoQuery { nossoNumero: string; seuNumero: string }
+export type SafraOperation = 'handshake' | 'authenticate' | 'renew' | { type: 'registerBoleto'; boleto: BoletoRequest } | { type: 'queryBoleto'; query: BoletoQuery };
+export type SafraReply =
+  | { type: 'keyAgreed'; padding: PaddingName; signatureMessage: string }
+  | { type: 'authenticated'; token: TokenSchedule }
+  | { type: 'renewed'; token: TokenSchedule }
+  | { type: 'boletoRegistered'; reply: BoletoReply }
+  | { type: 'boletoQueried'; reply: BoletoReply }
+  | { type: 'businessError'; statusProcessamento: StatusProcessamento | null; body: unknown };
+export type NextAction = 'rehandshake' | 'reauthenticate' | 'renew' | 'retry';
+
+export interface SafraSessionOptions extends CryptoOptions {
+  cliente: string;
+  /** "homologation" (default), "production" or a URL. */
+  baseUrl?: string;
+  profile?: SafraProfile | string;
+  clientKey?: KeyLike;
+}
+
+export declare class SafraSession {
+  constructor(opts: SafraSessionOptions);
+  prepareNext(operation: SafraOperation, now?: UnixSeconds): { id: number; request: PreparedRequest };
+  handleResponse(id: number, response: ReceivedResponse, now?: UnixSeconds): { done: false; action: NextAction | null } | { done: true; reply: SafraReply };
+  readonly state: 'new' | 'keys-sent' | 'key-agreed' | 'authenticated';
+  readonly sessionId: string;
+  readonly workId: string | undefined;
+  readonly token: TokenSchedule | null;
+  readonly paddingWinner: PaddingName | undefined;
+  readonly profile: Required<SafraProfile>;
+  nextAction(now?: UnixSeconds): NextAction | null;
+  sessionKeyB64(): string | undefined;
+  /** Keys included: encrypt at rest. */
+  export(): Uint8Array;
+  static import(bytes: BytesLike, opts?: CryptoOptions): SafraSession;
+  free(): void;
+}
+
+export declare class SafraBank {
+  constructor(opts: { bankKey: KeyLike; profile?: SafraProfile | string; tokenLifetime?: number } & CryptoOptions);
+  handle(path: string, headers: HeadersLike, body: BytesLike | undefined | null, now?: UnixSeconds): HttpResponse;
+  inject(fault: 'expire-key' | 'answer-480' | 'answer-550'): void;
+  publicKey(): RsaPublicKey;
+  boletos(): Array<{ nossoNumero: string; codigoBarras: string; request: BoletoRequest }>;
+  sessionKeyB64(sessionId: string): string | undefined;
+  free(): void;
+}
+
+export declare function safraDefaultProfile(): Required<SafraProfile>;
+export declare function safraProfile(profile: SafraProfile | string): Required<SafraProfile>;
+export declare function safraSeal(key: BytesLike, plaintext: BytesLike, opts?: { iv?: BytesLike } & SeedOptions): string;
+export declare function safraOpen(key: BytesLike, envelope: BytesLike): { iv: Uint8Array; plaintext: Uint8Array; text: string | null; json: unknown };
+export declare function safraOpenJson(key: BytesLike, envelope: BytesLike): unknown;
+export declare function safraWrapBody(envelope: string): Uint8Array;
+export declare function safraUnwrapBody(body: BytesLike): string;
+export declare function safraRandomIv(opts?: SeedOptions): string;
+export declare function safraEnvelopeHeader(): string;
+export declare function safraStage1Jwk(clientKey: RsaPrivateKey, sessionId: string, opts?: { keyFormat?: KeyFormatName } & CryptoOptions): string;
+export declare function safraParseStage1Reply(body: BytesLike): RsaPublicKey;
+export declare function safraParseStage2Reply(body: BytesLike, clientKey: RsaPrivateKey, bankKey: RsaPublicKey,
+  opts?: { paddings?: PaddingName[]; signatureMessages?: string[] } & CryptoOptions): { keyB64: string; key: Uint8Array; padding: PaddingName; signatureMessage: string };
+export declare function safraExtractKey(plaintext: BytesLike): Uint8Array;
+export declare function safraDecodeToken(token: string): Record<string, unknown>;
+export declare function safraTokenSchedule(token: string, t0: UnixSeconds, profile?: SafraProfile | string): TokenSchedule;
+export declare function safraBoleto(boleto: BoletoRequest | string): BoletoRequest;
+export declare function safraParseBoletoReply(reply: unknown): BoletoReply;
+export declare function safraStatusProcessamento(reply: unknown): StatusProcessamento | null;
+
+export interface TlsOptions { cert?: string | Buffer; key?: string | Buffer; ca?: string | Buffer | Array<string | Buffer> }
+export type Fetch = (url: string, init: { method: string; headers: Array<[string, string]>; body?: Uint8Array; signal?: AbortSignal }) => Promise<Response>;
+
+export type BoletoResult =
+  | { ok: true; nossoNumero: string | null; seuNumero: string | null; codigoBarras: string | null; registradoCip: string | null; statusProcessamento: StatusProcessamento | null; raw: unknown }
+  | { ok: false; statusProcessamento: StatusProcessamento | null; body: unknown };
+
+export declare class SafraClient {
+  constructor(opts: SafraSessionOptions & {
+    tls?: TlsOptions; fetch?: Fetch; now?: () => UnixSeconds; keepAlive?: boolean; timeoutMs?: number;
+    session?: SafraSession; onEvent?: (e: { type: string; [k: string]: unknown }) => void;
+  });
+  readonly session: SafraSession;
+  run(operation: SafraOperation): Promise<SafraReply>;
+  handshake(): Promise<SafraReply>;
+  authenticate(): Promise<SafraReply>;
+  renew(): Promise<SafraReply>;
+  registerBoleto(boleto: BoletoRequest): Promise<BoletoResult>;
+  queryBoleto(query: BoletoQuery): Promise<BoletoResult>;
+  close(): void;
+}
+
+// ---------------------------------------------------------------- BMP
+export interface BmpProfile {
+  macEncoding?: 'lowercase-hex' | 'uppercase-hex' | 'base64';
+  acceptBase64?: boolean;
+  relaxedKey?: boolean;
+  moneyFields?: string[];
+  moneyFormat?: 'two-digits' | 'dotnet';
+  idempotencyKeyUuidV4?: boolean;
+  confirmRequiredHeaders?: string[];
+  confirmTimeoutMs?: number;
+}
+export interface BmpAccount {
+  agencia: string; agenciaDigito?: string; conta: string; contaDigito?: string; tipoConta: 1 | 2 | 3 | 4;
+  documentoFederal?: string; nome?: string; numeroBanco?: number; ispb?: string;
+}
+/** Amounts: a decimal string ("1345.80") or an integer number of reais; never a fractional number. */
+export type Amount = string | number;
+export type BmpTransaction =
+  | { type: 'boletoPayment'; dataTransacao: string; contaOrigem: BmpAccount; valor: Amount; dataVencimento?: string; codigoBarras?: string; linhaDigitavel?: string }
+  | { type: 'ted' | 'internalTransfer'; dataTransacao: string; contaOrigem: BmpAccount; contaDestino: BmpAccount; valor: Amount }
+  | { type: 'pix'; dataTransacao: string; contaOrigem: BmpAccount; contaDestino?: BmpAccount; valor: Amount; chavePix: string; tipoChave: 0 | 1 | 2 | 3 | 4 }
+  | { type: 'pixRefund'; dataTransacao: string; contaOrigem: BmpAccount; contaDestino: BmpAccount; valor: Amount; codigoMovimento: string };
+export interface SignedTransaction { idempotencyKey: string; body: Uint8Array; bodyText: string; hmac: string; headers: Array<[string, string]>; endpoint?: string }
+export interface ConfirmResult extends HttpResponse { confirmed: boolean; error: SeloError | null; difference: string | null; idempotencyKey: string | null }
+export interface TransactionStore { set(idempotencyKey: string, body: Uint8Array): void | Promise<void>; get(idempotencyKey: string): BytesLike | null | Promise<BytesLike | null> }
+
+export declare class BmpSigner {
+  constructor(opts: { key: string; profile?: BmpProfile | string } & SeedOptions);
+  sign(body: BytesLike | object): SignedTransaction;
+  signBytes(body: BytesLike, idempotencyKey: string): SignedTransaction;
+  signTransaction(tx: BmpTransaction, idempotencyKey?: string): SignedTransaction & { endpoint: string };
+  free(): void;
+}
+export declare class BmpServer {
+  constructor(opts: { key: string; profile?: BmpProfile | string });
+  checkRequest(headers: HeadersLike, body: BytesLike): { idempotencyKey: string; body: Uint8Array };
+  confirmationRequest(tx: { idempotencyKey: string; body: BytesLike }, partnerUrl: string, opts?: { extraHeaders?: HeadersLike; dotnet?: boolean }): { request: PreparedRequest; deadlineMs: number };
+  checkConfirmationReply(call: { request: PreparedRequest; deadlineMs: number }, reply: ReceivedResponse): void;
+  confirmationTimedOut(call: { request: PreparedRequest; deadlineMs: number }): SeloError;
+  free(): void;
+}
+export declare class MemoryTransactionStore implements TransactionStore {
+  set(idempotencyKey: string, body: Uint8Array): void;
+  get(idempotencyKey: string): Uint8Array | null;
+  delete(idempotencyKey: string): void;
+}
+export declare class BmpClient {
+  constructor(opts: { key: string; baseUrl?: string; profile?: BmpProfile | string; store?: TransactionStore; fetch?: Fetch; tls?: TlsOptions; timeoutMs?: number } & SeedOptions);
+  readonly store: TransactionStore;
+  prepare(txOrBody: BmpTransaction | BytesLike | object, opts?: { idempotencyKey?: string }): Promise<SignedTransaction>;
+  send(signed: SignedTransaction, opts?: { endpoint?: string; retries?: number; retryDelayMs?: number }): Promise<HttpResponse & { json: unknown; idempotencyKey: string; attempts: number }>;
+  pay(tx: BmpTransaction, opts?: { idempotencyKey?: string; retries?: number; retryDelayMs?: number }): Promise<HttpResponse & { json: unknown; idempotencyKey: string; attempts: number }>;
+  confirm(headers: HeadersLike, rawBody: BytesLike): Promise<ConfirmResult>;
+  nodeConfirmationHandler(): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => Promise<void>;
+  expressConfirmationHandler(): (req: any, res: any) => Promise<void>;
+}
+export declare function bmpConfirmAsync(key: string, headers: HeadersLike, rawBody: BytesLike, store: TransactionStore, profile?: BmpProfile | string): Promise<ConfirmResult>;
+export declare function bmpConfirm(key: string, headers: HeadersLike, body: BytesLike, lookup: (idempotencyKey: string) => BytesLike | null | undefined, profile?: BmpProfile | string): ConfirmResult;
+export declare function bmpDefaultProfile(): Required<BmpProfile>;
+export declare function bmpProfile(profile: BmpProfile | string): Required<BmpProfile>;
+export declare function bmpGenerateKey(opts?: SeedOptions): string;
+export declare function bmpSign(key: string, body: BytesLike, profile?: BmpProfile | string): string;
+export declare function bmpVerify(key: string, body: BytesLike, hmac: string, profile?: BmpProfile | string): void;
+export declare function bmpCanonical(body: BytesLike | object, profile?: BmpProfile | string): Uint8Array;
+export declare function bmpMoney(amount: Amount): { cents: number; json: string };
+export declare function bmpMoneyFromCents(cents: number): { cents: number; json: string };
+export declare function bmpDecimalEq(a: string, b: string): boolean;
+export declare function bmpFirstDifference(original: BytesLike, received: BytesLike): string | undefined;
+export declare function bmpIsProtectedEndpoint(path: string): boolean;
+export declare function bmpProtectedEndpoints(): string[];
+export declare function bmpEndpoint(tx: BmpTransaction): string;
+
+// ---------------------------------------------------------------- br
+export declare function isValidCpf(s: string): boolean;
+export declare function isValidCnpj(s: string): boolean;
+export declare function isValidDocument(s: string): boolean;
+export declare function normalizeCpf(s: string): string;
+export declare function normalizeCnpj(s: string): string;
+export declare function formatCpf(s: string): string;
+export declare function formatCnpj(s: string): string;
+export declare function parseDocument(s: string): { type: 'cpf' | 'cnpj'; value: string };
+export interface ParsedBoleto {
+  kind: 'bank' | 'arrecadacao'; barcode: string; linhaDigitavel: string; amountCents: number | null;
+  bank?: string; currency?: number; dueDateFactor?: number; segment?: number; valueId?: number;
+}
+export declare function parseBoleto(s: string): ParsedBoleto;
+export declare function linhaToBarcode(s: string): string;
+export declare function barcodeToLinha(s: string): string;
+export declare function isValidBarcode(s: string): boolean;
+export declare function isValidLinhaDigitavel(s: string): boolean;
+export declare function boletoDueDate(factor: number, reference: string): string | undefined;
+export declare function isValidIspb(s: string): boolean;
+export declare function validateIspb(s: string): void;
+export type PixKeyTypeName = 'cpf' | 'cnpj' | 'phone' | 'email' | 'evp';
+export declare function validatePixKey(type: PixKeyTypeName | 0 | 1 | 2 | 3 | 4, key: string): { type: PixKeyTypeName; value: string };
+export declare function isValidPixKey(type: PixKeyTypeName | 0 | 1 | 2 | 3 | 4, key: string): boolean;
+export declare function detectPixKey(key: string): { type: PixKeyTypeName; value: string } | null;
+
+// ---------------------------------------------------------------- Open Finance Brasil
+export interface OfbProfile {
+  typ?: 'jwt' | 'absent-or-jwt';
+  iatFutureSkew?: number;
+  iatMaxAge?: number;
+  jtiFormat?: 'uuid-v4' | 'any';
+  iatFormat?: 'integer' | 'string';
+}
+export interface OfbClaims { aud: string[]; iss: string; jti: string; iat: number; exp: number | null; nbf: number | null }
+export interface OfbVerified { header: Record<string, unknown>; payload: Record<string, unknown>; claims: OfbClaims; kid: string }
+export interface OfbSigned { token: string; jti: string; iat: number }
+export type OfbRequestDecision =
+  | { ok: true; verified: OfbVerified; replayKey?: { clientId: string; jti: string } }
+  | { ok: false; error: SeloError; response: HttpResponse };
+
+export declare class OfbSigner {
+  constructor(opts: { key: KeyLike; kid: string; iss: string; profile?: OfbProfile | string } & CryptoOptions);
+  readonly kid: string;
+  sign(payload: object | string, opts: { aud: string; exp?: UnixSeconds; now?: UnixSeconds }): OfbSigned;
+  signResponse(status: number, payload: object | string, opts: { aud: string; exp?: UnixSeconds; now?: UnixSeconds }): HttpResponse;
+  free(): void;
+}
+export declare class OfbPrepared {
+  private constructor();
+  readonly signingInput: Uint8Array;
+  readonly kid: string;
+  readonly jti: string;
+  readonly iat: number;
+  finish(signature: BytesLike, publicKey: RsaPublicKey, opts?: ProviderOptions): OfbSigned;
+  free(): void;
+}
+export declare function ofbPrepare(payload: object | string, opts: { kid: string; aud: string; iss: string; exp?: UnixSeconds; now?: UnixSeconds; profile?: OfbProfile | string } & SeedOptions): OfbPrepared;
+export declare class JtiCache {
+  constructor(opts?: { capacity?: number; whenFull?: 'refuse' | 'evict-oldest'; ttl?: number });
+  checkAndInsert(clientId: string, jti: string, now?: UnixSeconds): 'fresh' | 'replayed';
+  readonly size: number;
+  free(): void;
+}
+export interface OfbRequestInput { method?: string; contentType?: string; body?: BytesLike; now?: UnixSeconds }
+export interface OfbExpectations { aud: string; iss: string; clientId: string }
+export declare class OfbVerifier {
+  constructor(opts: { jwks: JwkSet | string; profile?: OfbProfile | string; responses?: boolean } & ProviderOptions);
+  setJwks(jwks: JwkSet | string): void;
+  hasKid(kid: string): boolean;
+  verify(token: BytesLike, opts: { aud: string; iss: string; now?: UnixSeconds }): OfbVerified;
+  verifyRequest(request: OfbRequestInput, expected: OfbExpectations, cache: JtiCache): OfbRequestDecision;
+  verifyRequestWithReplayStatus(request: OfbRequestInput, expected: OfbExpectations, replayStatus: 'fresh' | 'replayed' | null): OfbRequestDecision;
+  free(): void;
+}
+export declare function ofbDefaultProfile(): Required<OfbProfile>;
+export declare function ofbResponseProfile(): Required<OfbProfile>;
+export declare function ofbProfile(profile: OfbProfile | string): Required<OfbProfile>;
+export declare function ofbErrorResponse(code: string, message: string): HttpResponse;
+export declare function ofbDecode(token: BytesLike): { header: Record<string, unknown>; payload: Record<string, unknown>; signature: Uint8Array; signingInput: string };
+export declare const OFB_MEDIA_TYPE: 'application/jwt';
+
+export interface AsyncJtiCache { checkAndInsert(clientId: string, jti: string, now: UnixSeconds): 'fresh' | 'replayed' | Promise<'fresh' | 'replayed'> }
+export declare class JwksSource {
+  constructor(opts: { jwks?: JwkSet | string; url?: string; fetch?: Fetch; tls?: TlsOptions; maxAgeMs?: number; profile?: OfbProfile; responses?: boolean } & ProviderOptions);
+  refresh(): Promise<void>;
+  verifier(kid?: string): Promise<OfbVerifier>;
+}
+export declare class OfbClient {
+  constructor(opts: {
+    key: KeyLike; kid: string; organisationId: string; jwks?: JwkSet | string; jwksUrl?: string;
+    fetch?: Fetch; tls?: TlsOptions; profile?: OfbProfile; responseProfile?: OfbProfile; now?: () => UnixSeconds; timeoutMs?: number;
+  } & CryptoOptions);
+  signRequest(url: string, payload: object, opts?: { exp?: UnixSeconds }): { body: string; headers: Array<[string, string]>; jti: string; iat: number };
+  verifyResponse(body: BytesLike, opts: { iss: string }): Promise<OfbVerified>;
+  request(url: string, opts: { method?: string; payload: object; iss: string }): Promise<{ status: number; verified: OfbVerified }>;
+}
+export declare class OfbRequestVerifier {
+  constructor(opts: { jwks?: JwkSet | string; jwksUrl?: string; fetch?: Fetch; tls?: TlsOptions; cache?: JtiCache | AsyncJtiCache; profile?: OfbProfile; now?: () => UnixSeconds } & ProviderOptions);
+  verify(request: { method?: string; headers?: HeadersLike; contentType?: string; body?: BytesLike }, expected: OfbExpectations): Promise<OfbRequestDecision>;
+  middleware(expected: (req: any) => OfbExpectations | Promise<OfbExpectations>): (req: any, res: any, next?: (err?: unknown) => void) => Promise<void>;
+}
+

@@ -1,0 +1,28 @@
+// The README's examples run as a user would run them (`import … from 'selo'`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const pkgDir = process.env.SELO_UNDER_TEST || path.join(here, '..');
+
+// A scratch project whose node_modules/selo is the package under test.
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'selo-examples-'));
+fs.mkdirSync(path.join(dir, 'node_modules'));
+fs.symlinkSync(path.resolve(pkgDir), path.join(dir, 'node_modules', 'selo'), 'dir');
+
+for (const [file, expect] of [
+  ['safra_in_memory.mjs', /registered true 000000123456789 \d{44}\nqueried true S/],
+  ['bmp_payment.mjs', /^200 \{ sucesso: true \}/],
+  ['ofb_sign_verify.mjs', /replay false ofb\.replay\.jti 403/],
+]) {
+  test(`example ${file} runs`, () => {
+    fs.copyFileSync(path.join(here, '..', 'examples', file), path.join(dir, file));
+    const out = execFileSync(process.execPath, [path.join(dir, file)], { encoding: 'utf8', timeout: 60_000 });
+    assert.match(out, expect);
+  });
+}
