@@ -5,7 +5,7 @@
 //! ```no_run
 //! # use selo::safra::{Session, SafraProfile, BaseUrl, Operation, Outcome};
 //! # use selo::http::ReceivedResponse;
-//! # fn send(r: &selo::http::PreparedRequest) -> ReceivedResponse { unimplemented!() }
+//! # fn send(_: &selo::http::PreparedRequest) -> ReceivedResponse { ReceivedResponse::default() }
 //! # fn now() -> u64 { 0 }
 //! let mut rng = selo::rng::system();
 //! let mut session = Session::new(SafraProfile::default(), BaseUrl::Homologation, "CLIENTE")?;
