@@ -622,13 +622,12 @@ impl Session {
             return Ok(self.recover(NextAction::Reauthenticate));
         }
         if (400..500).contains(&status) {
-            if let Step::Stage2(padding) = p.step {
+            if let Step::Stage2(_) = p.step {
                 let auto =
                     self.profile.padding == PaddingChoice::Auto && self.padding_winner.is_none();
                 if auto && self.auto_index + 1 < Padding::ALL.len() {
                     self.auto_index += 1;
                     self.discard_key();
-                    let _ = padding;
                     return Ok(Outcome::Continue(Some(NextAction::Rehandshake)));
                 }
             }
