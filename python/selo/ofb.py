@@ -33,6 +33,7 @@ __all__ = [
     "finish",
     "verify",
     "Signer",
+    "Verifier",
     "JtiStore",
     "MemoryJtiStore",
     "check_replay",
@@ -169,15 +170,53 @@ def verify(token: Union[str, bytes], jwks: JwkSet, *, aud: str, iss: str, profil
 
 
 class Signer:
-    """Signs for one organisation with one key: ``Signer(key, kid, iss).sign(payload, aud)``."""
+    """Signs for one organisation with one key: ``Signer(key, kid, iss).sign(payload, aud)``.
+    Key, ``kid``, ``iss``, profile and provider are fixed in a native signer
+    once, so each :meth:`sign` is one native call."""
 
     def __init__(self, key: PrivateKey, kid: str, iss: str, *, profile: Profile = None,
                  provider: Optional[str] = None) -> None:
         self.key, self.kid, self.iss, self.profile, self.provider = key, kid, iss, profile, provider
+        with guard:
+            self._s = _n.OfbSigner(key._k, kid, iss, profile_json(profile), provider)
 
-    def sign(self, payload: Payload, aud: str, *, exp: Optional[float] = None, now: Optional[float] = None) -> Signed:
-        return sign(self.key, payload, kid=self.kid, aud=aud, iss=self.iss, exp=exp, profile=self.profile,
-                    now=now, provider=self.provider)
+    def sign(self, payload: Payload, aud: str, *, exp: Optional[float] = None, now: Optional[float] = None,
+             rng_seed: Optional[bytes] = None) -> Signed:
+        with guard:
+            s = self._s.sign(_payload(payload), aud, now_secs(exp) if exp is not None else None, now_secs(now),
+                             seed(rng_seed))
+        return Signed(s.token, s.jti, s.iat)
+
+
+class Verifier:
+    """Verifies tokens against one JWK Set: ``Verifier(jwks, aud=..., iss=...).verify(token)``.
+    The set, profile, provider and the default ``aud``/``iss`` are fixed in a
+    native verifier once, so each :meth:`verify` is one native call that
+    reuses the parsed key. :meth:`verify` may override ``aud``/``iss``."""
+
+    def __init__(self, jwks: JwkSet, *, aud: Optional[str] = None, iss: Optional[str] = None,
+                 profile: Profile = None, responses: bool = False, provider: Optional[str] = None) -> None:
+        p = profile_json(profile)
+        with guard:
+            if p is None and responses:
+                p = _n.ofb_profile_json(None, True)
+            fixed = aud is not None and iss is not None
+            self._v = _n.OfbVerifier(jwks._k, aud if fixed else None, iss if fixed else None, p, provider)
+        self.jwks, self.aud, self.iss = jwks, aud, iss
+
+    def verify(self, token: Union[str, bytes], *, aud: Optional[str] = None, iss: Optional[str] = None,
+               now: Optional[float] = None) -> Verified:
+        """Stages 1–6 of SPEC §3.2, as :func:`verify`."""
+        t = token.decode() if isinstance(token, bytes) else token
+        if aud is None and iss is None and self.aud is not None and self.iss is not None:
+            with guard:
+                return Verified._of(self._v.verify(t.strip(), now_secs(now)))
+        a = aud if aud is not None else self.aud
+        i = iss if iss is not None else self.iss
+        if a is None or i is None:
+            raise TypeError("Verifier.verify needs aud and iss (here or in the constructor)")
+        with guard:
+            return Verified._of(self._v.verify_for(t.strip(), a, i, now_secs(now)))
 
 
 # ---- replay ------------------------------------------------------------------------
@@ -317,6 +356,8 @@ class Client:
         self.http = http if http is not None else httpx.Client(cert=cert, verify=verify, timeout=timeout,
                                                              transport=transport)
         self._clock = clock
+        self._verifier = Verifier(server_jwks, aud=signer.iss, iss=server_org_id, profile=response_profile,
+                                  responses=True)
 
     def _now(self) -> Optional[float]:
         return self._clock() if self._clock is not None else None
@@ -335,8 +376,7 @@ class Client:
         ct = r.headers.get("content-type", "").split(";")[0].strip().lower()
         if ct != MEDIA_TYPE:
             return r.status_code, None
-        v = verify(r.content, self.server_jwks, aud=self.signer.iss, iss=self.server_org_id,
-                   profile=self.response_profile, responses=True, now=self._now())
+        v = self._verifier.verify(r.content, now=self._now())
         return r.status_code, v
 
     def post(self, url: str, payload: Payload, **kw: Any) -> Tuple[int, Optional[Verified]]:

@@ -250,3 +250,31 @@ def test_httpx_client_signs_requests_and_verifies_responses():
                        server_org_id=bank_org, transport=httpx.MockTransport(handler))
     status, v = wrong.post(AUD, {"data": {}})
     assert status == 400 and v is None
+
+
+def test_persistent_signer_and_verifier_match_the_one_shot_functions():
+    now = int(time.time())
+    payload = {"data": {"amount": "100.00"}}
+    signer = ofb.Signer(KEY, KID, ISS)
+    verifier = ofb.Verifier(JWKS, aud=AUD, iss=ISS)
+    seed = bytes(range(32))
+    rs = ofb.Signer(KEY, KID, ISS, provider="rustcrypto")  # deterministic PSS salt from the seed
+    assert rs.sign(payload, AUD, now=now, rng_seed=seed) == ofb.sign(
+        KEY, payload, kid=KID, aud=AUD, iss=ISS, now=now, provider="rustcrypto", rng_seed=seed)
+    s = signer.sign(payload, AUD, now=now)
+    assert signer.sign(payload, AUD, now=now).jti != s.jti
+    for _ in range(3):  # repeated calls reuse the native key and stay correct
+        v = verifier.verify(s.token, now=now)
+        assert v == ofb.verify(s.token, JWKS, aud=AUD, iss=ISS, now=now)
+        assert v.kid == KID and v.claims.jti == s.jti
+    assert verifier.verify(s.token.encode(), aud=AUD, iss=ISS, now=now).claims.iat == now
+    with pytest.raises(selo.OfbError) as e:
+        verifier.verify(s.token, aud="https://other.example", now=now)
+    assert e.value.code == "ofb.claims.aud"
+    with pytest.raises(TypeError):
+        ofb.Verifier(JWKS).verify(s.token, now=now)
+    with pytest.raises(selo.OfbError):
+        verifier.verify(s.token[:-4] + "AAAA", now=now)
+    assert ofb.Verifier(JWKS, aud=AUD, iss=ISS, provider="rustcrypto").verify(s.token, now=now).kid == KID
+    with pytest.raises(ValueError):
+        ofb.Verifier(JWKS, provider="nope")

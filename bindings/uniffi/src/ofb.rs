@@ -220,6 +220,137 @@ pub fn ofb_verify(
     .into())
 }
 
+/// A long-lived verifier: the JWK Set, profile and provider (and, when
+/// given, the expected `aud`/`iss`) are resolved once, so each call is one
+/// crossing and reuses the selected key's provider form (the parsed
+/// aws-lc-rs key) instead of rebuilding it.
+#[derive(uniffi::Object)]
+pub struct OfbVerifier {
+    jwks: Arc<JwkSet>,
+    expected: Option<Expected>,
+    profile: OfbProfile,
+    provider: &'static dyn selo::crypto::RsaProvider,
+}
+
+impl OfbVerifier {
+    fn run(&self, token: &str, expected: &Expected, now: i64) -> Result<OfbVerified, SeloError> {
+        Ok(ofb::verify_with_provider(
+            self.provider,
+            token,
+            &self.jwks.inner,
+            expected,
+            &self.profile,
+            secs(now)?,
+        )?
+        .into())
+    }
+}
+
+#[uniffi::export]
+impl OfbVerifier {
+    /// `aud` and `iss` together fix the expectations for [`Self::verify`];
+    /// [`Self::verify_for`] takes them per call.
+    #[uniffi::constructor]
+    pub fn new(
+        jwks: Arc<JwkSet>,
+        aud: Option<String>,
+        iss: Option<String>,
+        profile_json: Option<String>,
+        provider_name: Option<String>,
+    ) -> Result<Arc<Self>, SeloError> {
+        let expected = match (aud, iss) {
+            (Some(a), Some(i)) => Some(Expected::new(a, i)),
+            (None, None) => None,
+            _ => return Err(arg("OfbVerifier: give both aud and iss, or neither")),
+        };
+        Ok(Arc::new(Self {
+            jwks,
+            expected,
+            profile: profile(profile_json)?,
+            provider: provider(provider_name)?,
+        }))
+    }
+
+    /// Stages 1–6 of SPEC §3.2 against the constructor's `aud`/`iss`.
+    pub fn verify(&self, token: String, now: i64) -> Result<OfbVerified, SeloError> {
+        let expected = self
+            .expected
+            .as_ref()
+            .ok_or_else(|| arg("OfbVerifier.verify: no aud/iss given; use verify_for"))?;
+        self.run(&token, expected, now)
+    }
+
+    /// Stages 1–6 of SPEC §3.2 against this `aud`/`iss`.
+    pub fn verify_for(
+        &self,
+        token: String,
+        aud: String,
+        iss: String,
+        now: i64,
+    ) -> Result<OfbVerified, SeloError> {
+        self.run(&token, &Expected::new(aud, iss), now)
+    }
+}
+
+/// A long-lived signer: key, `kid`, `iss`, profile and provider fixed once;
+/// each `sign` is one crossing.
+#[derive(uniffi::Object)]
+pub struct OfbSigner {
+    key: Arc<RsaPrivateKey>,
+    kid: String,
+    iss: String,
+    profile: OfbProfile,
+    provider: &'static dyn selo::crypto::RsaProvider,
+}
+
+#[uniffi::export]
+impl OfbSigner {
+    #[uniffi::constructor]
+    pub fn new(
+        key: Arc<RsaPrivateKey>,
+        kid: String,
+        iss: String,
+        profile_json: Option<String>,
+        provider_name: Option<String>,
+    ) -> Result<Arc<Self>, SeloError> {
+        Ok(Arc::new(Self {
+            key,
+            kid,
+            iss,
+            profile: profile(profile_json)?,
+            provider: provider(provider_name)?,
+        }))
+    }
+
+    /// Signs `payload_json` for `aud`, as [`ofb_sign`].
+    pub fn sign(
+        &self,
+        payload_json: String,
+        aud: String,
+        exp: Option<i64>,
+        now: i64,
+        rng_seed: Option<Vec<u8>>,
+    ) -> Result<OfbSigned, SeloError> {
+        let mut rng = make_rng(rng_seed)?;
+        let sign_params = SignParams {
+            kid: self.kid.clone(),
+            aud,
+            iss: self.iss.clone(),
+            exp: exp.map(secs).transpose()?,
+        };
+        Ok(ofb::sign_with_provider(
+            self.provider,
+            &self.key.inner,
+            &payload(&payload_json)?,
+            &sign_params,
+            &self.profile,
+            secs(now)?,
+            &mut *rng,
+        )?
+        .into())
+    }
+}
+
 /// A replay store: records `(client_id, jti)` for 86 400 s, atomically.
 /// Return `true` when fresh (now recorded), `false` when already seen.
 /// Raising means replay cannot be ruled out: the request is refused.

@@ -245,6 +245,15 @@ impl Jwk {
         }
     }
 
+    /// The RSA public key, borrowed (keeps the key's provider cache across calls).
+    pub fn rsa_public_key_ref(&self) -> Option<&RsaPublicKey> {
+        match &self.key {
+            JwkKey::RsaPublic(k) => Some(k),
+            JwkKey::RsaPrivate(k) => Some(k.public_key_ref()),
+            JwkKey::Other { .. } => None,
+        }
+    }
+
     /// The RSA private key, if this JWK carries one.
     pub fn rsa_private_key(&self) -> Option<&RsaPrivateKey> {
         match &self.key {

@@ -91,6 +91,9 @@ pub struct RsaPrivateKey {
     /// The aws-lc-rs form, built on first use (never compared or printed).
     #[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
     native: crate::crypto::aws_lc::PrivateCache,
+    /// The public half, built on first use, so that it keeps its own
+    /// provider cache across calls (signing self-verifies with it).
+    public: std::sync::OnceLock<RsaPublicKey>,
 }
 
 /// An RSA public key.
@@ -237,7 +240,14 @@ impl RsaPrivateKey {
 
     /// The public half.
     pub fn public_key(&self) -> RsaPublicKey {
-        RsaPublicKey::wrap(self.inner.to_public_key())
+        self.public_key_ref().clone()
+    }
+
+    /// The public half, borrowed: built once per key, so its provider
+    /// form (e.g. the parsed aws-lc-rs key) is reused by every call.
+    pub fn public_key_ref(&self) -> &RsaPublicKey {
+        self.public
+            .get_or_init(|| RsaPublicKey::wrap(self.inner.to_public_key()))
     }
 
     /// Modulus size in bits.
@@ -289,6 +299,7 @@ impl RsaPrivateKey {
             inner,
             #[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
             native: Default::default(),
+            public: std::sync::OnceLock::new(),
         }
     }
 

@@ -29,7 +29,9 @@ pub use profile::{IatFormat, JtiFormat, OfbProfile, TypRule};
 pub use sign::{
     Prepared, SignParams, Signed, finish, finish_with_provider, prepare, sign, sign_with_provider,
 };
-pub use verify::{Expected, Verified, check_replay, select_key, verify, verify_with_provider};
+pub use verify::{
+    Expected, Verified, check_replay, select_key, select_key_ref, verify, verify_with_provider,
+};
 
 /// Smallest RSA modulus accepted for PS256, in bits (SPEC §3.1).
 pub const MIN_KEY_BITS: usize = 2048;

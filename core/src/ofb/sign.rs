@@ -240,5 +240,5 @@ pub fn sign_with_provider(
                 format!("signing: the RSA provider failed ({})", e.message()),
             )
         })?;
-    finish_with_provider(provider, prepared, &sig, &key.public_key())
+    finish_with_provider(provider, prepared, &sig, key.public_key_ref())
 }

@@ -158,12 +158,12 @@ pub fn verify_with_provider(
             ));
         }
     };
-    let key = select_key(jwks, &kid)?;
+    let key = select_key_ref(jwks, &kid)?;
 
     // 5. signature
     provider
         .verify(
-            &key,
+            key,
             SignatureScheme::PssSha256,
             parts.signing_input.as_bytes(),
             &parts.signature,
@@ -251,6 +251,13 @@ fn describe_candidates(jwks: &JwkSet, kid: &str) -> String {
 /// least 2048 bits. No match or several matches is an error whose message
 /// lists the candidate keys considered and why each was excluded.
 pub fn select_key(jwks: &JwkSet, kid: &str) -> Result<RsaPublicKey, Error> {
+    select_key_ref(jwks, kid).cloned()
+}
+
+/// [`select_key`], borrowing the key from `jwks`: verification through a
+/// long-lived set reuses the key's provider form (e.g. the parsed aws-lc-rs
+/// key) instead of rebuilding it for every token.
+pub fn select_key_ref<'a>(jwks: &'a JwkSet, kid: &str) -> Result<&'a RsaPublicKey, Error> {
     let mut matches = jwks.keys.iter().filter(|k| exclusion(k, kid).is_none());
     let first = matches.next();
     let second = matches.next();
@@ -272,7 +279,7 @@ pub fn select_key(jwks: &JwkSet, kid: &str) -> Result<RsaPublicKey, Error> {
             ),
         )),
         (Some(jwk), None) => {
-            let key = jwk.rsa_public_key().ok_or_else(|| {
+            let key = jwk.rsa_public_key_ref().ok_or_else(|| {
                 Error::new(
                     Code::KidNotFound,
                     format!(
