@@ -20,7 +20,12 @@ import time
 import timeit
 import uuid
 
-import jwt
+# Benchmark the installed wheel, not the source tree next to this script
+# (which has no compiled `selo._native`).
+_here = pathlib.Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if pathlib.Path(p or ".").resolve() != _here]
+
+import jwt  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -119,6 +124,14 @@ for provider in ("default", "rustcrypto"):
     row("PS256", f"selo ofb.verify, all stages 1-6 ({name})",
         ops(lambda: ofb.verify(tok, jwks, aud=aud, iss=iss, now=now, provider=provider)))
     row("PS256", f"selo raw RSASSA-PSS sign ({name})", ops(lambda: sk.sign(b"x" * 200, provider=provider)))
+    signer = ofb.Signer(sk, kid, iss, provider=provider)
+    row("PS256", f"selo ofb.Signer.sign, full token, persistent ({name})",
+        ops(lambda: signer.sign(payload, aud, now=now)))
+    verifier = ofb.Verifier(jwks, aud=aud, iss=iss, provider=provider)
+    row("PS256", f"selo ofb.Verifier.verify, all stages 1-6, persistent ({name})",
+        ops(lambda: verifier.verify(tok, now=now)))
+    row("PS256", f"selo native OfbVerifier.verify only, no Python result objects ({name})",
+        ops(lambda: verifier._v.verify(tok, now)))
 
 ck = serialization.load_pem_private_key(PEM.encode(), None)
 cpub = ck.public_key()
