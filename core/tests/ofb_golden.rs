@@ -1345,3 +1345,94 @@ fn public_key_equality_ignores_native_caches() {
     assert_eq!(a, b);
     assert_eq!(a.clone(), b);
 }
+
+// ------------------------------------------------- post-sign verification
+
+/// A provider whose private operation is faulty (one bit of every
+/// signature flipped), declaring or not that it checks its own results.
+struct Faulty {
+    claims_checked: bool,
+}
+
+impl RsaProvider for Faulty {
+    fn name(&self) -> &'static str {
+        "faulty"
+    }
+    fn checks_private_results(&self) -> bool {
+        self.claims_checked
+    }
+    fn sign(
+        &self,
+        key: &RsaPrivateKey,
+        scheme: SignatureScheme,
+        msg: &[u8],
+        rng: &mut dyn selo::rng::CryptoRng,
+    ) -> Result<Vec<u8>, selo::crypto::Error> {
+        let mut s = RustCryptoProvider.sign(key, scheme, msg, rng)?;
+        s[7] ^= 0x10;
+        Ok(s)
+    }
+    fn verify(
+        &self,
+        key: &RsaPublicKey,
+        scheme: SignatureScheme,
+        msg: &[u8],
+        sig: &[u8],
+    ) -> Result<(), selo::crypto::Error> {
+        RustCryptoProvider.verify(key, scheme, msg, sig)
+    }
+    fn encrypt(
+        &self,
+        key: &RsaPublicKey,
+        padding: selo::crypto::Padding,
+        msg: &[u8],
+        rng: &mut dyn selo::rng::CryptoRng,
+    ) -> Result<Vec<u8>, selo::crypto::Error> {
+        RustCryptoProvider.encrypt(key, padding, msg, rng)
+    }
+    fn decrypt(
+        &self,
+        key: &RsaPrivateKey,
+        padding: selo::crypto::Padding,
+        ciphertext: &[u8],
+        rng: &mut dyn selo::rng::CryptoRng,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, selo::crypto::Error> {
+        RustCryptoProvider.decrypt(key, padding, ciphertext, rng)
+    }
+}
+
+#[test]
+fn one_call_signing_verifies_unless_the_provider_checks_its_own_results() {
+    let key = signer();
+    let payload = json!({"data": {}});
+    let mut rng = selo::rng::system();
+    let params = SignParams::new(KID, AUD, ISS);
+    // Built-in providers vouch for their private operations.
+    for p in providers() {
+        assert!(p.checks_private_results(), "{}", p.name());
+    }
+    // A provider that does not vouch is verified by selo: the fault is caught.
+    let unchecked = Faulty {
+        claims_checked: false,
+    };
+    let e = ofb::sign_with_provider(&unchecked, &key, &payload, &params, &dp(), NOW, &mut rng)
+        .unwrap_err();
+    assert_eq!(e.kind(), Code::SelfVerify);
+    // One that (wrongly) vouches is trusted, so the contract matters: the
+    // token it produced does not verify.
+    let trusted = Faulty {
+        claims_checked: true,
+    };
+    let s =
+        ofb::sign_with_provider(&trusted, &key, &payload, &params, &dp(), NOW, &mut rng).unwrap();
+    let e = ofb::verify_with_provider(
+        &RustCryptoProvider,
+        &s.token,
+        &jwks(),
+        &expected(),
+        &dp(),
+        NOW,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), Code::BadSignature);
+}

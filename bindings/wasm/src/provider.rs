@@ -106,6 +106,12 @@ impl RsaProvider for NodeCryptoProvider {
         "node"
     }
 
+    /// Node signs with OpenSSL, which re-checks every private-key result
+    /// (`rsa_ossl_mod_exp`); the fallback is RustCrypto, which does too.
+    fn checks_private_results(&self) -> bool {
+        true
+    }
+
     fn sign(
         &self,
         key: &RsaPrivateKey,

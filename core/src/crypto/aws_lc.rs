@@ -99,6 +99,12 @@ impl RsaProvider for AwsLcProvider {
         "aws-lc"
     }
 
+    /// aws-lc re-checks every private-key operation (`mod_exp` in
+    /// `rsa_impl.c`: "Verify the result to protect against fault attacks").
+    fn checks_private_results(&self) -> bool {
+        true
+    }
+
     fn sign(
         &self,
         key: &RsaPrivateKey,

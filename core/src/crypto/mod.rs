@@ -108,6 +108,19 @@ pub enum SignatureScheme {
 pub trait RsaProvider: Send + Sync {
     /// A short name for logs and benchmarks (`"rustcrypto"`, `"aws-lc"`).
     fn name(&self) -> &'static str;
+    /// True when the provider checks every private-key result itself
+    /// before returning it (recomputes `s^e mod n` and compares, the
+    /// Boneh–DeMillo–Lipton fault countermeasure), so a signature it returns
+    /// cannot be a faulty CRT result. aws-lc/BoringSSL (`rsa_impl.c`,
+    /// `mod_exp`), OpenSSL (`rsa_ossl_mod_exp`) and RustCrypto's `rsa`
+    /// (`rsa_decrypt_and_check`) all do. When true, one-call signing
+    /// ([`crate::ofb::sign_with_provider`]) does not verify the signature a
+    /// second time; when false (the default, for providers selo cannot
+    /// vouch for) it does. Signatures that come from outside a provider
+    /// ([`crate::ofb::finish`]) are always verified.
+    fn checks_private_results(&self) -> bool {
+        false
+    }
     /// Signs `msg` (the provider hashes it).
     fn sign(
         &self,

@@ -34,6 +34,12 @@ impl RsaProvider for RustCryptoProvider {
         "rustcrypto"
     }
 
+    /// `rsa` signs through `rsa_decrypt_and_check`, which re-encrypts the
+    /// result and compares it with the input before returning it.
+    fn checks_private_results(&self) -> bool {
+        true
+    }
+
     fn sign(
         &self,
         key: &RsaPrivateKey,
