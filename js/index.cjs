@@ -4,7 +4,7 @@
 if (typeof globalThis.crypto === 'undefined') globalThis.crypto = require('node:crypto').webcrypto;
 const wasm = require('./wasm/selo_wasm.js');
 const { SeloError } = require('./lib/errors.cjs');
-const { rsaProviderStats, resetRsaProviderStats } = require('./lib/node_crypto.cjs');
+const { rsaProviderStats, resetRsaProviderStats, aesProviderStats } = require('./lib/node_crypto.cjs');
 const { SafraClient: SafraClientBase } = require('./lib/safra_client.cjs');
 const { makeBmp } = require('./lib/bmp_client.cjs');
 const { makeOfb, MEDIA_TYPE } = require('./lib/ofb.cjs');
@@ -31,6 +31,7 @@ Object.assign(api, {
   SeloError,
   rsaProviderStats,
   resetRsaProviderStats,
+  aesProviderStats,
   SafraClient,
   BmpClient: bmp.BmpClient,
   MemoryTransactionStore: bmp.MemoryTransactionStore,

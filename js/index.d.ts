@@ -34,6 +34,8 @@ export declare function coreVersion(): string;
 export declare function setDefaultRsaProvider(name: RsaProviderName): void;
 export declare function getDefaultRsaProvider(): RsaProviderName;
 export declare function rsaProviderStats(): { node: number; fallback: number };
+/** How many envelope AES-256-CTR operations Node's `crypto` did (reset with `resetRsaProviderStats`). */
+export declare function aesProviderStats(): { node: number };
 export declare function resetRsaProviderStats(): void;
 
 // ---------------------------------------------------------------- keys, crypto
@@ -170,9 +172,10 @@ export declare class SafraBank {
 
 export declare function safraDefaultProfile(): Required<SafraProfile>;
 export declare function safraProfile(profile: SafraProfile | string): Required<SafraProfile>;
-export declare function safraSeal(key: BytesLike, plaintext: BytesLike, opts?: { iv?: BytesLike } & SeedOptions): string;
-export declare function safraOpen(key: BytesLike, envelope: BytesLike): { iv: Uint8Array; plaintext: Uint8Array; text: string | null; json: unknown };
-export declare function safraOpenJson(key: BytesLike, envelope: BytesLike): unknown;
+/** `provider`: where AES-256-CTR runs (`"node"`: Node's `crypto`; `"rustcrypto"`: in wasm; default: the default RSA provider's choice). */
+export declare function safraSeal(key: BytesLike, plaintext: BytesLike, opts?: { iv?: BytesLike; provider?: RsaProviderName } & SeedOptions): string;
+export declare function safraOpen(key: BytesLike, envelope: BytesLike, opts?: { provider?: RsaProviderName }): { iv: Uint8Array; plaintext: Uint8Array; text: string | null; json: unknown };
+export declare function safraOpenJson(key: BytesLike, envelope: BytesLike, opts?: { provider?: RsaProviderName }): unknown;
 export declare function safraWrapBody(envelope: string): Uint8Array;
 export declare function safraUnwrapBody(body: BytesLike): string;
 export declare function safraRandomIv(opts?: SeedOptions): string;

@@ -74,6 +74,7 @@ export const {
   publicJwks,
   resetRsaProviderStats,
   rsaProviderStats,
+  aesProviderStats,
   safraBoleto,
   safraDecodeToken,
   safraDefaultProfile,

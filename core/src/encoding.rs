@@ -36,8 +36,18 @@ pub fn b64url(data: &[u8]) -> String {
 /// Decodes standard or URL-safe base64, padded or not. Mixing the two
 /// alphabets in one text, whitespace, or any other character is refused.
 pub fn b64_decode(text: &str) -> Result<Vec<u8>, DecodeError> {
-    let has_std = text.bytes().any(|b| b == b'+' || b == b'/');
-    let has_url = text.bytes().any(|b| b == b'-' || b == b'_');
+    // One pass over the text (envelopes carry tens of KiB of base64).
+    let (mut has_std, mut has_url) = (false, false);
+    for b in text.bytes() {
+        match b {
+            b'+' | b'/' => has_std = true,
+            b'-' | b'_' => has_url = true,
+            _ => continue,
+        }
+        if has_std && has_url {
+            break;
+        }
+    }
     if has_std && has_url {
         return Err(DecodeError(
             "base64 text mixes the standard (+/) and URL-safe (-_) alphabets".into(),

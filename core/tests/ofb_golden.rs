@@ -660,6 +660,14 @@ fn rfc7638_thumbprint_known_answer() {
         jwk.thumbprint().unwrap(),
         "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
     );
+    // The key's own cached thumbprint is the same value, every time.
+    let pk = jwk.rsa_public_key().unwrap();
+    assert_eq!(
+        pk.thumbprint(),
+        "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    );
+    assert_eq!(pk.clone().thumbprint(), pk.thumbprint());
+    assert_ne!(signer().public_key_ref().thumbprint(), pk.thumbprint());
     // Private and public JWKs of one key share the thumbprint.
     let k = signer();
     assert_eq!(

@@ -10,6 +10,7 @@ const { constants } = crypto;
 const MAX_KEYS = 64;
 const keys = new Map();
 const stats = { node: 0, fallback: 0 };
+const aesStats = { node: 0 };
 
 function load(id, make) {
   if (keys.size >= MAX_KEYS) keys.clear();
@@ -66,6 +67,17 @@ function rsaDecrypt(padding, id, ct) {
   return new Uint8Array(pt.buffer, pt.byteOffset, pt.byteLength);
 }
 
+// AES-256-CTR for the wasm side's envelope (OpenSSL, AES-NI). `key`, `iv`
+// and `data` are views into wasm memory, valid for this call only: Node
+// copies what it needs, and the result is a fresh Buffer.
+function aes256Ctr(key, iv, data) {
+  const c = crypto.createCipheriv('aes-256-ctr', key, iv);
+  const out = c.update(data);
+  c.final();
+  aesStats.node++;
+  return out;
+}
+
 function rsaFallback() {
   stats.fallback++;
 }
@@ -75,9 +87,15 @@ function rsaProviderStats() {
   return { ...stats };
 }
 
+/** How many AES-256-CTR envelope operations Node did for the wasm side. */
+function aesProviderStats() {
+  return { ...aesStats };
+}
+
 function resetRsaProviderStats() {
   stats.node = 0;
   stats.fallback = 0;
+  aesStats.node = 0;
 }
 
 module.exports = {
@@ -88,6 +106,8 @@ module.exports = {
   rsaEncrypt,
   rsaDecrypt,
   rsaFallback,
+  aes256Ctr,
   rsaProviderStats,
   resetRsaProviderStats,
+  aesProviderStats,
 };

@@ -26,10 +26,31 @@ pub fn type_err(msg: impl AsRef<str>) -> JsValue {
     js_sys::TypeError::new(msg.as_ref()).into()
 }
 
+#[wasm_bindgen(raw_module = "../lib/text.cjs")]
+extern "C" {
+    /// The engine's native UTF-8 encoder (`TextEncoder`), for long strings.
+    #[wasm_bindgen(js_name = utf8Bytes)]
+    fn utf8_bytes(s: &JsValue) -> Uint8Array;
+}
+
+/// Strings at least this long cross as UTF-8 bytes encoded by the engine:
+/// wasm-bindgen's own string passing walks them one UTF-16 unit at a time
+/// in JS, which dominates for envelope-sized text (tens of KiB).
+const NATIVE_UTF8_FROM: u32 = 256;
+
+/// The UTF-8 bytes of `v` when it is a JS string.
+fn string_bytes(v: &JsValue) -> Option<Vec<u8>> {
+    let s = v.dyn_ref::<js_sys::JsString>()?;
+    if s.length() >= NATIVE_UTF8_FROM {
+        return Some(utf8_bytes(v).to_vec());
+    }
+    v.as_string().map(String::into_bytes)
+}
+
 /// Bytes from a string (UTF-8), a `Uint8Array` (or `Buffer`) or an `ArrayBuffer`.
 pub fn bytes_in(v: &JsValue, what: &str) -> Result<Vec<u8>, JsValue> {
-    if let Some(s) = v.as_string() {
-        return Ok(s.into_bytes());
+    if let Some(b) = string_bytes(v) {
+        return Ok(b);
     }
     if let Some(a) = v.dyn_ref::<Uint8Array>() {
         return Ok(a.to_vec());
@@ -44,8 +65,9 @@ pub fn bytes_in(v: &JsValue, what: &str) -> Result<Vec<u8>, JsValue> {
 
 /// Text from a string, or UTF-8 bytes.
 pub fn text_in(v: &JsValue, what: &str) -> Result<String, JsValue> {
-    if let Some(s) = v.as_string() {
-        return Ok(s);
+    if let Some(b) = string_bytes(v) {
+        // TextEncoder replaces lone surrogates with U+FFFD, as `as_string` does.
+        return String::from_utf8(b).map_err(|_| type_err(format!("{what}: not valid text")));
     }
     let b = bytes_in(v, what)?;
     String::from_utf8(b).map_err(|_| type_err(format!("{what}: bytes are not UTF-8")))
@@ -78,10 +100,14 @@ pub fn secs_out(t: u64) -> f64 {
     t as f64
 }
 
-/// Any serialisable value as plain JS (objects, arrays, numbers, strings).
+/// Any serialisable value as plain JS (objects, arrays, numbers, strings):
+/// serialised to JSON text in wasm and parsed by the engine's native
+/// `JSON.parse` — one crossing, instead of one per member and element.
 pub fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| type_err(format!("could not convert a value to JS: {e}")))
+    let text = serde_json::to_string(v)
+        .map_err(|e| type_err(format!("could not convert a value to JS: {e}")))?;
+    js_sys::JSON::parse(&text)
+        .map_err(|_| type_err("could not convert a value to JS: JSON.parse refused it"))
 }
 
 /// A plain JS value as JSON (numbers that are safe integers stay integers).
@@ -338,4 +364,11 @@ pub fn rng_in(seed: Option<JsValue>) -> Result<Box<dyn selo::rng::CryptoRng>, Js
             Ok(Box::new(selo::rng::seeded(arr)))
         }
     }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `JSON.parse` on a string that is already a JS value (no second copy).
+    #[wasm_bindgen(catch, js_namespace = JSON, js_name = parse)]
+    pub fn json_parse_value(text: &JsValue) -> Result<JsValue, JsValue>;
 }

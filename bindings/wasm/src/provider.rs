@@ -11,7 +11,9 @@
 //! does the operation, so errors carry the same codes under both providers.
 
 use crate::conv::type_err;
-use selo::crypto::{Padding, RsaProvider, RustCryptoProvider, SignatureScheme};
+use selo::crypto::{
+    AesCtrProvider, Padding, RsaProvider, RustCryptoAesCtr, RustCryptoProvider, SignatureScheme,
+};
 use selo::keys::{RsaPrivateKey, RsaPublicKey};
 use selo::rng::CryptoRng;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -37,20 +39,17 @@ extern "C" {
     fn node_load_public(id: &str, pkcs1_der: &[u8]) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = rsaFallback)]
     fn node_fallback(op: &str);
+    #[wasm_bindgen(catch, js_name = aes256Ctr)]
+    fn node_aes256_ctr(key: &[u8], iv: &[u8], data: &[u8]) -> Result<JsValue, JsValue>;
 }
 
-/// A name for a key: HMAC-SHA512 (fixed label) of its modulus and exponent,
-/// hex, with the key's kind. One (n, e) is one key.
+/// A name for a key: its kind and RFC 7638 thumbprint (one (n, e) is one
+/// key), cached in the key so that a call costs no hashing.
 fn key_id(kind: &str, key: &RsaPublicKey) -> String {
-    let mut buf = key.modulus();
-    buf.push(0);
-    buf.extend_from_slice(&key.exponent());
-    let mac = selo::crypto::hmac_sha512(b"selo-wasm key id", &buf);
-    let mut id = String::with_capacity(4 + 64);
+    let t = key.thumbprint();
+    let mut id = String::with_capacity(kind.len() + t.len());
     id.push_str(kind);
-    for b in mac.get(..32).unwrap_or_default() {
-        id.push_str(&format!("{b:02x}"));
-    }
+    id.push_str(t);
     id
 }
 
@@ -60,7 +59,7 @@ fn with_private(
     key: &RsaPrivateKey,
     op: impl Fn(&str) -> Result<JsValue, JsValue>,
 ) -> Option<Vec<u8>> {
-    let id = key_id("priv", &key.public_key());
+    let id = key_id("priv:", key.public_key_ref());
     let mut v = op(&id).ok()?;
     if v.is_undefined() {
         let der = key.to_pkcs1_der().ok()?;
@@ -205,6 +204,42 @@ pub fn provider(name: Option<&str>) -> Result<&'static dyn RsaProvider, JsValue>
         Some(other) => Err(type_err(format!(
             "provider: expected \"node\" or \"rustcrypto\", found \"{other}\""
         ))),
+    }
+}
+
+/// AES-256-CTR through Node's `crypto` (OpenSSL, AES-NI): WebAssembly has
+/// no AES instructions, so RustCrypto's portable AES is several times
+/// slower there. Falls back to RustCrypto if Node throws.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NodeAesCtr;
+
+impl AesCtrProvider for NodeAesCtr {
+    fn name(&self) -> &'static str {
+        "node"
+    }
+
+    fn apply(&self, key: &[u8; 32], initial_counter: &[u8; 16], data: &mut [u8]) {
+        if let Ok(out) = node_aes256_ctr(key, initial_counter, data)
+            && let Some(out) = out.dyn_ref::<js_sys::Uint8Array>()
+            && usize::try_from(out.length()).ok() == Some(data.len())
+        {
+            out.copy_to(data);
+            return;
+        }
+        node_fallback("aes-256-ctr");
+        RustCryptoAesCtr.apply(key, initial_counter, data);
+    }
+}
+
+static NODE_AES: NodeAesCtr = NodeAesCtr;
+
+/// The AES-256-CTR implementation that goes with an RSA provider choice:
+/// Node's for `"node"`, RustCrypto's for `"rustcrypto"`.
+pub fn aes_for(rsa: &dyn RsaProvider) -> &'static dyn AesCtrProvider {
+    if rsa.name() == NODE.name() {
+        &NODE_AES
+    } else {
+        &RustCryptoAesCtr
     }
 }
 

@@ -7,7 +7,7 @@ use crate::conv::{
     set, text_in, to_js, type_err,
 };
 use crate::keys::{PrivateKey, PublicKey, private_key_in};
-use crate::provider::provider_opt;
+use crate::provider::{aes_for, provider_opt};
 use selo::crypto::Padding;
 use selo::keys::KeyFormat;
 use selo::rng::CryptoRng;
@@ -426,7 +426,9 @@ fn session_key_in(key: &JsValue) -> Result<SessionKey, JsValue> {
 
 /// Seals `plaintext` (string or bytes) into an envelope `hdr.iv.ct`.
 /// `key`: 32 bytes or their base64. Options `{ iv }` (16 bytes/characters;
-/// otherwise random) and `{ seed }`.
+/// otherwise random), `{ seed }` and `{ provider }` (`"node"`: AES-256-CTR
+/// by Node's `crypto`; `"rustcrypto"`: in wasm; default: the default RSA
+/// provider's choice).
 #[wasm_bindgen(js_name = safraSeal)]
 pub fn safra_seal(key: JsValue, plaintext: JsValue, opts: JsValue) -> Result<String, JsValue> {
     let k = session_key_in(&key)?;
@@ -446,25 +448,28 @@ pub fn safra_seal(key: JsValue, plaintext: JsValue, opts: JsValue) -> Result<Str
             envelope::random_iv(&mut *rng)
         }
     };
-    Ok(envelope::seal_with_iv(&k, &iv, &pt))
+    let aes = aes_for(provider_opt(&opts)?);
+    Ok(envelope::seal_with_iv_using(aes, &k, &iv, &pt))
 }
 
 /// Opens an envelope: `{ iv: Uint8Array, plaintext: Uint8Array, text, json }`
 /// (`json` is null when the plaintext is not JSON). No IV bookkeeping.
+/// Options `{ provider }` as for `safraSeal`.
 #[wasm_bindgen(js_name = safraOpen)]
-pub fn safra_open(key: JsValue, envelope_text: JsValue) -> Result<JsValue, JsValue> {
+pub fn safra_open(key: JsValue, envelope_text: JsValue, opts: JsValue) -> Result<JsValue, JsValue> {
     let k = session_key_in(&key)?;
     let env = text_in(&envelope_text, "envelope")?;
-    let opened = envelope::open_bytes(&k, &env).map_err(selo_err)?;
+    let aes = aes_for(provider_opt(&opts)?);
+    let opened = envelope::open_bytes_using(aes, &k, &env).map_err(selo_err)?;
     let o = js_sys::Object::new();
     set(&o, "iv", &bytes_out(&opened.iv));
     set(&o, "plaintext", &bytes_out(&opened.plaintext));
     match std::str::from_utf8(&opened.plaintext) {
         Ok(t) => {
-            set(&o, "text", &JsValue::from_str(t));
-            let json = serde_json::from_str::<serde_json::Value>(t)
-                .ok()
-                .map_or(Ok(JsValue::NULL), |j| to_js(&j))?;
+            let text = JsValue::from_str(t);
+            // The engine's JSON.parse on the string already handed out.
+            let json = crate::conv::json_parse_value(&text).unwrap_or(JsValue::NULL);
+            set(&o, "text", &text);
             set(&o, "json", &json);
         }
         Err(_) => {
@@ -476,11 +481,17 @@ pub fn safra_open(key: JsValue, envelope_text: JsValue) -> Result<JsValue, JsVal
 }
 
 /// Opens an envelope and requires UTF-8 JSON (`safra.envelope.not_json`).
+/// Options `{ provider }` as for `safraSeal`.
 #[wasm_bindgen(js_name = safraOpenJson)]
-pub fn safra_open_json(key: JsValue, envelope_text: JsValue) -> Result<JsValue, JsValue> {
+pub fn safra_open_json(
+    key: JsValue,
+    envelope_text: JsValue,
+    opts: JsValue,
+) -> Result<JsValue, JsValue> {
     let k = session_key_in(&key)?;
     let env = text_in(&envelope_text, "envelope")?;
-    let opened = envelope::open_bytes(&k, &env).map_err(selo_err)?;
+    let aes = aes_for(provider_opt(&opts)?);
+    let opened = envelope::open_bytes_using(aes, &k, &env).map_err(selo_err)?;
     to_js(&envelope::parse_json(&opened.plaintext).map_err(selo_err)?)
 }
 

@@ -103,7 +103,20 @@ pub struct RsaPublicKey {
     /// The aws-lc-rs form, built on first use (always compares equal).
     #[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
     native: crate::crypto::aws_lc::PublicCache,
+    /// The RFC 7638 thumbprint, computed on first use (always compares equal).
+    thumbprint: ThumbprintCache,
 }
+
+/// A lazily computed thumbprint; a cache, so it never affects equality.
+#[derive(Clone, Default)]
+struct ThumbprintCache(std::sync::OnceLock<String>);
+
+impl PartialEq for ThumbprintCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for ThumbprintCache {}
 
 impl fmt::Debug for RsaPrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -473,11 +486,19 @@ impl RsaPublicKey {
         &self.inner
     }
 
+    /// The RFC 7638 thumbprint (SHA-256, base64url), computed once per key
+    /// value and kept: a stable name for the key, e.g. for a host-side key
+    /// cache. Equal to [`jwk::rsa_thumbprint`].
+    pub fn thumbprint(&self) -> &str {
+        self.thumbprint.0.get_or_init(|| jwk::rsa_thumbprint(self))
+    }
+
     fn wrap(inner: rsa::PublicKey) -> Self {
         Self {
             inner,
             #[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
             native: Default::default(),
+            thumbprint: ThumbprintCache::default(),
         }
     }
 

@@ -5,7 +5,7 @@
 //! plaintext, so [`IvLog`] remembers every IV a session sent or received.
 
 use super::{Code, Error, err};
-use crate::crypto::aes256_ctr_apply;
+use crate::crypto::{AesCtrProvider, RustCryptoAesCtr};
 use crate::encoding::{b64, b64_decode};
 use crate::rng::CryptoRng;
 use std::collections::HashSet;
@@ -100,8 +100,18 @@ pub fn random_iv(rng: &mut dyn CryptoRng) -> [u8; 16] {
 /// Seals `plaintext` with an explicit 16-byte IV (any bytes). Use
 /// [`IvLog::seal`] in protocol code: it draws the IV and never repeats one.
 pub fn seal_with_iv(key: &SessionKey, iv: &[u8; 16], plaintext: &[u8]) -> String {
+    seal_with_iv_using(&RustCryptoAesCtr, key, iv, plaintext)
+}
+
+/// [`seal_with_iv`] with AES-256-CTR from `aes`.
+pub fn seal_with_iv_using(
+    aes: &dyn AesCtrProvider,
+    key: &SessionKey,
+    iv: &[u8; 16],
+    plaintext: &[u8],
+) -> String {
     let mut ct = plaintext.to_vec();
-    aes256_ctr_apply(key.as_bytes(), iv, &mut ct);
+    aes.apply(key.as_bytes(), iv, &mut ct);
     format!("{}.{}.{}", header_b64(), b64(iv), b64(&ct))
 }
 
@@ -130,6 +140,15 @@ impl fmt::Debug for Opened {
 /// Checks: exactly three parts, header JSON object with `enc` = `A256CTR`
 /// (`alg` is not checked), a 16-byte IV, valid base64 everywhere.
 pub fn open_bytes(key: &SessionKey, envelope: &str) -> Result<Opened, Error> {
+    open_bytes_using(&RustCryptoAesCtr, key, envelope)
+}
+
+/// [`open_bytes`] with AES-256-CTR from `aes`.
+pub fn open_bytes_using(
+    aes: &dyn AesCtrProvider,
+    key: &SessionKey,
+    envelope: &str,
+) -> Result<Opened, Error> {
     let parts: Vec<&str> = envelope.split('.').collect();
     let [hdr, iv, ct] = parts.as_slice() else {
         return Err(err(
@@ -168,7 +187,7 @@ pub fn open_bytes(key: &SessionKey, envelope: &str) -> Result<Opened, Error> {
     let mut data = Zeroizing::new(
         b64_decode(ct).map_err(|e| err(Code::EnvelopeBadBase64, format!("ciphertext: {e}")))?,
     );
-    aes256_ctr_apply(key.as_bytes(), &iv, &mut data);
+    aes.apply(key.as_bytes(), &iv, &mut data);
     Ok(Opened {
         iv,
         plaintext: data,
