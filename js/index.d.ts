@@ -191,7 +191,19 @@ export declare function safraBoleto(boleto: BoletoRequest | string): BoletoReque
 export declare function safraParseBoletoReply(reply: unknown): BoletoReply;
 export declare function safraStatusProcessamento(reply: unknown): StatusProcessamento | null;
 
-export interface TlsOptions { cert?: string | Buffer; key?: string | Buffer; ca?: string | Buffer | Array<string | Buffer> }
+/**
+ * Client TLS for mTLS, passed to a keep-alive `https.Agent` (Node's
+ * `tls.connect` options: `passphrase` for an encrypted key, `pfx` for a
+ * PKCS#12 bundle, `servername`, `minVersion`, … pass through as well).
+ */
+export interface TlsOptions {
+  cert?: string | Buffer | Array<string | Buffer>;
+  key?: string | Buffer | Array<string | Buffer>;
+  ca?: string | Buffer | Array<string | Buffer>;
+  passphrase?: string;
+  pfx?: string | Buffer | Array<string | Buffer>;
+  [option: string]: unknown;
+}
 export type Fetch = (url: string, init: { method: string; headers: Array<[string, string]>; body?: Uint8Array; signal?: AbortSignal }) => Promise<Response>;
 
 export type BoletoResult =

@@ -29,8 +29,14 @@ function headersObject(pairs) {
  */
 function makeSender({ fetch, tls, timeoutMs } = {}) {
   if (tls) {
-    const agent = new https.Agent({ cert: tls.cert, key: tls.key, ca: tls.ca, keepAlive: true });
-    return (req) => nodeRequest(req, agent, timeoutMs);
+    // Every TLS option passes through (`passphrase` for an encrypted key,
+    // `pfx` for a PKCS#12 bundle, `servername`, `minVersion`, …), not only
+    // cert/key/ca. One keep-alive agent per client: connections are reused.
+    const agent = new https.Agent({ ...tls, keepAlive: true });
+    const send = (req) => nodeRequest(req, agent, timeoutMs);
+    // Closes the kept-alive connections (the agent stays usable).
+    send.close = () => agent.destroy();
+    return send;
   }
   const f = fetch || globalThis.fetch;
   if (typeof f !== 'function') throw new TypeError('no fetch available: pass options.fetch');
@@ -52,7 +58,7 @@ function nodeRequest(req, agent, timeoutMs) {
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
-        res.on('error', reject);
+        res.on('error', (err) => reject(transportError(req, u, err)));
         res.on('end', () => {
           const headers = [];
           for (let i = 0; i < res.rawHeaders.length; i += 2) headers.push([res.rawHeaders[i], res.rawHeaders[i + 1]]);
@@ -60,10 +66,29 @@ function nodeRequest(req, agent, timeoutMs) {
         });
       },
     );
-    r.on('error', reject);
+    r.on('error', (err) => {
+      // TLS 1.3: a server that refuses the client certificate after the
+      // handshake just closes the connection; say what that likely means.
+      const refused =
+        err && err.code === 'ECONNRESET' && u.protocol === 'https:' && r.reusedSocket === false &&
+        agent && (agent.options.cert || agent.options.pfx);
+      const hint = refused ? ' (the server closed a new TLS connection without answering: was the client certificate refused?)' : '';
+      reject(transportError(req, u, err, hint));
+    });
     if (timeoutMs) r.setTimeout(timeoutMs, () => r.destroy(new Error(`request timed out after ${timeoutMs} ms`)));
     r.end(req.body ? Buffer.from(req.body) : undefined);
   });
+}
+
+/**
+ * A transport failure that says which request failed: "POST
+ * https://host/psd/psd001: socket hang up". Keeps node's `code` (ECONNRESET,
+ * ERR_SSL_…, CERT_…) and the original error as `cause`.
+ */
+function transportError(req, u, err, hint = '') {
+  const e = new Error(`${req.method} ${u.origin}${u.pathname}: ${err && err.message}${hint}`, { cause: err });
+  if (err && err.code !== undefined) e.code = err.code;
+  return e;
 }
 
 /** Reads a Node `IncomingMessage` body as raw bytes. */

@@ -99,11 +99,15 @@ class SafraClient {
     if (this._timer.unref) this._timer.unref();
   }
 
-  /** Stops background renewal. */
+  /**
+   * Stops background renewal and closes kept-alive TLS connections (with
+   * `tls`). The client stays usable: a later call connects again.
+   */
   close() {
     this._keepAlive = false;
     if (this._timer) clearTimeout(this._timer);
     this._timer = null;
+    if (typeof this._send.close === 'function') this._send.close();
   }
 
   /** psd001 (both stages): `{ type: "keyAgreed", padding, signatureMessage }`. */
