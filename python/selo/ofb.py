@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
+from . import _capi
 from ._errors import OfbError, SeloError, error_for, guard
 from ._native import selo_uniffi as _n
 from ._util import dumps, headers_out, loads, now_secs, profile_json, seed
@@ -203,10 +204,27 @@ class Verifier:
             fixed = aud is not None and iss is not None
             self._v = _n.OfbVerifier(jwks._k, aud if fixed else None, iss if fixed else None, p, provider)
         self.jwks, self.aud, self.iss = jwks, aud, iss
+        # The hot path: with aud/iss fixed and the default provider, each
+        # verify is one ctypes call into the C ABI (same core verification,
+        # without uniffi's marshalling). See selo/_capi.py.
+        self._fast = None
+        if fixed and provider in (None, "aws-lc") and _capi.available:
+            try:
+                self._fast = _capi.OfbVerify(jwks.to_json(), aud, iss, p, loads)
+            except ValueError:
+                self._fast = None  # e.g. NUL in aud/iss: the uniffi path reports it
 
     def verify(self, token: Union[str, bytes], *, aud: Optional[str] = None, iss: Optional[str] = None,
                now: Optional[float] = None) -> Verified:
         """Stages 1–6 of SPEC §3.2, as :func:`verify`."""
+        if aud is None and iss is None and self._fast is not None:
+            b = (token if isinstance(token, bytes) else token.encode("utf-8", "surrogatepass")).strip()
+            if b"\x00" not in b:
+                d = self._fast.verify(b, now_secs(now))
+                c = d["claims"]
+                return Verified(d["header"], d["payload"],
+                                Claims(list(c["aud"]), c["iss"], c["jti"], c["iat"], c.get("exp"), c.get("nbf")),
+                                d["kid"])
         t = token.decode() if isinstance(token, bytes) else token
         if aud is None and iss is None and self.aud is not None and self.iss is not None:
             with guard:

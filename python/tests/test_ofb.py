@@ -5,6 +5,7 @@ import base64
 import json
 import time
 import uuid
+from decimal import Decimal as selo_decimal
 
 import httpx
 import jwt
@@ -278,3 +279,48 @@ def test_persistent_signer_and_verifier_match_the_one_shot_functions():
     assert ofb.Verifier(JWKS, aud=AUD, iss=ISS, provider="rustcrypto").verify(s.token, now=now).kid == KID
     with pytest.raises(ValueError):
         ofb.Verifier(JWKS, provider="nope")
+
+
+def _outcome(fn):
+    try:
+        return ("ok", fn())
+    except Exception as e:  # noqa: BLE001 - the type and code are compared
+        return (type(e), getattr(e, "code", None), str(e))
+
+
+def test_verifier_fast_path_equals_the_uniffi_path_on_every_vector():
+    # ofb.Verifier(aud=, iss=) verifies through the C ABI linked into the
+    # wheel's library (ctypes, one call); ofb.verify goes through uniffi.
+    # Same results and the same exception type, code and message everywhere.
+    from selo import _capi
+
+    assert _capi.available, "the wheel's library must export the C ABI (selo_ofb_verify)"
+    cases = 0
+    for path in ("ofb/verify.json", "external/ofb/jws.json"):
+        v = vec(path)
+        jwks = selo.JwkSet.parse(json.dumps(v["jwks"]))
+        for c in v["cases"]:
+            prof = dict(ofb.default_profile(), **c.get("profile", {}))
+            fast = ofb.Verifier(jwks, aud=v["expected_aud"], iss=v["expected_iss"], profile=prof)
+            assert fast._fast is not None
+            slow = lambda t: ofb.verify(t, jwks, aud=v["expected_aud"], iss=v["expected_iss"],  # noqa: E731
+                                        now=v["now"], profile=prof)
+            for token in (c["token"], c["token"].encode(), f"  {c['token']}\n"):
+                a = _outcome(lambda: fast.verify(token, now=v["now"]))
+                b = _outcome(lambda: slow(token if isinstance(token, str) else token.decode()))
+                assert a == b, (path, c["name"])
+                cases += 1
+            assert (a[0] == "ok") == (c["expect"] == "ok"), c["name"]
+    assert cases == 3 * (40 + 16)
+    # Inputs the C ABI cannot take as C strings go the uniffi way and fail the same.
+    fast = ofb.Verifier(JWKS, aud=AUD, iss=ISS)
+    tok = ofb.Signer(KEY, KID, ISS).sign({"a": 1}, AUD).token
+    assert fast.verify(tok).claims.aud == [AUD]
+    assert _outcome(lambda: fast.verify(tok + "\x00x")) == _outcome(
+        lambda: ofb.verify(tok + "\x00x", JWKS, aud=AUD, iss=ISS))
+    with pytest.raises(ValueError):
+        fast.verify(b"\xff\xfe.a.b")
+    # Decimal payload members survive both paths identically.
+    tok = ofb.Signer(KEY, KID, ISS).sign({"amount": selo_decimal("12.50")}, AUD).token
+    assert fast.verify(tok).payload["amount"] == selo_decimal("12.50")
+    assert fast.verify(tok) == ofb.verify(tok, JWKS, aud=AUD, iss=ISS)

@@ -13,6 +13,11 @@
 
 uniffi::setup_scaffolding!();
 
+// Links the C ABI (`selo_*` symbols) into this library. The Python layer
+// calls `selo_ofb_verify` through ctypes for `ofb.Verifier.verify`, where
+// uniffi's per-call marshalling cost more than the verification itself.
+use selo_c_abi as _;
+
 mod bmp;
 mod br;
 mod common;
