@@ -130,8 +130,12 @@ for provider in ("default", "rustcrypto"):
     verifier = ofb.Verifier(jwks, aud=aud, iss=iss, provider=provider)
     row("PS256", f"selo ofb.Verifier.verify, all stages 1-6, persistent ({name})",
         ops(lambda: verifier.verify(tok, now=now)))
-    row("PS256", f"selo native OfbVerifier.verify only, no Python result objects ({name})",
+    row("PS256", f"selo native OfbVerifier.verify (uniffi) only, no Python result objects ({name})",
         ops(lambda: verifier._v.verify(tok, now)))
+    if verifier._fast is not None:
+        btok = tok.encode()
+        row("PS256", f"selo C-ABI verify (ctypes) only, result parsed to a dict ({name})",
+            ops(lambda: verifier._fast.verify(btok, now)))
 
 ck = serialization.load_pem_private_key(PEM.encode(), None)
 cpub = ck.public_key()

@@ -208,7 +208,7 @@ class Verifier:
         # verify is one ctypes call into the C ABI (same core verification,
         # without uniffi's marshalling). See selo/_capi.py.
         self._fast = None
-        if fixed and provider in (None, "aws-lc") and _capi.available:
+        if fixed and provider in (None, "default", "aws-lc") and _capi.available:
             try:
                 self._fast = _capi.OfbVerify(jwks.to_json(), aud, iss, p, loads)
             except ValueError:
