@@ -7,18 +7,17 @@
 // without openssl), these tests are skipped (say so loudly).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
+import { bin, startSim, fault } from './sim.mjs';
 
 const require = createRequire(import.meta.url);
 const { selo, vectorText } = require('./helpers.cjs');
-const bin = process.env.SELO_BIN;
 const boleto = JSON.parse(vectorText('safra/boleto-sample.json'));
 const CLIENT_CN = 'selo-mtls-client';
 
@@ -69,25 +68,6 @@ function makePki() {
   };
 }
 const pki = skip ? null : makePki();
-
-async function startSim(args) {
-  const child = spawn(bin, ['sim', 'safra', '--port', '0', '--bank-key-bits', '1024', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const rl = readline.createInterface({ input: child.stdout });
-  const first = await new Promise((resolve, reject) => {
-    rl.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
-    setTimeout(() => reject(new Error('simulator did not start in 20 s')), 20_000).unref();
-  });
-  const m = /listening on (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(first);
-  assert.ok(m, `unexpected first line: ${first}`);
-  after(() => child.kill('SIGTERM'));
-  return { base: m[1].replace(/\/$/, ''), child };
-}
-
-async function fault(simBase, f) {
-  const r = await fetch(`${simBase}/_control/fault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(f) });
-  assert.equal(r.status, 200, await r.text());
-}
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
 

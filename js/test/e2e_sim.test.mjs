@@ -2,36 +2,15 @@
 // (`selo sim safra --port 0`), faults injected through its control endpoint.
 // scripts/test-js builds the CLI and sets SELO_BIN; run alone without it,
 // these tests are skipped (say so loudly).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import readline from 'node:readline';
+import { bin, startSim, fault } from './sim.mjs';
 
 const require = createRequire(import.meta.url);
 const { selo, vectorText } = require('./helpers.cjs');
-const bin = process.env.SELO_BIN;
 const skip = bin ? false : 'SELO_BIN is not set (scripts/test-js sets it to the built selo CLI)';
 const boleto = JSON.parse(vectorText('safra/boleto-sample.json'));
-
-async function startSim(args) {
-  const child = spawn(bin, ['sim', 'safra', '--port', '0', '--bank-key-bits', '1024', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const rl = readline.createInterface({ input: child.stdout });
-  const first = await new Promise((resolve, reject) => {
-    rl.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
-    setTimeout(() => reject(new Error('simulator did not start in 20 s')), 20_000).unref();
-  });
-  const m = /listening on (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(first);
-  assert.ok(m, `unexpected first line: ${first}`);
-  after(() => child.kill('SIGTERM'));
-  return { base: m[1].replace(/\/$/, ''), child };
-}
-
-async function fault(base, f) {
-  const r = await fetch(`${base}/_control/fault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(f) });
-  assert.equal(r.status, 200, await r.text());
-}
 
 for (const provider of ['node', 'rustcrypto']) {
   test(`SafraClient against selo sim safra: full flow, key expiry, 480, 550 (${provider})`, { skip, timeout: 120_000 }, async () => {

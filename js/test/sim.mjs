@@ -1,0 +1,30 @@
+// Shared by the end-to-end tests: spawn the Rust Safra simulator
+// (`selo sim safra --port 0`, the CLI in SELO_BIN) and inject faults through
+// its control endpoint. Not a test file (no `.test.` in the name).
+import { after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import readline from 'node:readline';
+
+export const bin = process.env.SELO_BIN;
+
+/** Starts a simulator (killed after the test file); `{ base, child }`. */
+export async function startSim(args) {
+  const child = spawn(bin, ['sim', 'safra', '--port', '0', '--bank-key-bits', '1024', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const rl = readline.createInterface({ input: child.stdout });
+  const first = await new Promise((resolve, reject) => {
+    rl.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+    setTimeout(() => reject(new Error('simulator did not start in 20 s')), 20_000).unref();
+  });
+  const m = /listening on (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(first);
+  assert.ok(m, `unexpected first line: ${first}`);
+  after(() => child.kill('SIGTERM'));
+  return { base: m[1].replace(/\/$/, ''), child };
+}
+
+/** POSTs a fault (`{ fault: 'expire-key' | 'answer-480' | … }`) to the simulator. */
+export async function fault(simBase, f) {
+  const r = await fetch(`${simBase}/_control/fault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(f) });
+  assert.equal(r.status, 200, await r.text());
+}
