@@ -103,20 +103,25 @@ pub struct RsaPublicKey {
     /// The aws-lc-rs form, built on first use (always compares equal).
     #[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
     native: crate::crypto::aws_lc::PublicCache,
-    /// The RFC 7638 thumbprint, computed on first use (always compares equal).
-    thumbprint: ThumbprintCache,
+    /// Values derived from the key on first use (always compares equal).
+    derived: Derived,
 }
 
-/// A lazily computed thumbprint; a cache, so it never affects equality.
+/// Lazily computed facts about a public key; a cache, so it never affects
+/// equality. (In wasm, `bit_width` over the modulus' limbs is constant-time
+/// and costs microseconds; it is asked on every verification.)
 #[derive(Clone, Default)]
-struct ThumbprintCache(std::sync::OnceLock<String>);
+struct Derived {
+    thumbprint: std::sync::OnceLock<String>,
+    bits: std::sync::OnceLock<usize>,
+}
 
-impl PartialEq for ThumbprintCache {
+impl PartialEq for Derived {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
-impl Eq for ThumbprintCache {}
+impl Eq for Derived {}
 
 impl fmt::Debug for RsaPrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -265,12 +270,12 @@ impl RsaPrivateKey {
 
     /// Modulus size in bits.
     pub fn bits(&self) -> usize {
-        self.inner.n().bit_width() as usize
+        self.public_key_ref().bits()
     }
 
     /// Modulus size in bytes (`k`).
     pub fn size(&self) -> usize {
-        self.inner.size()
+        self.public_key_ref().size()
     }
 
     /// DER PKCS#8.
@@ -431,12 +436,15 @@ impl RsaPublicKey {
 
     /// Modulus size in bits.
     pub fn bits(&self) -> usize {
-        self.inner.n().bit_width() as usize
+        *self
+            .derived
+            .bits
+            .get_or_init(|| self.inner.n().bit_width() as usize)
     }
 
-    /// Modulus size in bytes (`k`).
+    /// Modulus size in bytes (`k`), as `rsa`'s `PublicKeyParts::size`.
     pub fn size(&self) -> usize {
-        self.inner.size()
+        self.bits().div_ceil(8)
     }
 
     /// Big-endian modulus bytes, no leading zeros.
@@ -490,7 +498,9 @@ impl RsaPublicKey {
     /// value and kept: a stable name for the key, e.g. for a host-side key
     /// cache. Equal to [`jwk::rsa_thumbprint`].
     pub fn thumbprint(&self) -> &str {
-        self.thumbprint.0.get_or_init(|| jwk::rsa_thumbprint(self))
+        self.derived
+            .thumbprint
+            .get_or_init(|| jwk::rsa_thumbprint(self))
     }
 
     fn wrap(inner: rsa::PublicKey) -> Self {
@@ -498,7 +508,7 @@ impl RsaPublicKey {
             inner,
             #[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
             native: Default::default(),
-            thumbprint: ThumbprintCache::default(),
+            derived: Derived::default(),
         }
     }
 
