@@ -601,15 +601,9 @@ impl JwkSet {
 mod tests {
     use super::*;
 
-    const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors");
-
-    fn read(path: &str) -> Vec<u8> {
-        std::fs::read(format!("{FIX}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
-
     #[test]
     fn private_jwk_round_trips_and_matches_the_key() {
-        let key = RsaPrivateKey::import(&read("external/keys/rsa2048-ofb.pem")).unwrap();
+        let key = RsaPrivateKey::import(fixture!("external/keys/rsa2048-ofb.pem")).unwrap();
         let jwk = Jwk::from_private(&key)
             .with_kid("k1")
             .with_alg("PS256")
@@ -654,7 +648,7 @@ mod tests {
 
     #[test]
     fn inconsistent_private_members_are_refused() {
-        let key = RsaPrivateKey::import(&read("external/keys/rsa2048-ofb.pem")).unwrap();
+        let key = RsaPrivateKey::import(fixture!("external/keys/rsa2048-ofb.pem")).unwrap();
         let mut v = Jwk::from_private(&key).to_value().unwrap();
         let o = v.as_object_mut().unwrap();
         let dq = o.get("dq").unwrap().clone();

@@ -12,6 +12,20 @@ use spki::{DecodePublicKey, EncodePublicKey};
 use std::fmt;
 use zeroize::Zeroizing;
 
+/// A test fixture under `tests/vectors/`, embedded at compile time (the
+/// core does no I/O, not even in its unit tests).
+#[cfg(test)]
+macro_rules! fixture {
+    ($path:literal) => {
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/vectors/",
+            $path
+        ))
+        .as_slice()
+    };
+}
+
 pub mod jwk;
 
 crate::define_error! {

@@ -1,15 +1,9 @@
 use super::*;
 
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors");
-
-fn read(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{FIX}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
 #[test]
 fn imports_every_private_form_to_the_same_key() {
-    let pkcs8 = RsaPrivateKey::import(&read("external/keys/rsa1024-client.pem")).unwrap();
-    let pkcs1 = RsaPrivateKey::import(&read("keys/rsa1024-client-pkcs1.pem")).unwrap();
+    let pkcs8 = RsaPrivateKey::import(fixture!("external/keys/rsa1024-client.pem")).unwrap();
+    let pkcs1 = RsaPrivateKey::import(fixture!("keys/rsa1024-client-pkcs1.pem")).unwrap();
     let der8 = RsaPrivateKey::import(&pkcs8.to_pkcs8_der().unwrap()).unwrap();
     let der1 = RsaPrivateKey::import(&pkcs8.to_pkcs1_der().unwrap()).unwrap();
     assert_eq!(pkcs8.bits(), 1024);
@@ -26,15 +20,24 @@ fn imports_every_private_form_to_the_same_key() {
 
 #[test]
 fn imports_every_public_form_to_the_same_key() {
-    let expected = RsaPrivateKey::import(&read("external/keys/rsa1024-client.pem"))
+    let expected = RsaPrivateKey::import(fixture!("external/keys/rsa1024-client.pem"))
         .unwrap()
         .public_key();
-    for f in [
-        "keys/rsa1024-client-pub.pem",
-        "keys/rsa1024-client-pub-pkcs1.pem",
-        "external/keys/rsa1024-client.pem",
+    for (f, bytes) in [
+        (
+            "keys/rsa1024-client-pub.pem",
+            fixture!("keys/rsa1024-client-pub.pem"),
+        ),
+        (
+            "keys/rsa1024-client-pub-pkcs1.pem",
+            fixture!("keys/rsa1024-client-pub-pkcs1.pem"),
+        ),
+        (
+            "external/keys/rsa1024-client.pem",
+            fixture!("external/keys/rsa1024-client.pem"),
+        ),
     ] {
-        assert_eq!(RsaPublicKey::import(&read(f)).unwrap(), expected, "{f}");
+        assert_eq!(RsaPublicKey::import(bytes).unwrap(), expected, "{f}");
     }
     for fmt in KeyFormat::ALL {
         let bytes = expected.encode(fmt).unwrap();
@@ -47,26 +50,26 @@ fn imports_every_public_form_to_the_same_key() {
 
 #[test]
 fn takes_the_public_key_of_a_certificate() {
-    let expected = RsaPrivateKey::import(&read("external/keys/rsa2048-ofb.pem"))
+    let expected = RsaPrivateKey::import(fixture!("external/keys/rsa2048-ofb.pem"))
         .unwrap()
         .public_key();
     assert_eq!(
-        RsaPublicKey::import(&read("keys/rsa2048-ofb-cert.pem")).unwrap(),
+        RsaPublicKey::import(fixture!("keys/rsa2048-ofb-cert.pem")).unwrap(),
         expected
     );
     assert_eq!(
-        RsaPublicKey::import(&read("keys/rsa2048-ofb-cert.der")).unwrap(),
+        RsaPublicKey::import(fixture!("keys/rsa2048-ofb-cert.der")).unwrap(),
         expected
     );
 }
 
 #[test]
 fn errors_name_the_format_and_reason() {
-    let e = RsaPrivateKey::import(&read("keys/rsa1024-client-encrypted.pem")).unwrap_err();
+    let e = RsaPrivateKey::import(fixture!("keys/rsa1024-client-encrypted.pem")).unwrap_err();
     assert_eq!(e.code(), "key.import.encrypted");
-    let e = RsaPrivateKey::import(&read("keys/ec-p256.pem")).unwrap_err();
+    let e = RsaPrivateKey::import(fixture!("keys/ec-p256.pem")).unwrap_err();
     assert_eq!(e.code(), "key.import.not_rsa", "{e}");
-    let e = RsaPublicKey::import(&read("keys/ec-p256-pub.pem")).unwrap_err();
+    let e = RsaPublicKey::import(fixture!("keys/ec-p256-pub.pem")).unwrap_err();
     assert_eq!(e.code(), "key.import.not_rsa", "{e}");
     assert!(e.message().contains("1.2.840.10045.2.1"), "{e}");
     let e = RsaPublicKey::import(
@@ -87,7 +90,7 @@ fn errors_name_the_format_and_reason() {
 
 #[test]
 fn debug_never_prints_key_material() {
-    let k = RsaPrivateKey::import(&read("external/keys/rsa1024-client.pem")).unwrap();
+    let k = RsaPrivateKey::import(fixture!("external/keys/rsa1024-client.pem")).unwrap();
     let dbg = format!("{k:?}");
     assert_eq!(dbg, "RsaPrivateKey { bits: 1024, .. }");
 }
