@@ -186,11 +186,16 @@ pub fn finish_with_provider(
                 ),
             )
         })?;
-    Ok(Signed {
+    Ok(assemble(prepared, signature))
+}
+
+/// The compact JWS from the prepared bytes and their signature.
+fn assemble(prepared: Prepared, signature: &[u8]) -> Signed {
+    Signed {
         token: format!("{}.{}", prepared.signing_input, b64url(signature)),
         jti: prepared.jti,
         iat: prepared.iat,
-    })
+    }
 }
 
 fn check_bits(bits: usize) -> Result<(), Error> {
@@ -246,11 +251,7 @@ pub fn sign_with_provider(
     if provider.checks_private_results() {
         // The provider has already checked s^e = EM (mod n); a second
         // verification here would only repeat it.
-        return Ok(Signed {
-            token: format!("{}.{}", prepared.signing_input, b64url(&sig)),
-            jti: prepared.jti,
-            iat: prepared.iat,
-        });
+        return Ok(assemble(prepared, &sig));
     }
     finish_with_provider(provider, prepared, &sig, key.public_key_ref())
 }
