@@ -38,19 +38,22 @@ extern "C" {
 /// in JS, which dominates for envelope-sized text (tens of KiB).
 const NATIVE_UTF8_FROM: u32 = 256;
 
-/// The UTF-8 bytes of `v` when it is a JS string.
-fn string_bytes(v: &JsValue) -> Option<Vec<u8>> {
+/// The text of `v` when it is a JS string: long ones encoded by the engine,
+/// short ones by wasm-bindgen.
+fn js_text(v: &JsValue) -> Option<String> {
     let s = v.dyn_ref::<js_sys::JsString>()?;
     if s.length() >= NATIVE_UTF8_FROM {
-        return Some(utf8_bytes(v).to_vec());
+        // TextEncoder writes UTF-8 (lone surrogates become U+FFFD, as
+        // `as_string` does), so the check below never fails.
+        return String::from_utf8(utf8_bytes(v).to_vec()).ok();
     }
-    v.as_string().map(String::into_bytes)
+    v.as_string()
 }
 
 /// Bytes from a string (UTF-8), a `Uint8Array` (or `Buffer`) or an `ArrayBuffer`.
 pub fn bytes_in(v: &JsValue, what: &str) -> Result<Vec<u8>, JsValue> {
-    if let Some(b) = string_bytes(v) {
-        return Ok(b);
+    if let Some(s) = js_text(v) {
+        return Ok(s.into_bytes());
     }
     if let Some(a) = v.dyn_ref::<Uint8Array>() {
         return Ok(a.to_vec());
@@ -65,9 +68,8 @@ pub fn bytes_in(v: &JsValue, what: &str) -> Result<Vec<u8>, JsValue> {
 
 /// Text from a string, or UTF-8 bytes.
 pub fn text_in(v: &JsValue, what: &str) -> Result<String, JsValue> {
-    if let Some(b) = string_bytes(v) {
-        // TextEncoder replaces lone surrogates with U+FFFD, as `as_string` does.
-        return String::from_utf8(b).map_err(|_| type_err(format!("{what}: not valid text")));
+    if let Some(s) = js_text(v) {
+        return Ok(s);
     }
     let b = bytes_in(v, what)?;
     String::from_utf8(b).map_err(|_| type_err(format!("{what}: bytes are not UTF-8")))
