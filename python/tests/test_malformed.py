@@ -179,8 +179,12 @@ FUZZ = textwrap.dedent(r"""
 
 
 def test_random_input_never_crashes_the_interpreter():
-    r = subprocess.run([sys.executable, "-c", FUZZ, str(random.randrange(1 << 30)), "150"],
+    # SELO_FUZZ_SEED=N replays a run; the seed is printed (pytest shows it
+    # with a failure) and is part of every assertion message.
+    seed = int(os.environ.get("SELO_FUZZ_SEED") or random.randrange(1 << 30))
+    print(f"fuzz seed: {seed} (replay with SELO_FUZZ_SEED={seed})")
+    r = subprocess.run([sys.executable, "-c", FUZZ, str(seed), "150"],
                        capture_output=True, text=True, timeout=600,
                        cwd=os.path.dirname(os.path.dirname(selo.__file__)))  # import the same selo
-    assert r.returncode == 0, (r.returncode, r.stderr[-3000:])
-    assert r.stdout.startswith("ok ")
+    assert r.returncode == 0, (f"seed {seed}", r.returncode, r.stderr[-3000:])
+    assert r.stdout.startswith("ok "), (f"seed {seed}", r.stdout[-500:])

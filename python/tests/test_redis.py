@@ -1,11 +1,8 @@
 """The Redis adapters against a real redis-server started here (installed
-by scripts/test-python, which sets SELO_REDIS_REQUIRED=1 so these tests
-cannot skip there)."""
+by scripts/test-python; without it these tests fail, they never skip)."""
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -17,30 +14,33 @@ import selo
 from selo import bmp, ofb, safra
 from conftest import vec, vec_text
 
-redis = pytest.importorskip("redis") if os.environ.get("SELO_REDIS_REQUIRED") != "1" else __import__("redis")
+import redis  # noqa: E402  (installed by scripts/test-python; never a skip)
 from selo.stores import RedisJtiStore, RedisPending, RedisSafraSessions  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def r():
+def r(tmp_path_factory):
     exe = shutil.which("redis-server")
     if exe is None:
-        if os.environ.get("SELO_REDIS_REQUIRED") == "1":
-            pytest.fail("redis-server not found")
-        pytest.skip("redis-server not installed")
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        pytest.fail("redis-server not found: install it (scripts/test-python does, with apt)")
+    # A unix socket in a fresh directory, no TCP port at all (--port 0): no
+    # free-then-rebind race with anything else on the machine.
+    d = tmp_path_factory.mktemp("redis")
+    sock = str(d / "redis.sock")
+    proc = subprocess.Popen([exe, "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700", "--save", "",
+                             "--appendonly", "no", "--dir", str(d)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(host="127.0.0.1", port=port)
-    for _ in range(100):
+    client = redis.Redis(unix_socket_path=sock)
+    for _ in range(200):
         try:
             client.ping()
             break
-        except redis.ConnectionError:
+        except (redis.ConnectionError, FileNotFoundError):
+            assert proc.poll() is None, f"redis-server exited with {proc.returncode}"
             time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("redis-server did not answer PING within 10 s")
     yield client
     proc.terminate()
     proc.wait(10)
@@ -61,7 +61,7 @@ def test_jti_store_in_the_server_role(r):
     assert d.error.code == "ofb.replay.jti" and d.response.status == 403
     assert 86_000 < r.ttl(store.key("c", json.loads(
         __import__("base64").urlsafe_b64decode(tok.split(b".")[1] + b"==="))["jti"])) <= 86_400
-    dead = RedisJtiStore(redis.Redis(host="127.0.0.1", port=1), prefix="t1")
+    dead = RedisJtiStore(redis.Redis(unix_socket_path="/nonexistent/selo-redis.sock"), prefix="t1")
     d = ofb.Server(jwks, store=dead).decide(**dict(kw, client_id="other"))
     assert d.error.code == "ofb.replay.capacity" and d.response.status == 503
 

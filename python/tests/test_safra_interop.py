@@ -86,7 +86,9 @@ def test_stage2_parametros_open_with_cryptography(pad):
         "oaep-sha256-mgf1sha1": padding.OAEP(padding.MGF1(hashes.SHA1()), hashes.SHA256(), None),
     }
     assert theirs.decrypt(enc, pads[pad]) == sid.encode()
-    theirs.public_key()  # noqa
+    # The key cryptography decrypted with is the bank key selo encrypted to.
+    assert theirs.public_key().public_numbers() == serialization.load_pem_public_key(
+        bank.public_key().to_pem().encode()).public_numbers()
     serialization.load_pem_public_key(client.public_key().to_pem().encode()).verify(
         sig, sid.encode(), padding.PKCS1v15(), hashes.SHA256())
 
