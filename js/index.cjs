@@ -38,6 +38,7 @@ Object.assign(api, {
   bmpConfirmAsync: (key, headers, rawBody, store, profile) => bmp.confirm(key, profile, store, headers, rawBody),
   OfbClient: ofb.OfbClient,
   OfbRequestVerifier: ofb.OfbRequestVerifier,
+  OfbHttpError: ofb.OfbHttpError,
   JwksSource: ofb.JwksSource,
   OFB_MEDIA_TYPE: MEDIA_TYPE,
 });

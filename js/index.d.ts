@@ -23,7 +23,7 @@ export interface ReceivedResponse { status: number; headers?: HeadersLike; body?
 export declare class SeloError extends Error {
   constructor(code: string, message: string, httpStatus?: number);
   readonly name: 'SeloError';
-  /** The core's stable dotted code, one of `allCodes()`. */
+  /** The core's stable dotted code, one of `allCodes()` (drivers add one: `OfbHttpError`'s "ofb.client.http_status"). */
   readonly code: string;
   /** The HTTP status a server role answers with, where the protocol defines one. */
   readonly httpStatus?: number;
@@ -392,7 +392,20 @@ export declare class OfbClient {
   } & CryptoOptions);
   signRequest(url: string, payload: object, opts?: { exp?: UnixSeconds }): { body: string; headers: Array<[string, string]>; jti: string; iat: number };
   verifyResponse(body: BytesLike, opts: { iss: string }): Promise<OfbVerified>;
+  /** A non-2xx reply that is not a JWS throws `OfbHttpError` (not verified); a JWS reply is verified whatever its status. */
   request(url: string, opts: { method?: string; payload: object; iss: string }): Promise<{ status: number; verified: OfbVerified }>;
+}
+/**
+ * `OfbClient.request`: a non-2xx reply whose body is not a JWS. A driver-level
+ * code, not in `allCodes()`: "ofb.client.http_status".
+ */
+export declare class OfbHttpError extends SeloError {
+  readonly code: 'ofb.client.http_status';
+  readonly status: number;
+  readonly headers: Array<[string, string]>;
+  readonly body: Uint8Array;
+  /** The body as UTF-8 text. */
+  readonly text: string;
 }
 export declare class OfbRequestVerifier {
   constructor(opts: { jwks?: JwkSet | string; jwksUrl?: string; fetch?: Fetch; tls?: TlsOptions; cache?: JtiCache | AsyncJtiCache; profile?: OfbProfile; now?: () => UnixSeconds } & ProviderOptions);

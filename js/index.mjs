@@ -11,6 +11,7 @@ export const {
   MemoryTransactionStore,
   OFB_MEDIA_TYPE,
   OfbClient,
+  OfbHttpError,
   OfbPrepared,
   OfbRequestVerifier,
   OfbSigner,

@@ -4,6 +4,7 @@
 // and a resource-server verifier that returns the exact OFB error response.
 // Verification and every status are the core's.
 const { makeSender, readRaw, writeResponse } = require('./http.cjs');
+const { SeloError } = require('./errors.cjs');
 
 const MEDIA_TYPE = 'application/jwt';
 
@@ -84,10 +85,17 @@ function makeOfb(wasm) {
       return v.verify(token, { aud: this._org, iss, now: this._now() });
     }
 
-    /** Sends a signed request and verifies the signed response: `{ status, verified }`. */
+    /**
+     * Sends a signed request and verifies the signed response: `{ status,
+     * verified }`. A non-2xx reply whose body is not a JWS (an error page,
+     * a plain JSON error) is not verified: it throws `OfbHttpError` (a
+     * SeloError, code "ofb.client.http_status") with `status`, `headers` and
+     * `body`. A non-2xx reply carrying a JWS is verified like any response.
+     */
     async request(url, { method = 'POST', payload, iss }) {
       const { body, headers } = this.signRequest(url, payload);
       const r = await this._send({ method, url, headers, body: new TextEncoder().encode(body) });
+      if ((r.status < 200 || r.status > 299) && !isJws(r)) throw new OfbHttpError(method, url, r);
       const verified = await this.verifyResponse(r.body, { iss });
       return { status: r.status, verified };
     }
@@ -147,7 +155,36 @@ function makeOfb(wasm) {
     }
   }
 
-  return { JwksSource, OfbClient, OfbRequestVerifier };
+  return { JwksSource, OfbClient, OfbRequestVerifier, OfbHttpError };
+}
+
+/**
+ * A non-2xx OFB reply that is not a signed JWS. A driver-level code (the
+ * reply's HTTP status is not a core protocol failure, so it is not in
+ * `allCodes()`): "ofb.client.http_status".
+ */
+class OfbHttpError extends SeloError {
+  constructor(method, url, r) {
+    const text = Buffer.from(r.body || []).toString('utf8');
+    const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    super('ofb.client.http_status', `${method} ${url} answered HTTP ${r.status} with a body that is not a JWS: ${JSON.stringify(shown)}`);
+    this.status = r.status;
+    this.headers = r.headers;
+    this.body = r.body;
+  }
+
+  /** The body as UTF-8 text. */
+  get text() {
+    return Buffer.from(this.body || []).toString('utf8');
+  }
+}
+
+/** A reply that is a JWS: `application/jwt`, or a body shaped as a compact JWS. */
+function isJws(r) {
+  const ct = (headerOf(r.headers, 'content-type') || '').split(';')[0].trim().toLowerCase();
+  if (ct === MEDIA_TYPE) return true;
+  const text = Buffer.from(r.body || []).toString('utf8').trim();
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/.test(text);
 }
 
 function headerOf(headers, name) {
