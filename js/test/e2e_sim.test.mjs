@@ -1,19 +1,18 @@
 // SafraClient over real HTTP against the Rust Safra simulator
 // (`selo sim safra --port 0`), faults injected through its control endpoint.
-// scripts/test-js builds the CLI and sets SELO_BIN; run alone without it,
-// these tests are skipped (say so loudly).
+// scripts/test-js builds the CLI and sets SELO_BIN; without a CLI these
+// tests fail (sim.mjs), they never skip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { bin, startSim, fault } from './sim.mjs';
+import { startSim, fault } from './sim.mjs';
 
 const require = createRequire(import.meta.url);
 const { selo, vectorText } = require('./helpers.cjs');
-const skip = bin ? false : 'SELO_BIN is not set (scripts/test-js sets it to the built selo CLI)';
 const boleto = JSON.parse(vectorText('safra/boleto-sample.json'));
 
 for (const provider of ['node', 'rustcrypto']) {
-  test(`SafraClient against selo sim safra: full flow, key expiry, 480, 550 (${provider})`, { skip, timeout: 120_000 }, async () => {
+  test(`SafraClient against selo sim safra: full flow, key expiry, 480, 550 (${provider})`, { timeout: 120_000 }, async () => {
     const { base } = await startSim([]);
     const events = [];
     const client = new selo.SafraClient({ cliente: 'CLIENTE01', baseUrl: base, provider, onEvent: (e) => e.type === 'response' && events.push(`${e.url.split('/').pop()}:${e.status}`) });
@@ -44,12 +43,26 @@ for (const provider of ['node', 'rustcrypto']) {
   });
 }
 
-test('a dropped reply surfaces as a transport error; the next call recovers', { skip, timeout: 60_000 }, async () => {
+test('a dropped reply surfaces as a transport error; the next call recovers', { timeout: 60_000 }, async () => {
   const { base } = await startSim([]);
-  const client = new selo.SafraClient({ cliente: 'CLIENTE01', baseUrl: base });
+  const events = [];
+  const client = new selo.SafraClient({ cliente: 'CLIENTE01', baseUrl: base, onEvent: (e) => events.push(e) });
   await client.authenticate();
   await fault(base, { fault: 'drop', count: 1 });
-  await assert.rejects(client.queryBoleto({ nossoNumero: '1', seuNumero: 'x' }), (e) => !(e instanceof selo.SeloError));
+  events.length = 0;
+  // Exactly what a lost reply is over the global fetch: undici's "fetch
+  // failed" TypeError whose cause is the closed socket — not a protocol
+  // error (SeloError), and not any other TypeError (a bug would fail here).
+  await assert.rejects(client.queryBoleto({ nossoNumero: '1', seuNumero: 'x' }), (e) => {
+    assert.ok(!(e instanceof selo.SeloError), `a transport failure, not a protocol error: ${e}`);
+    assert.equal(e.name, 'TypeError');
+    assert.equal(e.message, 'fetch failed');
+    const code = e.cause && e.cause.code;
+    assert.ok(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'].includes(code), `cause: ${e.cause && e.cause.message} (${code})`);
+    return true;
+  });
+  assert.deepEqual(events.map((e) => `${e.type}:${e.url.split('/').pop()}`), ['request:psd052', 'transport-error:psd052']);
+  assert.equal(events[1].error.message, 'fetch failed');
   const r = await client.queryBoleto({ nossoNumero: '1', seuNumero: 'x' });
   assert.equal(r.ok, false); // unknown boleto: 550 from the bank, typed
 });

@@ -5,12 +5,27 @@ import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const bin = process.env.SELO_BIN;
+// The CLI: $SELO_BIN (scripts/test-js sets it), else a built one in the
+// cargo target directory. None is a failure of every test that needs it,
+// never a skip.
+const here = path.dirname(fileURLToPath(import.meta.url));
+const targetDir = process.env.CARGO_TARGET_DIR || path.join(here, '..', '..', 'target');
+export const bin =
+  process.env.SELO_BIN || ['debug', 'release'].map((p) => path.join(targetDir, p, 'selo')).find((f) => fs.existsSync(f));
+
+/** Fails the calling test when there is no CLI to start. */
+export function requireBin() {
+  assert.ok(bin, 'no selo CLI: set SELO_BIN (scripts/test-js does) or build it (cargo build -p selo-cli)');
+  return bin;
+}
 
 /** Starts a simulator (killed after the test file); `{ base, child }`. */
 export async function startSim(args) {
-  const child = spawn(bin, ['sim', 'safra', '--port', '0', '--bank-key-bits', '1024', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(requireBin(), ['sim', 'safra', '--port', '0', '--bank-key-bits', '1024', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const rl = readline.createInterface({ input: child.stdout });
   const first = await new Promise((resolve, reject) => {
     rl.once('line', resolve);

@@ -60,23 +60,34 @@ test('external envelopes: seal with the given IV, open, Node AES-256-CTR agrees'
     const ct = Buffer.from(c.envelope.split('.')[2], 'base64');
     assert.equal(Buffer.concat([d.update(ct), d.final()]).toString('utf8'), c.plaintext);
   }
-  let opened = 0;
+  // Every other list in the file is open-only cases (the counter carries):
+  // each must have the shape below and open to its plaintext. A case of
+  // another shape fails here instead of being passed over.
+  let cases = 0;
   for (const [k, v] of Object.entries(extEnv)) {
     if (!Array.isArray(v) || k === 'seal_and_open') continue;
     for (const c of v) {
-      const key = c.key_b64;
-      if (c.envelope && c.iv_b64 && c.plaintext_b64 !== undefined) {
-        const o = selo.safraOpen(key, c.envelope);
-        assert.equal(b64(o.plaintext), c.plaintext_b64, c.note || k);
-        assert.equal(b64(o.iv), c.iv_b64);
-        opened++;
-      }
-      if (c.error || c.expect_error) {
-        assert.throws(() => selo.safraOpenJson(key, c.envelope), selo.SeloError, c.note || k);
-      }
+      assert.ok(typeof c.envelope === 'string' && typeof c.iv_b64 === 'string' && typeof c.plaintext_b64 === 'string',
+        `${k}: a case this test does not know how to check: ${JSON.stringify(Object.keys(c))}`);
+      const o = selo.safraOpen(c.key_b64, c.envelope);
+      assert.equal(b64(o.plaintext), c.plaintext_b64, c.note || k);
+      assert.equal(b64(o.iv), c.iv_b64);
+      // Independent: Node's AES-256-CTR with the 16 IV bytes as the counter.
+      const d = crypto.createDecipheriv('aes-256-ctr', Buffer.from(c.key_b64, 'base64'), Buffer.from(c.iv_b64, 'base64'));
+      const ct = Buffer.from(c.envelope.split('.')[2], 'base64');
+      assert.equal(Buffer.concat([d.update(ct), d.final()]).toString('base64'), c.plaintext_b64, c.note || k);
+      cases++;
     }
   }
-  assert.ok(opened >= 3, 'counter-carry cases ran');
+  assert.equal(cases, extEnv.open_only_counter_carry.length);
+  assert.ok(cases >= 3, 'counter-carry cases ran');
+  // The refusals, made from the file's first envelope by breaking one part.
+  const [hdr, iv, ct] = extEnv.seal_and_open[0].envelope.split('.');
+  const key = extEnv.seal_and_open[0].key_b64;
+  throwsCode(() => selo.safraOpen(key, `${hdr}.${iv}`), 'safra.envelope.malformed');
+  throwsCode(() => selo.safraOpen(key, `${b64(Buffer.from('{"alg":"RSA-AEP","enc":"A128CTR"}'))}.${iv}.${ct}`), 'safra.envelope.bad_header');
+  throwsCode(() => selo.safraOpen(key, `${hdr}.${b64(Buffer.from('only15bytes....'))}.${ct}`), 'safra.envelope.bad_iv');
+  throwsCode(() => selo.safraOpen(key, `${hdr}.${iv}.${ct}!`), 'safra.envelope.bad_base64');
 });
 
 test('external token: claims and schedule from the local receive time', () => {
