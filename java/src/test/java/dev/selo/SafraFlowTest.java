@@ -163,11 +163,18 @@ class SafraFlowTest {
   @Test
   void sessionIdIsAGuidAndExportRoundTrips() {
     try (SafraSession s = SafraSession.create("", "homologation", "C")) {
-      assertEquals("", s.sessionId());
+      assertEquals("", s.sessionId()); // no id before the first handshake request
       byte[] blob = s.export();
       try (SafraSession t = SafraSession.importSession(blob)) {
         assertArrayEquals(blob, t.export());
       }
+      // The first handshake request gives the session its id: a version-4
+      // GUID, sent as amc-session-id.
+      s.setClientKey(clientKey);
+      SafraSession.Prepared p = s.prepareNext(SafraSession.Op.HANDSHAKE, "", T0);
+      String sid = s.sessionId();
+      assertTrue(sid.matches("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"), sid);
+      assertEquals(sid, p.request().header("amc-session-id").orElseThrow());
       SeloException e = assertThrows(SeloException.class, () -> SafraSession.importSession(new byte[] {'{'}));
       assertEquals("safra.session.bad_snapshot", e.getCode());
     }
