@@ -260,12 +260,12 @@ pub async fn ofb_steps(
             return Ok(sim);
         }
     };
-    let req = PreparedRequest {
-        method: "POST".into(),
-        url: p.audience().to_string(),
-        headers: vec![("content-type".into(), selo::ofb::MEDIA_TYPE.into())],
-        body: signed.token.clone().into_bytes(),
-    };
+    let req = PreparedRequest::new(
+        "POST",
+        p.audience(),
+        vec![("content-type".into(), selo::ofb::MEDIA_TYPE.into())],
+        signed.token.clone().into_bytes(),
+    );
     let mut x = Exchange::default();
     let r = exchange(http, &req, &mut x).await;
     x.sent = serde_json::Value::String(crate::output::cut(&signed.token, 40));

@@ -57,7 +57,6 @@ pub async fn run(a: DemoArgs, json: bool) -> Result<(), CliError> {
         profile: selo::safra::SafraProfile::default(),
         boleto: sample_boleto(&mut selo::rng::system())?,
         client_key: None,
-        transport_retries: 1,
     };
     let faults = a.faults;
     let inject = |step: &str| {

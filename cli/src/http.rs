@@ -133,8 +133,22 @@ fn transport(url: &str, e: &reqwest::Error) -> CliError {
     }
     let code = if e.is_timeout() {
         "cli.net.timeout"
+    } else if e.is_connect() {
+        "cli.net.connect"
     } else {
         "cli.net.transport"
     };
     CliError::io(code, msg)
+}
+
+/// What a transport error tells the Safra session: `cli.net.connect` means
+/// the request was never written; a timeout or any other failure may have
+/// reached the server.
+pub fn failure_of(e: &CliError) -> selo::http::TransportFailure {
+    use selo::http::TransportFailure;
+    match e.code.as_str() {
+        "cli.net.connect" => TransportFailure::Connect,
+        "cli.net.timeout" => TransportFailure::Timeout,
+        _ => TransportFailure::Reset,
+    }
 }

@@ -101,12 +101,11 @@ pub struct FlowArgs {
     /// Extra CA certificate(s) to trust (PEM).
     #[arg(long)]
     ca: Option<PathBuf>,
-    /// Per-request timeout in seconds.
+    /// Per-request timeout in seconds. A request without a reply by then
+    /// is reported to the session, which decides: resend, reconcile a
+    /// psd050 with a psd052 query, or give up (profile `max_recoveries`).
     #[arg(long, default_value_t = 30)]
     timeout: u64,
-    /// How many times a lost reply is resent per step (never for psd050).
-    #[arg(long, default_value_t = 1)]
-    transport_retries: u32,
 }
 
 fn main() {
@@ -252,7 +251,6 @@ async fn flow(a: FlowArgs, json: bool) -> Result<(), CliError> {
         profile,
         boleto,
         client_key,
-        transport_retries: a.transport_retries,
     };
     let mut reporter = report::Reporter::new(json);
     reporter.note(format!(

@@ -31,8 +31,6 @@ pub struct FlowOptions {
     pub profile: SafraProfile,
     pub boleto: BoletoRequest,
     pub client_key: Option<RsaPrivateKey>,
-    /// Resends after a lost reply (never for psd050, which is not idempotent).
-    pub transport_retries: u32,
 }
 
 /// The sample boleto with a random 9-digit `nossoNumero`, so repeated runs
@@ -70,12 +68,24 @@ fn recovery_label(action: Option<NextAction>, resp: &ReceivedResponse) -> String
         Some(NextAction::Reauthenticate) => format!("reauthenticate: {why}"),
         Some(NextAction::Renew) => "renew: token due".to_string(),
         Some(NextAction::Retry) => format!("retry: {why}"),
+        Some(NextAction::Reconcile) => {
+            format!("reconcile: {why}: psd050 outcome unknown, psd052 follows")
+        }
         None => "continue".to_string(),
     }
 }
 
-fn service_of(url: &str) -> &str {
-    url.rsplit('/').next().unwrap_or_default()
+/// The label of what the session decided after a transport failure.
+fn transport_label(action: Option<NextAction>, e: &CliError) -> String {
+    match action {
+        Some(NextAction::Reconcile) => format!(
+            "reconcile: {}: psd050 outcome unknown, psd052 follows",
+            e.code
+        ),
+        Some(NextAction::Rehandshake) => format!("rehandshake: {}", e.code),
+        Some(a) => format!("{}: {}", a.as_str(), e.code),
+        None => format!("continue: {}", e.code),
+    }
 }
 
 /// A running flow: one session, one HTTP client.
@@ -83,7 +93,6 @@ pub struct SafraFlow {
     session: Session,
     http: Http,
     rng: selo::rng::SystemRng,
-    transport_retries: u32,
 }
 
 impl SafraFlow {
@@ -101,7 +110,6 @@ impl SafraFlow {
             session,
             http,
             rng: selo::rng::system(),
-            transport_retries: opts.transport_retries,
         })
     }
 
@@ -109,7 +117,6 @@ impl SafraFlow {
     pub async fn run(&mut self, name: &str, op: &Operation) -> (Step, Option<Reply>) {
         let mut step = Step::new("safra", name);
         let started = Instant::now();
-        let mut retries_left = self.transport_retries;
         let mut result = Err(CliError::step(
             "cli.flow.too_many_exchanges",
             format!("{name}: no result after {MAX_EXCHANGES} exchanges"),
@@ -135,24 +142,31 @@ impl SafraFlow {
             let resp = match sent {
                 Ok(r) => r,
                 Err(e) => {
-                    let idempotent = service_of(&req.url) != "psd050";
-                    if idempotent && retries_left > 0 {
-                        retries_left -= 1;
-                        x.outcome = format!("resend: {}", e.code);
-                        step.recoveries.push(x.outcome.clone());
-                        step.exchanges.push(x);
-                        continue;
+                    // The session decides what a lost reply means.
+                    let failure = crate::http::failure_of(&e);
+                    match self.session.handle_transport_error(id, failure, now()) {
+                        Ok(Outcome::Continue(action)) => {
+                            x.outcome = transport_label(action, &e);
+                            step.recoveries.push(x.outcome.clone());
+                            step.exchanges.push(x);
+                            continue;
+                        }
+                        Ok(Outcome::Done(reply)) => {
+                            x.outcome = "done".into();
+                            step.exchanges.push(x);
+                            result = Ok(reply);
+                            break;
+                        }
+                        Err(se) => {
+                            x.outcome = se.code().to_string();
+                            step.exchanges.push(x);
+                            let mut ce: CliError = se.into();
+                            ce.message
+                                .push_str(&format!(" (last failure: {})", e.message));
+                            result = Err(ce);
+                            break;
+                        }
                     }
-                    x.outcome = e.code.clone();
-                    step.exchanges.push(x);
-                    let mut e = e;
-                    if !idempotent {
-                        e.message.push_str(
-                            " (psd050 is not resent: the boleto may be registered; query it first)",
-                        );
-                    }
-                    result = Err(e);
-                    break;
                 }
             };
             x.status = Some(resp.status);
@@ -188,7 +202,10 @@ impl SafraFlow {
             Ok(Reply::BusinessError { status, body }) => {
                 let (codigo, mensagem) = status
                     .as_ref()
-                    .map(|s| (s.codigo.to_string(), s.mensagem.clone()))
+                    .map(|s| {
+                        let codigo = s.codigo.map_or_else(|| "absent".into(), |c| c.to_string());
+                        (codigo, s.mensagem.clone())
+                    })
                     .unwrap_or_else(|| ("?".into(), "no statusProcessamento in the body".into()));
                 step.summary = format!("550 statusProcessamento {codigo}: {mensagem}");
                 step.detail = serde_json::json!({
@@ -220,6 +237,7 @@ fn boleto_detail(r: &BoletoReply) -> serde_json::Value {
     serde_json::json!({
         "statusProcessamento": r.status_processamento,
         "documento": r.documento,
+        "reconciled": r.reconciled,
     })
 }
 
@@ -263,15 +281,23 @@ fn describe(step: &mut Step, reply: &Reply, session: &Session) {
             let st = r
                 .status_processamento
                 .as_ref()
-                .map(|s| format!("{} {}", s.codigo, s.mensagem))
+                .map(|s| {
+                    let codigo = s.codigo.map_or_else(|| "absent".into(), |c| c.to_string());
+                    format!("{codigo} {}", s.mensagem)
+                })
                 .unwrap_or_default();
             let extra = match (&d.codigo_barras, &d.registrado_cip) {
                 (Some(c), _) => format!("codigoBarras {c}"),
                 (None, Some(c)) => format!("registradoCip {c}"),
                 _ => String::new(),
             };
+            let reconciled = if r.reconciled {
+                " reconciled (psd050 outcome was ambiguous; psd052 found it)"
+            } else {
+                ""
+            };
             step.summary = format!(
-                "nossoNumero {} seuNumero {} {extra} [{st}]",
+                "nossoNumero {} seuNumero {} {extra} [{st}]{reconciled}",
                 d.nosso_numero.as_deref().unwrap_or("?"),
                 d.seu_numero.as_deref().unwrap_or("?"),
             );

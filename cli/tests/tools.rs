@@ -252,12 +252,7 @@ fn sim_ofb_and_sim_bmp_subcommands_serve() {
         .unwrap();
     let post = |body: Vec<u8>| {
         rt.block_on(async {
-            let c = selo::http::PreparedRequest {
-                method: "POST".into(),
-                url: aud.clone(),
-                headers: vec![],
-                body,
-            };
+            let c = selo::http::PreparedRequest::new("POST", aud.clone(), vec![], body);
             raw_post(&c).await
         })
     };

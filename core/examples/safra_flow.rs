@@ -69,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
             Reply::BoletoRegistered(r) | Reply::BoletoQueried(r) => {
                 let s = r.status_processamento.clone().unwrap_or_default();
-                format!("statusProcessamento {} {}", s.codigo, s.mensagem)
+                format!("statusProcessamento {:?} {}", s.codigo, s.mensagem)
             }
             Reply::BusinessError { status, .. } => format!("business error {status:?}"),
         };

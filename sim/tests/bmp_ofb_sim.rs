@@ -294,12 +294,12 @@ fn consent_request(sim: &OfbSim, kid: &str, key: &RsaPrivateKey, iss: &str) -> P
         &mut selo::rng::system(),
     )
     .unwrap();
-    PreparedRequest {
-        method: "POST".into(),
-        url: sim.protocol().audience().into(),
-        headers: vec![("content-type".into(), "application/jwt".into())],
-        body: signed.token.into_bytes(),
-    }
+    PreparedRequest::new(
+        "POST",
+        sim.protocol().audience(),
+        vec![("content-type".into(), "application/jwt".into())],
+        signed.token.into_bytes(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -328,12 +328,12 @@ async fn ofb_consent_is_signed_and_a_replayed_jti_is_403() {
     assert_eq!(sim.protocol().consents().len(), 1);
 
     // The served JWKS verifies too.
-    let jwks = send(&PreparedRequest {
-        method: "GET".into(),
-        url: sim.url("/.well-known/jwks.json"),
-        headers: vec![],
-        body: vec![],
-    })
+    let jwks = send(&PreparedRequest::new(
+        "GET",
+        sim.url("/.well-known/jwks.json"),
+        vec![],
+        vec![],
+    ))
     .await;
     let set = JwkSet::parse(std::str::from_utf8(&jwks.body).unwrap()).unwrap();
     assert_eq!(

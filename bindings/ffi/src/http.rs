@@ -59,6 +59,7 @@ pub struct SeloRequest {
     url: CString,
     pub(crate) headers: Headers,
     pub(crate) body: Vec<u8>,
+    pub(crate) resendable: bool,
 }
 
 impl Drop for SeloRequest {
@@ -74,6 +75,7 @@ impl SeloRequest {
             url,
             headers,
             body,
+            resendable,
         } = r;
         Ok(SeloRequest {
             method: CString::new(method)
@@ -81,6 +83,7 @@ impl SeloRequest {
             url: CString::new(url).map_err(|_| crate::FfiError::arg("url contains a NUL byte"))?,
             headers: Headers::from_pairs(headers)?,
             body,
+            resendable,
         })
     }
     pub(crate) fn method_str(&self) -> &str {
@@ -157,12 +160,12 @@ pub unsafe extern "C" fn selo_request_new(
 ) -> SeloStatus {
     call(|| {
         let out = Out::new(out, "out")?;
-        let r = SeloRequest::from_prepared(PreparedRequest {
-            method: str_arg(method, "method")?.to_string(),
-            url: str_arg(url, "url")?.to_string(),
-            headers: Vec::new(),
-            body: Vec::new(),
-        })?;
+        let r = SeloRequest::from_prepared(PreparedRequest::new(
+            str_arg(method, "method")?,
+            str_arg(url, "url")?,
+            Vec::new(),
+            Vec::new(),
+        ))?;
         out.write(new_handle(r));
         Ok(())
     })
@@ -210,6 +213,17 @@ pub unsafe extern "C" fn selo_request_set_body(
 pub extern "C" fn selo_request_method(request: *const SeloRequest) -> *const c_char {
     guard(std::ptr::null(), || {
         handle_ref(request, "request").map_or(std::ptr::null(), |r| r.method.as_ptr())
+    })
+}
+
+/// 1 when the host may send this request again after an ambiguous outcome
+/// (lost reply, timeout, reset, 5xx), 0 when it must not (Safra psd050:
+/// report the failure with `selo_safra_session_handle_transport_error`
+/// instead, and the session reconciles). 0 for an invalid handle.
+#[unsafe(no_mangle)]
+pub extern "C" fn selo_request_resendable(request: *const SeloRequest) -> u32 {
+    guard(0, || {
+        handle_ref(request, "request").map_or(0, |r| u32::from(r.resendable))
     })
 }
 

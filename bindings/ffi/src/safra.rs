@@ -22,6 +22,7 @@ use crate::{
     time_arg,
 };
 use selo::crypto::{Padding, default_provider};
+use selo::http::TransportFailure;
 use selo::keys::KeyFormat;
 use selo::safra::bank::{Bank, BankConfig, Fault};
 use selo::safra::boleto::{BoletoQuery, BoletoRequest};
@@ -67,6 +68,24 @@ pub enum SeloSafraStep {
     Retry = 4,
     /// The operation finished: `reply_out` holds the reply.
     Done = 5,
+    /// psd050's outcome is unknown: call again (a psd052 query for the same
+    /// boleto follows before anything is registered again).
+    Reconcile = 6,
+}
+
+/// How sending a request failed before any response arrived (for
+/// `selo_safra_session_handle_transport_error`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeloTransportFailure {
+    /// No connection (refused, DNS, TLS): the request was never written.
+    Connect = 0,
+    /// No reply before the host's deadline.
+    Timeout = 1,
+    /// The connection closed or reset after the request was (maybe) sent.
+    Reset = 2,
+    /// Any other failure after the request may have been sent.
+    Other = 3,
 }
 
 /// The kind of a finished operation's reply.
@@ -269,13 +288,17 @@ fn status_fields(
     f: &mut BTreeMap<String, String>,
 ) {
     if let Some(s) = s {
-        f.insert("codigo".into(), s.codigo.to_string());
+        if let Some(c) = s.codigo {
+            f.insert("codigo".into(), c.to_string());
+        }
         f.insert("mensagem".into(), s.mensagem.clone());
     }
 }
 
 fn boleto_fields(b: &selo::safra::boleto::BoletoReply, f: &mut BTreeMap<String, String>) {
     status_fields(b.status_processamento.as_ref(), f);
+    f.insert("reconciled".into(), b.reconciled.to_string());
+    f.insert("iv_reused".into(), b.iv_reused.to_string());
     if let Some(d) = &b.documento {
         for (k, v) in [
             ("nosso_numero", &d.nosso_numero),
@@ -386,25 +409,75 @@ pub unsafe extern "C" fn selo_safra_session_handle_response(
             now,
             s.rng.as_mut(),
         )?;
-        match outcome {
-            Outcome::Continue(action) => {
-                let step = match action {
-                    None => SeloSafraStep::Continue,
-                    Some(NextAction::Rehandshake) => SeloSafraStep::Rehandshake,
-                    Some(NextAction::Reauthenticate) => SeloSafraStep::Reauthenticate,
-                    Some(NextAction::Renew) => SeloSafraStep::Renew,
-                    Some(NextAction::Retry) => SeloSafraStep::Retry,
-                };
-                step_out.write(step as u32);
-                reply_out.write(std::ptr::null_mut());
-            }
-            Outcome::Done(reply) => {
-                let reply = reply_of(&reply)?;
-                step_out.write(SeloSafraStep::Done as u32);
-                reply_out.write(new_handle(reply));
-            }
+        write_outcome(outcome, step_out, reply_out)
+    })
+}
+
+fn write_outcome(
+    outcome: Outcome,
+    step_out: Out<u32>,
+    reply_out: Out<*mut SeloSafraReply>,
+) -> FfiResult<()> {
+    match outcome {
+        Outcome::Continue(action) => {
+            let step = match action {
+                None => SeloSafraStep::Continue,
+                Some(NextAction::Rehandshake) => SeloSafraStep::Rehandshake,
+                Some(NextAction::Reauthenticate) => SeloSafraStep::Reauthenticate,
+                Some(NextAction::Renew) => SeloSafraStep::Renew,
+                Some(NextAction::Retry) => SeloSafraStep::Retry,
+                Some(NextAction::Reconcile) => SeloSafraStep::Reconcile,
+            };
+            step_out.write(step as u32);
+            reply_out.write(std::ptr::null_mut());
         }
-        Ok(())
+        Outcome::Done(reply) => {
+            let reply = reply_of(&reply)?;
+            step_out.write(SeloSafraStep::Done as u32);
+            reply_out.write(new_handle(reply));
+        }
+    }
+    Ok(())
+}
+
+/// Reports that request `request_id` got no HTTP response: `failure` is a
+/// `SeloTransportFailure` (connect, timeout, reset, other). The session
+/// decides what follows, exactly as `selo_safra_session_handle_response`
+/// does: `SELO_SAFRA_STEP_RETRY` (send anew), `SELO_SAFRA_STEP_RECONCILE`
+/// (after an ambiguous psd050), or an error (`safra.boleto.outcome_unknown`
+/// naming the boleto, too many recoveries).
+///
+/// # Safety
+/// The out pointers are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn selo_safra_session_handle_transport_error(
+    session: *mut SeloSafraSession,
+    request_id: u64,
+    failure: u32,
+    now: i64,
+    step_out: *mut u32,
+    reply_out: *mut *mut SeloSafraReply,
+) -> SeloStatus {
+    call(|| {
+        let step_out = Out::new(step_out, "step_out")?;
+        let reply_out = Out::new(reply_out, "reply_out")?;
+        let s = handle_mut(session, "session")?;
+        let failure = match failure {
+            0 => TransportFailure::Connect,
+            1 => TransportFailure::Timeout,
+            2 => TransportFailure::Reset,
+            3 => TransportFailure::Other,
+            other => {
+                return Err(FfiError::arg(format!(
+                    "failure: expected a SeloTransportFailure (0..=3), found {other}"
+                )));
+            }
+        };
+        let now = time_arg(now, "now")?;
+        let outcome = s
+            .inner
+            .handle_transport_error(RequestId(request_id), failure, now)?;
+        write_outcome(outcome, step_out, reply_out)
     })
 }
 

@@ -71,6 +71,10 @@ pub struct HttpRequest {
     pub url: String,
     pub headers: Vec<HttpHeader>,
     pub body: Vec<u8>,
+    /// False: never send it again after an ambiguous outcome (Safra
+    /// psd050); report the failure to the session instead.
+    #[uniffi(default = true)]
+    pub resendable: bool,
 }
 
 /// A response (received by the host, or produced by a server role).
@@ -98,6 +102,7 @@ impl From<PreparedRequest> for HttpRequest {
             url: r.url,
             headers: headers_out(r.headers),
             body: r.body,
+            resendable: r.resendable,
         }
     }
 }
@@ -109,6 +114,7 @@ impl From<HttpRequest> for PreparedRequest {
             url: r.url,
             headers: headers_in(r.headers),
             body: r.body,
+            resendable: r.resendable,
         }
     }
 }

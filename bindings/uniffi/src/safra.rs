@@ -83,6 +83,7 @@ pub enum SafraNextAction {
     Reauthenticate,
     Renew,
     Retry,
+    Reconcile,
 }
 
 impl From<NextAction> for SafraNextAction {
@@ -92,6 +93,7 @@ impl From<NextAction> for SafraNextAction {
             NextAction::Reauthenticate => SafraNextAction::Reauthenticate,
             NextAction::Renew => SafraNextAction::Renew,
             NextAction::Retry => SafraNextAction::Retry,
+            NextAction::Reconcile => SafraNextAction::Reconcile,
         }
     }
 }
@@ -125,7 +127,8 @@ impl From<&TokenSchedule> for SafraToken {
 /// `statusProcessamento`.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct SafraStatus {
-    pub codigo: i64,
+    /// `None` when the member is absent or not an integer.
+    pub codigo: Option<i64>,
     pub mensagem: String,
 }
 
@@ -153,6 +156,10 @@ pub struct SafraBoletoReply {
     pub status: Option<SafraStatus>,
     pub documento: Option<SafraDocumentoReply>,
     pub raw_json: String,
+    /// psd050's outcome was ambiguous; this is the psd052 that found it.
+    pub reconciled: bool,
+    /// The reply reused an IV (only with `reject_reused_iv` off).
+    pub iv_reused: bool,
 }
 
 impl From<BoletoReply> for SafraBoletoReply {
@@ -166,6 +173,8 @@ impl From<BoletoReply> for SafraBoletoReply {
                 registrado_cip: d.registrado_cip,
             }),
             raw_json: r.raw.to_string(),
+            reconciled: r.reconciled,
+            iv_reused: r.iv_reused,
         }
     }
 }
@@ -280,6 +289,27 @@ struct SessionInner {
     last_op: Option<(SafraOperationKey, Operation)>,
 }
 
+impl SessionInner {
+    fn outcome(
+        &mut self,
+        outcome: Result<Outcome, selo::safra::Error>,
+    ) -> Result<SafraOutcome, SeloError> {
+        match outcome {
+            Ok(Outcome::Continue(a)) => Ok(SafraOutcome::Continue {
+                action: a.map(SafraNextAction::from),
+            }),
+            Ok(Outcome::Done(r)) => {
+                self.last_op = None;
+                Ok(SafraOutcome::Done { reply: r.into() })
+            }
+            Err(e) => {
+                self.last_op = None;
+                Err(e.into())
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum SafraOperationKey {
     Handshake,
@@ -392,16 +422,29 @@ impl SafraSession {
         let outcome =
             inner
                 .session
-                .handle_response(RequestId(id), &response.into(), now, &mut *inner.rng)?;
-        Ok(match outcome {
-            Outcome::Continue(a) => SafraOutcome::Continue {
-                action: a.map(SafraNextAction::from),
-            },
-            Outcome::Done(r) => {
-                inner.last_op = None;
-                SafraOutcome::Done { reply: r.into() }
-            }
-        })
+                .handle_response(RequestId(id), &response.into(), now, &mut *inner.rng);
+        inner.outcome(outcome)
+    }
+
+    /// Reports that request `id` got no response: `failure` is "connect"
+    /// (never sent), "timeout", "reset" or "other". Answers like
+    /// `handle_response`: `Retry` when the request may go again,
+    /// `Reconcile` after an ambiguous psd050, or an error
+    /// (`safra.boleto.outcome_unknown`, too many recoveries).
+    pub fn handle_transport_error(
+        &self,
+        id: u64,
+        failure: String,
+        now: i64,
+    ) -> Result<SafraOutcome, SeloError> {
+        let now = secs(now)?;
+        let failure: selo::http::TransportFailure = failure.parse().map_err(crate::error::arg)?;
+        let mut g = lock(&self.inner);
+        let inner = &mut *g;
+        let outcome = inner
+            .session
+            .handle_transport_error(RequestId(id), failure, now);
+        inner.outcome(outcome)
     }
 
     pub fn state(&self) -> SafraState {

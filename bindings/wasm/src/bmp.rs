@@ -472,13 +472,12 @@ fn call_in(v: &JsValue) -> Result<ConfirmationCall, JsValue> {
     let deadline = crate::conv::get_opt_f64(v, "deadlineMs", "call")?.unwrap_or(5000.0);
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     Ok(ConfirmationCall {
-        request: selo::http::PreparedRequest {
-            method: get_opt_string(&req, "method", "call.request")?
-                .unwrap_or_else(|| "POST".into()),
-            url: get_opt_string(&req, "url", "call.request")?.unwrap_or_default(),
-            headers: headers_in(&get(&req, "headers"))?,
-            body: bytes_in(&get(&req, "body"), "call.request.body")?,
-        },
+        request: selo::http::PreparedRequest::new(
+            get_opt_string(&req, "method", "call.request")?.unwrap_or_else(|| "POST".into()),
+            get_opt_string(&req, "url", "call.request")?.unwrap_or_default(),
+            headers_in(&get(&req, "headers"))?,
+            bytes_in(&get(&req, "body"), "call.request.body")?,
+        ),
         deadline_ms: deadline.max(0.0) as u64,
     })
 }

@@ -253,9 +253,12 @@ pub fn response_out(status: u16, headers: &[(String, String)], body: &[u8]) -> J
     o.into()
 }
 
-/// A prepared request: `{ method, url, headers: [[n, v], …], body: Uint8Array }`.
+/// A prepared request: `{ method, url, headers: [[n, v], …], body: Uint8Array,
+/// resendable }` (`resendable` false: never send it again after an
+/// ambiguous outcome; report the failure to the session instead).
 pub fn request_out(r: &selo::http::PreparedRequest) -> JsValue {
     let o = js_sys::Object::new();
+    set(&o, "resendable", &JsValue::from_bool(r.resendable));
     set(&o, "method", &JsValue::from_str(&r.method));
     set(&o, "url", &JsValue::from_str(&r.url));
     set(&o, "headers", &headers_out(&r.headers));

@@ -104,13 +104,22 @@ fn reply_out(r: &Reply) -> Result<JsValue, JsValue> {
 }
 
 fn action_out(a: Option<NextAction>) -> JsValue {
-    match a {
-        None => JsValue::NULL,
-        Some(NextAction::Rehandshake) => "rehandshake".into(),
-        Some(NextAction::Reauthenticate) => "reauthenticate".into(),
-        Some(NextAction::Renew) => "renew".into(),
-        Some(NextAction::Retry) => "retry".into(),
+    a.map_or(JsValue::NULL, |a| a.as_str().into())
+}
+
+fn outcome_out(out: Outcome) -> Result<JsValue, JsValue> {
+    let o = js_sys::Object::new();
+    match out {
+        Outcome::Continue(a) => {
+            set(&o, "done", &JsValue::FALSE);
+            set(&o, "action", &action_out(a));
+        }
+        Outcome::Done(r) => {
+            set(&o, "done", &JsValue::TRUE);
+            set(&o, "reply", &reply_out(&r)?);
+        }
     }
+    Ok(o.into())
 }
 
 /// A boleto registration message from a JS object (camelCase, SPEC §2.7),
@@ -220,7 +229,8 @@ impl SafraSession {
 
     /// Hands back the response `{ status, headers, body }` to request `id`.
     /// Returns `{ done: false, action }` (action: null | "rehandshake" |
-    /// "reauthenticate" | "renew" | "retry") or `{ done: true, reply }`.
+    /// "reauthenticate" | "renew" | "retry" | "reconcile") or
+    /// `{ done: true, reply }`.
     #[wasm_bindgen(js_name = handleResponse)]
     pub fn handle_response(
         &mut self,
@@ -235,18 +245,30 @@ impl SafraSession {
             .inner
             .handle_response(id, &resp, now, &mut *self.rng)
             .map_err(selo_err)?;
-        let o = js_sys::Object::new();
-        match out {
-            Outcome::Continue(a) => {
-                set(&o, "done", &JsValue::FALSE);
-                set(&o, "action", &action_out(a));
-            }
-            Outcome::Done(r) => {
-                set(&o, "done", &JsValue::TRUE);
-                set(&o, "reply", &reply_out(&r)?);
-            }
-        }
-        Ok(o.into())
+        outcome_out(out)
+    }
+
+    /// Reports that request `id` got no response: `failure` is "connect"
+    /// (never sent), "timeout", "reset" or "other". Returns what
+    /// `handleResponse` returns: "retry" when the request may go again,
+    /// "reconcile" after an ambiguous psd050 (a psd052 query follows), or
+    /// throws (`safra.boleto.outcome_unknown`, too many recoveries).
+    #[wasm_bindgen(js_name = handleTransportError)]
+    pub fn handle_transport_error(
+        &mut self,
+        id: f64,
+        failure: &str,
+        now: Option<f64>,
+    ) -> Result<JsValue, JsValue> {
+        let id = request_id_in(id)?;
+        let failure: selo::http::TransportFailure =
+            failure.parse().map_err(|e: String| type_err(&e))?;
+        let now = now_in(now)?;
+        let out = self
+            .inner
+            .handle_transport_error(id, failure, now)
+            .map_err(selo_err)?;
+        outcome_out(out)
     }
 
     /// "new" | "keys-sent" | "key-agreed" | "authenticated".

@@ -137,12 +137,7 @@ impl BmpServer {
         ];
         headers.extend(extra_headers.iter().cloned());
         ConfirmationCall {
-            request: PreparedRequest {
-                method: "POST".into(),
-                url: partner_url.into(),
-                headers,
-                body,
-            },
+            request: PreparedRequest::new("POST", partner_url, headers, body),
             deadline_ms: self.profile.confirm_timeout_ms,
         }
     }

@@ -197,12 +197,8 @@ impl SignedTransaction {
     }
     /// The POST to `url` (BMP's base URL + endpoint); identical on every call.
     pub fn request(&self, url: &str) -> PreparedRequest {
-        PreparedRequest {
-            method: "POST".into(),
-            url: url.into(),
-            headers: self.headers(),
-            body: self.body.clone(),
-        }
+        // The same bytes and IdempotencyKey on every call: resendable.
+        PreparedRequest::new("POST", url, self.headers(), self.body.clone())
     }
 }
 

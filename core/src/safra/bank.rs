@@ -57,6 +57,8 @@ pub struct StoredBoleto {
 }
 
 struct BankSession {
+    /// Last request seen (Unix seconds): idle sessions expire.
+    last_used: u64,
     client_key: RsaPublicKey,
     aes_key: Option<SessionKey>,
     ivs: IvLog,
@@ -64,6 +66,13 @@ struct BankSession {
     token_exp: u64,
     work_id: Option<String>,
 }
+
+/// The most handshaken sessions a bank keeps; at the cap the least recently
+/// used one is forgotten (its client re-handshakes after a 500).
+pub const MAX_SESSIONS: usize = 10_000;
+
+/// A session unused this long (seconds) is forgotten.
+pub const SESSION_IDLE_SECS: u64 = 3_600;
 
 /// The PSD bank.
 pub struct Bank {
@@ -189,8 +198,16 @@ impl Bank {
                 "header amc-aplicacao: expected \"PSD\"",
             ));
         }
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            if now.saturating_sub(s.last_used) > SESSION_IDLE_SECS || s.ivs.is_full() {
+                // Idle too long, or its key carried enough messages.
+                s.aes_key = None;
+                s.token = None;
+            }
+            s.last_used = now;
+        }
         if service == Service::Psd001 {
-            return self.handshake(&sid, body, rng);
+            return self.handshake(&sid, body, now, rng);
         }
         if let Some(fault) = self.faults.pop_front() {
             return self.fault(fault, &sid, rng);
@@ -226,7 +243,7 @@ impl Bank {
             }
             Fault::Answer550 => {
                 let status = StatusProcessamento {
-                    codigo: 99,
+                    codigo: Some(99),
                     mensagem: "Erro de negócio simulado".into(),
                 };
                 self.business(sid, &status, rng)
@@ -258,19 +275,50 @@ impl Bank {
         }
     }
 
+    /// Makes room for one more session: drops idle ones, then (still at
+    /// the cap) the least recently used.
+    fn make_room(&mut self, now: u64) {
+        if self.sessions.len() < MAX_SESSIONS {
+            return;
+        }
+        self.sessions
+            .retain(|_, s| now.saturating_sub(s.last_used) <= SESSION_IDLE_SECS);
+        while self.sessions.len() >= MAX_SESSIONS {
+            let Some(oldest) = self
+                .sessions
+                .iter()
+                .min_by_key(|(_, s)| s.last_used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            self.sessions.remove(&oldest);
+        }
+    }
+
+    /// How many handshaken sessions the bank holds.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
     fn handshake(
         &mut self,
         sid: &str,
         body: &[u8],
+        now: u64,
         rng: &mut dyn CryptoRng,
     ) -> Result<ReceivedResponse, Error> {
         let v: serde_json::Value = serde_json::from_slice(body)
             .map_err(|_| err(Code::HandshakeBadRequest, "psd001 body is not JSON"))?;
         if v.get("jwk").is_some() {
             let client_key = handshake::bank_verify_stage1(self.provider, body, sid)?;
+            if !self.sessions.contains_key(sid) {
+                self.make_room(now);
+            }
             self.sessions.insert(
                 sid.to_string(),
                 BankSession {
+                    last_used: now,
                     client_key,
                     aes_key: None,
                     ivs: IvLog::default(),
@@ -380,7 +428,7 @@ impl Bank {
     }
 
     fn issue_token(&self, sid: &str, now: u64, rng: &mut dyn CryptoRng) -> (String, u64) {
-        let exp = now + self.cfg.token_lifetime;
+        let exp = now.saturating_add(self.cfg.token_lifetime);
         let header = b64url(br#"{"alg":"HS256","typ":"JWT"}"#);
         let payload = serde_json::json!({"apl": "PSD", "sid": sid, "jti": new_guid(rng), "iat": now, "exp": exp});
         let input = format!("{header}.{}", b64url(payload.to_string().as_bytes()));
@@ -503,7 +551,7 @@ impl Bank {
             Ok(r) => r,
             Err(e) => {
                 let status = StatusProcessamento {
-                    codigo: 1,
+                    codigo: Some(1),
                     mensagem: format!("{}: {}", e.code(), e.message()),
                 };
                 return self.business(sid, &status, rng);
@@ -512,7 +560,7 @@ impl Bank {
         let nosso = format!("{:015}", req.documento.nosso_numero);
         if self.boletos.contains_key(&nosso) {
             let status = StatusProcessamento {
-                codigo: 2,
+                codigo: Some(2),
                 mensagem: format!("nossoNumero {nosso} já registrado"),
             };
             return self.business(sid, &status, rng);
@@ -526,7 +574,7 @@ impl Bank {
                 Ok(b) => b,
                 Err(e) => {
                     let status = StatusProcessamento {
-                        codigo: 1,
+                        codigo: Some(1),
                         mensagem: e.message().to_string(),
                     };
                     return self.business(sid, &status, rng);
@@ -543,7 +591,7 @@ impl Bank {
         doc.insert("seuNumero".into(), req.documento.seu_numero.clone().into());
         doc.insert("codigoBarras".into(), codigo_barras.into());
         let status = StatusProcessamento {
-            codigo: 0,
+            codigo: Some(0),
             mensagem: "Boleto registrado com sucesso".into(),
         };
         self.sealed(sid, 200, &reply_json(&status, &doc), rng)
@@ -568,7 +616,7 @@ impl Bank {
             .filter(|b| b.request.documento.seu_numero == q.seu_numero)
         else {
             let status = StatusProcessamento {
-                codigo: 3,
+                codigo: Some(3),
                 mensagem: format!("Boleto {} não encontrado", q.nosso_numero),
             };
             return self.business(sid, &status, rng);
@@ -581,7 +629,7 @@ impl Bank {
         );
         doc.insert("registradoCip".into(), "S".into());
         let status = StatusProcessamento {
-            codigo: 0,
+            codigo: Some(0),
             mensagem: "Consulta efetuada".into(),
         };
         self.sealed(sid, 200, &reply_json(&status, &doc), rng)

@@ -494,8 +494,9 @@ impl BoletoQuery {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusProcessamento {
-    /// Result code.
-    pub codigo: i64,
+    /// Result code; `None` when the member is absent or not an integer
+    /// (never read as 0, which means success).
+    pub codigo: Option<i64>,
     /// Result message (≤ 400).
     pub mensagem: String,
 }
@@ -524,6 +525,14 @@ pub struct BoletoReply {
     pub documento: Option<DocumentoReply>,
     /// The reply as received (unknown members included).
     pub raw: Value,
+    /// True when psd050's outcome was ambiguous and this is the psd052
+    /// answer that found the boleto registered (SPEC §2.8).
+    #[serde(default)]
+    pub reconciled: bool,
+    /// True when the reply's IV had been seen before in the session (only
+    /// possible with the profile's `reject_reused_iv` off).
+    #[serde(default)]
+    pub iv_reused: bool,
 }
 
 /// Case-insensitive member lookup.
@@ -550,9 +559,9 @@ impl StatusProcessamento {
     pub fn from_reply(v: &Value) -> Option<Self> {
         let s = get_ci(v, "statusProcessamento")?;
         let codigo = match get_ci(s, "codigo") {
-            Some(Value::Number(n)) => n.as_i64().unwrap_or_default(),
-            Some(Value::String(t)) => t.trim().parse().unwrap_or_default(),
-            _ => 0,
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(t)) => t.trim().parse().ok(),
+            _ => None,
         };
         let mensagem = get_ci(s, "mensagem").map(text).unwrap_or_default();
         Some(Self { codigo, mensagem })
@@ -579,6 +588,8 @@ impl BoletoReply {
             status_processamento: StatusProcessamento::from_reply(v),
             documento,
             raw: v.clone(),
+            reconciled: false,
+            iv_reused: false,
         })
     }
 }
@@ -586,7 +597,7 @@ impl BoletoReply {
 /// Builds a reply object (bank role).
 pub fn reply_json(status: &StatusProcessamento, documento: &Map<String, Value>) -> Value {
     serde_json::json!({
-        "statusProcessamento": { "codigo": status.codigo, "mensagem": status.mensagem },
+        "statusProcessamento": { "codigo": status.codigo.unwrap_or_default(), "mensagem": status.mensagem },
         "documento": Value::Object(documento.clone()),
     })
 }

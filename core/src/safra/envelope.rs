@@ -282,6 +282,17 @@ impl IvLog {
         self.seen.insert(iv);
     }
 
+    /// True once the log holds [`IvLog::CAPACITY`] IVs: the key has carried
+    /// enough messages and a new handshake should replace it (forgetting
+    /// IVs instead would let a replayed envelope through).
+    pub fn is_full(&self) -> bool {
+        self.seen.len() >= Self::CAPACITY
+    }
+
+    /// The most IVs one key's log holds (≈ 3 MiB): both roles replace the
+    /// key before it is reached.
+    pub const CAPACITY: usize = 100_000;
+
     /// How many IVs are remembered.
     pub fn len(&self) -> usize {
         self.seen.len()

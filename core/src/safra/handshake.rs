@@ -193,63 +193,75 @@ fn key_from_text(text: &str) -> Option<SessionKey> {
     None
 }
 
-/// Finds the AES key in a decrypted plaintext (SPEC §2.3 step 6): member
-/// `KID`, any case of `kid`, then `k`; base64/base64url of 32 bytes, else a
-/// 32-character text as the raw key; a non-JSON plaintext of 32 raw bytes or
-/// base64 of 32 bytes is the key itself.
-pub fn extract_key(plaintext: &[u8]) -> Result<ExtractedKey, Error> {
+/// Finds the AES key candidates in a decrypted plaintext (SPEC §2.3 step
+/// 6), in order: member `KID` (exact name), any case of `kid`, then `k`
+/// (RFC 7517 base64url). A member counts when its text base64- or
+/// base64url-decodes to 32 bytes, or is itself 32 characters long; a
+/// non-JSON plaintext of 32 raw bytes or base64 of 32 bytes is the key
+/// itself. The bank's signature decides between candidates
+/// ([`parse_stage2_reply`]).
+pub fn extract_keys(plaintext: &[u8]) -> Result<Vec<ExtractedKey>, Error> {
     if let Ok(serde_json::Value::Object(m)) = serde_json::from_slice::<serde_json::Value>(plaintext)
     {
-        let member = m
-            .get("KID")
-            .or_else(|| {
-                m.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("kid"))
-                    .map(|(_, v)| v)
-            })
-            .or_else(|| m.get("k"));
-        let Some(value) = member else {
+        let exact = m.get("KID").map(|v| ("KID", v));
+        let any_case = m
+            .iter()
+            .filter(|(k, _)| k.as_str() != "KID" && k.eq_ignore_ascii_case("kid"))
+            .map(|(k, v)| (k.as_str(), v));
+        let k = m.get("k").map(|v| ("k", v));
+        let members: Vec<(&str, &serde_json::Value)> =
+            exact.into_iter().chain(any_case).chain(k).collect();
+        if members.is_empty() {
             return Err(err(
                 Code::HandshakeBadKeyMaterial,
                 "decrypted JWK has no KID, kid or k member",
             ));
-        };
-        let Some(text) = value.as_str() else {
-            return Err(err(
-                Code::HandshakeBadKeyMaterial,
-                "decrypted JWK key member is not a string",
-            ));
-        };
-        return match key_from_text(text) {
-            Some(key) => Ok(ExtractedKey {
-                key,
-                text: Some(Zeroizing::new(text.to_string())),
-            }),
-            None => {
-                let decoded = b64_decode(text).map(|b| b.len()).ok();
-                Err(err(
-                    Code::HandshakeBadKeyMaterial,
-                    format!(
-                        "decrypted JWK key member: expected base64 of 32 bytes or 32 characters, found {} characters{}",
+        }
+        let mut found = Vec::new();
+        let mut refused = Vec::new();
+        for (name, value) in members {
+            let Some(text) = value.as_str() else {
+                refused.push(format!("{name}: not a string"));
+                continue;
+            };
+            match key_from_text(text) {
+                Some(key) => found.push(ExtractedKey {
+                    key,
+                    text: Some(Zeroizing::new(text.to_string())),
+                }),
+                None => {
+                    let decoded = b64_decode(text).map(|b| b.len()).ok();
+                    refused.push(format!(
+                        "{name}: {} characters{}",
                         text.len(),
                         decoded.map_or(String::new(), |n| format!(" decoding to {n} bytes"))
-                    ),
-                ))
+                    ));
+                }
             }
-        };
+        }
+        if found.is_empty() {
+            return Err(err(
+                Code::HandshakeBadKeyMaterial,
+                format!(
+                    "decrypted JWK: no key member is base64 of 32 bytes or 32 characters ({})",
+                    refused.join("; ")
+                ),
+            ));
+        }
+        return Ok(found);
     }
     if plaintext.len() == 32 {
-        return Ok(ExtractedKey {
+        return Ok(vec![ExtractedKey {
             key: SessionKey::from_slice(plaintext)?,
             text: None,
-        });
+        }]);
     }
     if let Ok(text) = std::str::from_utf8(plaintext)
         && let Ok(bytes) = b64_decode(text.trim_matches('"'))
         && let Ok(key) = SessionKey::from_slice(&Zeroizing::new(bytes))
     {
         let text = Some(Zeroizing::new(text.trim_matches('"').to_string()));
-        return Ok(ExtractedKey { key, text });
+        return Ok(vec![ExtractedKey { key, text }]);
     }
     Err(err(
         Code::HandshakeBadKeyMaterial,
@@ -258,6 +270,15 @@ pub fn extract_key(plaintext: &[u8]) -> Result<ExtractedKey, Error> {
             plaintext.len()
         ),
     ))
+}
+
+/// The first key candidate of [`extract_keys`] (without a signature to
+/// decide between several).
+pub fn extract_key(plaintext: &[u8]) -> Result<ExtractedKey, Error> {
+    extract_keys(plaintext)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| err(Code::HandshakeBadKeyMaterial, "no key candidate"))
 }
 
 /// The byte strings a signature of kind `choice` may cover. For the base64
@@ -326,7 +347,7 @@ pub fn parse_stage2_reply(
                 continue;
             }
         };
-        let extracted = match extract_key(&plaintext) {
+        let candidates = match extract_keys(&plaintext) {
             Ok(x) => x,
             Err(e) => {
                 if last
@@ -341,20 +362,20 @@ pub fn parse_stage2_reply(
                 continue;
             }
         };
-        for &m in messages {
-            let verified = signed_messages(m, &extracted, &plaintext)
-                .iter()
-                .any(|msg| {
+        for extracted in &candidates {
+            for &m in messages {
+                let verified = signed_messages(m, extracted, &plaintext).iter().any(|msg| {
                     provider
                         .verify(bank_key, SignatureScheme::Pkcs1v15Sha256, msg, &sig)
                         .is_ok()
                 });
-            if verified {
-                return Ok(AgreedKey {
-                    key: extracted.key.clone(),
-                    padding,
-                    signature_message: m,
-                });
+                if verified {
+                    return Ok(AgreedKey {
+                        key: extracted.key.clone(),
+                        padding,
+                        signature_message: m,
+                    });
+                }
             }
         }
         last = Some(err(
@@ -440,11 +461,38 @@ pub fn bank_open_stage2(
             format!("parametros signature: {e}"),
         )
     })?;
+    // Bound the work before trusting anyone: the session GUID fits one RSA
+    // block, and the client's signature (one cheap public operation) is
+    // checked before any private-key decryption.
+    if enc.len() != bank_key.size() {
+        return Err(err(
+            Code::HandshakeBadRequest,
+            format!(
+                "parametros enc: expected exactly one RSA block ({} bytes), found {}",
+                bank_key.size(),
+                enc.len()
+            ),
+        ));
+    }
+    provider
+        .verify(
+            client_key,
+            SignatureScheme::Pkcs1v15Sha256,
+            session_id.as_bytes(),
+            &sig,
+        )
+        .map_err(|_| {
+            err(
+                Code::HandshakeBadSignature,
+                "stage-2 signature over the session GUID does not verify",
+            )
+        })?;
     let padding = paddings
         .iter()
         .copied()
         .find(|&pad| {
-            decrypt_chunked(provider, bank_key, pad, &enc, rng)
+            provider
+                .decrypt(bank_key, pad, &enc, rng)
                 .is_ok_and(|pt| crate::crypto::ct_eq(&pt, session_id.as_bytes()))
         })
         .ok_or_else(|| {
@@ -458,19 +506,6 @@ pub fn bank_open_stage2(
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-            )
-        })?;
-    provider
-        .verify(
-            client_key,
-            SignatureScheme::Pkcs1v15Sha256,
-            session_id.as_bytes(),
-            &sig,
-        )
-        .map_err(|_| {
-            err(
-                Code::HandshakeBadSignature,
-                "stage-2 signature over the session GUID does not verify",
             )
         })?;
     Ok(padding)

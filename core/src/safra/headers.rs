@@ -87,6 +87,13 @@ impl Service {
         Service::ALL.into_iter().find(|s| s.path() == last)
     }
 
+    /// False for psd050 (registering a boleto is not idempotent: a bank
+    /// that does not de-duplicate by `nossoNumero` would register it
+    /// twice); every other service may be sent again (SPEC §2.8).
+    pub const fn is_resendable(self) -> bool {
+        !matches!(self, Service::Psd050)
+    }
+
     /// True for the services that need `authorization` and `amc-work-id`.
     pub const fn needs_token(self) -> bool {
         matches!(self, Service::Psd007 | Service::Psd050 | Service::Psd052)

@@ -78,6 +78,9 @@ crate::define_error! {
         BoletoInvalidDocument => ("safra.boleto.invalid_document", None),
         /// A date is not a real `yyyy-MM-dd` date.
         BoletoInvalidDate => ("safra.boleto.invalid_date", None),
+        /// psd050's outcome stayed ambiguous: the psd052 that should have
+        /// reconciled it was ambiguous too. The message names the boleto.
+        BoletoOutcomeUnknown => ("safra.boleto.outcome_unknown", None),
         /// A business reply (or request, bank role) is not the expected JSON.
         MessageMalformed => ("safra.message.malformed", Some(400)),
         /// The operation needs a state the session is not in.

@@ -115,6 +115,11 @@ pub struct SafraProfile {
     /// How many recoveries (re-handshake, re-auth, retry) one operation may
     /// trigger before the session gives up.
     pub max_recoveries: u32,
+    /// `statusProcessamento.codigo` values with which a 550 to psd052 means
+    /// "no such boleto" (the manual names none; the simulator uses 3).
+    /// Only these let a session register again after an ambiguous psd050;
+    /// any other 550 ends in `safra.boleto.outcome_unknown`.
+    pub boleto_not_found_codes: Vec<i64>,
 }
 
 impl Default for SafraProfile {
@@ -129,6 +134,7 @@ impl Default for SafraProfile {
             renew_before_secs: 60,
             expire_before_secs: 30,
             max_recoveries: 3,
+            boleto_not_found_codes: vec![3],
         }
     }
 }

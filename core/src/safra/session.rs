@@ -27,6 +27,27 @@
 //! next step: key expiry (500 + `amc-criptografia: erro`) and HTTP 480 reset
 //! the right state and answer `Continue`, so the loop recovers by itself
 //! within `profile.max_recoveries`.
+//!
+//! ## Failure paths (SPEC §2.8)
+//!
+//! When no response arrives (timeout, reset, connection refused), the host
+//! reports it with [`Session::handle_transport_error`] instead of
+//! `handle_response`; the session decides, the host never keeps a list of
+//! its own. Every request the session may safely send again answers
+//! `Continue(Some(Retry))`. A psd050 whose outcome is *ambiguous* (a 5xx
+//! other than 500 + `amc-criptografia`, a lost reply, a timeout, a reset) is
+//! never resent blindly: the session answers `Continue(Some(Reconcile))` and
+//! its next request is a psd052 query for the same boleto. Found: the
+//! operation ends with [`Reply::BoletoRegistered`] whose reply has
+//! `reconciled = true`. Not found (550 with a status code listed in
+//! `profile.boleto_not_found_codes`): psd050 goes once more. The query's
+//! own outcome ambiguous: the error `safra.boleto.outcome_unknown`, naming
+//! the boleto, so the host can decide.
+//!
+//! Recoveries are counted per operation: the count starts at zero when an
+//! operation starts and is reset when it ends, with a reply or an error. A
+//! session that gave up (`safra.session.too_many_recoveries`) runs its next
+//! operation from a clean count.
 
 use super::boleto::{BoletoQuery, BoletoReply, BoletoRequest, StatusProcessamento};
 use super::envelope::{IvLog, SessionKey, unwrap_body, wrap_body};
@@ -36,7 +57,7 @@ use super::token::{TokenSchedule, schedule};
 use super::{Code, Error, On480, PaddingChoice, SafraProfile, SignatureMessage, err};
 use crate::crypto::{Padding, RsaProvider, default_provider};
 use crate::encoding::{b64, b64_decode, new_guid};
-use crate::http::{PreparedRequest, ReceivedResponse};
+use crate::http::{PreparedRequest, ReceivedResponse, TransportFailure};
 use crate::keys::{RsaPrivateKey, RsaPublicKey};
 use crate::rng::CryptoRng;
 use serde::{Deserialize, Serialize};
@@ -84,8 +105,33 @@ pub enum NextAction {
     Reauthenticate,
     /// The token is due: psd007 follows.
     Renew,
-    /// A transient server error: the same request is prepared again.
+    /// A transient failure: the same request is prepared again.
     Retry,
+    /// psd050's outcome is unknown: a psd052 query for the same boleto
+    /// follows before anything is registered again.
+    Reconcile,
+}
+
+impl NextAction {
+    /// Every action, in wire-name order.
+    pub const ALL: [NextAction; 5] = [
+        NextAction::Rehandshake,
+        NextAction::Reauthenticate,
+        NextAction::Renew,
+        NextAction::Retry,
+        NextAction::Reconcile,
+    ];
+
+    /// The wire name bindings use (`"rehandshake"`, `"reconcile"`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NextAction::Rehandshake => "rehandshake",
+            NextAction::Reauthenticate => "reauthenticate",
+            NextAction::Renew => "renew",
+            NextAction::Retry => "retry",
+            NextAction::Reconcile => "reconcile",
+        }
+    }
 }
 
 /// What `handle_response` decided.
@@ -138,6 +184,8 @@ enum Step {
     Renew,
     Register,
     Query,
+    /// psd052 after an ambiguous psd050.
+    Reconcile,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,8 +235,18 @@ pub struct Session {
     signature_winner: Option<SignatureMessage>,
     pending: HashMap<u64, Pending>,
     next_id: u64,
+    /// The operation in progress (`None` between operations).
+    active: Option<Operation>,
+    /// Recoveries of the operation in progress.
     recoveries: u32,
+    /// The operation in progress is a psd050 whose outcome is unknown:
+    /// its next request is the psd052 that reconciles it.
+    reconcile: bool,
 }
+
+/// In-flight requests one session tracks at most; older ids are forgotten
+/// (a host that never reports them cannot grow the session).
+const MAX_PENDING: usize = 16;
 
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -237,7 +295,9 @@ impl Session {
             signature_winner: None,
             pending: HashMap::new(),
             next_id: 1,
+            active: None,
             recoveries: 0,
+            reconcile: false,
         })
     }
 
@@ -323,7 +383,12 @@ impl Session {
         req: PreparedRequest,
     ) -> (RequestId, PreparedRequest) {
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id = self.next_id.wrapping_add(1);
+        if self.pending.len() >= MAX_PENDING
+            && let Some(oldest) = self.pending.keys().min().copied()
+        {
+            self.pending.remove(&oldest);
+        }
         self.pending.insert(id, Pending { step, op });
         (RequestId(id), req)
     }
@@ -339,6 +404,7 @@ impl Session {
             url: self.base_url.url(service),
             headers,
             body,
+            resendable: service.is_resendable(),
         }
     }
 
@@ -459,23 +525,49 @@ impl Session {
 
     /// The next request `op` needs at time `now`: a prerequisite (handshake,
     /// authentication, renewal) or the operation's own request.
+    ///
+    /// Calling it with another operation than the one in progress starts a
+    /// new operation (the old one's in-flight requests are forgotten).
     pub fn prepare_next(
         &mut self,
         op: &Operation,
         now: u64,
         rng: &mut dyn CryptoRng,
     ) -> Result<(RequestId, PreparedRequest), Error> {
+        if self.active.as_ref() != Some(op) {
+            self.end_operation();
+            self.active = Some(op.clone());
+        }
         if self.recoveries > self.profile.max_recoveries {
-            return Err(err(
+            let e = err(
                 Code::SessionTooManyRecoveries,
                 format!(
-                    "gave up after {} recoveries (profile max_recoveries = {})",
-                    self.recoveries - 1,
+                    "gave up after {} recoveries (profile max_recoveries = {}); the next operation starts afresh",
+                    self.recoveries.saturating_sub(1),
                     self.profile.max_recoveries
                 ),
-            ));
+            );
+            self.end_operation();
+            return Err(e);
         }
+        let prepared = self.prepare_step(op, now, rng);
+        if prepared.is_err() {
+            self.end_operation();
+        }
+        prepared
+    }
+
+    fn prepare_step(
+        &mut self,
+        op: &Operation,
+        now: u64,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<(RequestId, PreparedRequest), Error> {
         let kind = op.kind();
+        if self.ivs.is_full() {
+            // This key has carried enough messages: agree a new one.
+            self.discard_key();
+        }
         match self.state {
             State::New => return self.prepare_stage1(kind, rng),
             State::KeysSent => return self.prepare_stage2(kind, rng),
@@ -501,6 +593,10 @@ impl Session {
             return self.prepare_sealed(Step::Renew, kind, Service::Psd007, &msg, rng);
         }
         match op {
+            Operation::RegisterBoleto(b) if self.reconcile => {
+                let msg = reconcile_query(b).to_json();
+                self.prepare_sealed(Step::Reconcile, kind, Service::Psd052, &msg, rng)
+            }
             Operation::RegisterBoleto(b) => {
                 b.validate()?;
                 let msg = b.to_json();
@@ -519,36 +615,122 @@ impl Session {
     }
 
     fn recover(&mut self, action: NextAction) -> Outcome {
-        self.recoveries += 1;
+        self.recoveries = self.recoveries.saturating_add(1);
         Outcome::Continue(Some(action))
     }
 
     fn done(&mut self, reply: Reply) -> Outcome {
-        self.recoveries = 0;
         Outcome::Done(reply)
     }
 
-    fn open_reply(&mut self, body: &[u8]) -> Result<serde_json::Value, Error> {
+    /// Ends the operation in progress: its recovery count, reconciliation
+    /// and in-flight requests are forgotten.
+    fn end_operation(&mut self) {
+        self.active = None;
+        self.recoveries = 0;
+        self.reconcile = false;
+        self.pending.clear();
+    }
+
+    /// A finished operation (a reply or an error) leaves a clean session.
+    fn settle(&mut self, outcome: Result<Outcome, Error>) -> Result<Outcome, Error> {
+        if !matches!(outcome, Ok(Outcome::Continue(_))) {
+            self.end_operation();
+        }
+        outcome
+    }
+
+    /// Opens a reply body; the flag is true when its IV had been seen
+    /// before (only possible with `reject_reused_iv` off).
+    fn open_reply(&mut self, body: &[u8]) -> Result<(serde_json::Value, bool), Error> {
         let key = self
             .aes_key
             .as_ref()
             .ok_or_else(|| err(Code::SessionNotReady, "no AES key agreed"))?;
         let envelope = unwrap_body(body)?;
-        let (_, json) = self
+        let (opened, json) = self
             .ivs
             .open(key, &envelope, self.profile.reject_reused_iv)?;
-        Ok(json)
+        Ok((json, opened.reused_iv))
+    }
+
+    fn boleto_reply(&mut self, body: &[u8]) -> Result<BoletoReply, Error> {
+        let (json, iv_reused) = self.open_reply(body)?;
+        let mut reply = BoletoReply::from_value(&json)?;
+        reply.iv_reused = iv_reused;
+        Ok(reply)
     }
 
     fn business_error(&mut self, body: &[u8]) -> Reply {
         let json = match self.open_reply(body) {
-            Ok(j) => j,
+            Ok((j, _)) => j,
             Err(_) => serde_json::from_slice(body).unwrap_or(serde_json::Value::Null),
         };
         Reply::BusinessError {
             status: StatusProcessamento::from_reply(&json),
             body: json,
         }
+    }
+
+    /// The outcome of an ambiguous exchange (the request may or may not
+    /// have been processed): resend what may be resent, reconcile psd050.
+    fn ambiguous(&mut self, p: Pending, what: &str) -> Result<Outcome, Error> {
+        match p.step {
+            Step::Register => {
+                self.reconcile = true;
+                Ok(self.recover(NextAction::Reconcile))
+            }
+            Step::Reconcile => Err(self.outcome_unknown(&format!(
+                "the psd052 query that reconciles it ended with {what}"
+            ))),
+            Step::Stage2(_) => {
+                // The bank may have agreed a key we never saw: start over.
+                self.discard_key();
+                Ok(self.recover(NextAction::Rehandshake))
+            }
+            Step::Stage1 | Step::Authenticate | Step::Renew | Step::Query => {
+                Ok(self.recover(NextAction::Retry))
+            }
+        }
+    }
+
+    fn outcome_unknown(&self, why: &str) -> Error {
+        let (nosso, seu) = match &self.active {
+            Some(Operation::RegisterBoleto(b)) => (
+                b.documento.nosso_numero.to_string(),
+                b.documento.seu_numero.clone(),
+            ),
+            _ => (String::from("?"), String::from("?")),
+        };
+        err(
+            Code::BoletoOutcomeUnknown,
+            format!(
+                "boleto nossoNumero {nosso} (seuNumero {seu:?}): whether psd050 registered it is unknown; {why}. Query it (psd052) before registering it again"
+            ),
+        )
+    }
+
+    /// Reports that request `id` got no HTTP response: `failure` says how
+    /// sending it failed (see [`TransportFailure`]). Like `handle_response`,
+    /// the answer is the next step: `Continue(Some(Retry))` when the request
+    /// may go again, `Continue(Some(Reconcile))` after an ambiguous psd050,
+    /// or an error (`safra.boleto.outcome_unknown`, too many recoveries).
+    pub fn handle_transport_error(
+        &mut self,
+        id: RequestId,
+        failure: TransportFailure,
+        _now: u64,
+    ) -> Result<Outcome, Error> {
+        let Some(p) = self.pending.remove(&id.0) else {
+            return Err(unknown_request(id));
+        };
+        let outcome = if failure.is_ambiguous() {
+            self.ambiguous(p, &format!("a transport failure ({failure})"))
+        } else {
+            // Never sent: sending it (again) is always safe.
+            Ok(self.recover(NextAction::Retry))
+        };
+        self.settle(outcome)
     }
 
     fn take_token(
@@ -589,11 +771,19 @@ impl Session {
         rng: &mut dyn CryptoRng,
     ) -> Result<Outcome, Error> {
         let Some(p) = self.pending.remove(&id.0) else {
-            return Err(err(
-                Code::SessionUnknownRequest,
-                format!("request id {} is unknown or already handled", id.0),
-            ));
+            return Err(unknown_request(id));
         };
+        let outcome = self.on_response(p, response, now, rng);
+        self.settle(outcome)
+    }
+
+    fn on_response(
+        &mut self,
+        p: Pending,
+        response: &ReceivedResponse,
+        now: u64,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<Outcome, Error> {
         let status = response.status;
         if is_key_expired(status, &response.headers) {
             self.discard_key();
@@ -613,23 +803,54 @@ impl Session {
         }
         if status == 550 {
             let reply = self.business_error(&response.body);
+            if p.step == Step::Reconcile {
+                let Reply::BusinessError { status, .. } = &reply else {
+                    return Err(self.outcome_unknown("the reconciling query failed"));
+                };
+                let codigo = status.as_ref().and_then(|s| s.codigo);
+                let not_found =
+                    codigo.is_some_and(|c| self.profile.boleto_not_found_codes.contains(&c));
+                if not_found {
+                    // The bank does not have it: registering again is safe.
+                    self.reconcile = false;
+                    return Ok(self.recover(NextAction::Retry));
+                }
+                let shown = codigo.map_or_else(|| "absent".to_string(), |c| c.to_string());
+                return Err(self.outcome_unknown(&format!(
+                    "the psd052 query answered 550 with statusProcessamento.codigo {shown}, which profile.boleto_not_found_codes does not list as not found"
+                )));
+            }
             return Ok(self.done(reply));
         }
-        if status == 401 && matches!(p.step, Step::Renew | Step::Register | Step::Query) {
+        if status == 401
+            && matches!(
+                p.step,
+                Step::Renew | Step::Register | Step::Query | Step::Reconcile
+            )
+        {
             // The bank no longer knows our token (e.g. a psd007 reply was
             // lost after the bank had already renewed): authenticate again.
             self.discard_token();
             return Ok(self.recover(NextAction::Reauthenticate));
         }
-        if (400..500).contains(&status) {
+        if (400..500).contains(&status) || status == 500 {
+            // `auto`: a refused stage 2 (4xx, or a plain 500 from a bank
+            // whose decryption threw) moves on to the next padding.
             if let Step::Stage2(_) = p.step {
                 let auto =
                     self.profile.padding == PaddingChoice::Auto && self.padding_winner.is_none();
-                if auto && self.auto_index + 1 < Padding::ALL.len() {
-                    self.auto_index += 1;
+                if auto && self.auto_index.saturating_add(1) < Padding::ALL.len() {
+                    self.auto_index = self.auto_index.saturating_add(1);
                     self.discard_key();
                     return Ok(Outcome::Continue(Some(NextAction::Rehandshake)));
                 }
+            }
+        }
+        if (400..500).contains(&status) {
+            if p.step == Step::Reconcile {
+                return Err(self.outcome_unknown(&format!(
+                    "the psd052 query that reconciles it was refused with HTTP {status}"
+                )));
             }
             let excerpt: String = String::from_utf8_lossy(&response.body)
                 .chars()
@@ -641,7 +862,7 @@ impl Session {
             ));
         }
         if status >= 500 {
-            return Ok(self.recover(NextAction::Retry));
+            return self.ambiguous(p, &format!("HTTP {status}"));
         }
         if !(200..300).contains(&status) {
             return Err(err(
@@ -692,8 +913,9 @@ impl Session {
                 }
             }
             Step::Authenticate => {
-                let json = self.open_reply(&response.body)?;
-                let sched = self.take_token(&json, now, true)?;
+                let (json, iv_reused) = self.open_reply(&response.body)?;
+                let mut sched = self.take_token(&json, now, true)?;
+                sched.iv_reused = iv_reused;
                 if p.op == OpKind::Authenticate {
                     Ok(self.done(Reply::Authenticated(sched)))
                 } else {
@@ -701,8 +923,9 @@ impl Session {
                 }
             }
             Step::Renew => {
-                let json = self.open_reply(&response.body)?;
-                let sched = self.take_token(&json, now, false)?;
+                let (json, iv_reused) = self.open_reply(&response.body)?;
+                let mut sched = self.take_token(&json, now, false)?;
+                sched.iv_reused = iv_reused;
                 if p.op == OpKind::Renew {
                     Ok(self.done(Reply::Renewed(sched)))
                 } else {
@@ -710,14 +933,29 @@ impl Session {
                 }
             }
             Step::Register => {
-                let json = self.open_reply(&response.body)?;
-                let reply = BoletoReply::from_value(&json)?;
+                let reply = self.boleto_reply(&response.body)?;
                 Ok(self.done(Reply::BoletoRegistered(reply)))
             }
             Step::Query => {
-                let json = self.open_reply(&response.body)?;
-                let reply = BoletoReply::from_value(&json)?;
+                let reply = self.boleto_reply(&response.body)?;
                 Ok(self.done(Reply::BoletoQueried(reply)))
+            }
+            Step::Reconcile => {
+                let mut reply = self.boleto_reply(&response.body)?;
+                let seu = reply.documento.as_ref().and_then(|d| d.seu_numero.clone());
+                let expected = match &self.active {
+                    Some(Operation::RegisterBoleto(b)) => Some(b.documento.seu_numero.clone()),
+                    _ => None,
+                };
+                if let (Some(found), Some(expected)) = (&seu, &expected)
+                    && found.trim() != expected.trim()
+                {
+                    return Err(self.outcome_unknown(&format!(
+                        "the reconciling psd052 found a boleto with seuNumero {found:?}"
+                    )));
+                }
+                reply.reconciled = true;
+                Ok(self.done(Reply::BoletoRegistered(reply)))
             }
         }
     }
@@ -818,6 +1056,21 @@ impl Session {
         s.padding_winner = snap.padding_winner;
         s.signature_winner = snap.signature_winner;
         Ok(s)
+    }
+}
+
+fn unknown_request(id: RequestId) -> Error {
+    err(
+        Code::SessionUnknownRequest,
+        format!("request id {} is unknown or already handled", id.0),
+    )
+}
+
+/// The psd052 that finds out whether a psd050 of `b` was registered.
+fn reconcile_query(b: &BoletoRequest) -> BoletoQuery {
+    BoletoQuery {
+        nosso_numero: b.documento.nosso_numero.to_string(),
+        seu_numero: b.documento.seu_numero.clone(),
     }
 }
 

@@ -24,7 +24,15 @@ pub struct TokenSchedule {
     pub renew_at: u64,
     /// `t0 + L - expire_before` (30 s by default); after it the token is expired.
     pub expires_at: u64,
+    /// True when the reply that carried the token reused an IV already seen
+    /// in the session (only possible with `reject_reused_iv` off).
+    #[serde(default)]
+    pub iv_reused: bool,
 }
+
+/// The longest token lifetime accepted (one year): a larger `exp - iat` is
+/// a bank bug or an attack, refused as `safra.token.bad_claims`.
+pub const MAX_LIFETIME_SECS: u64 = 366 * 24 * 3600;
 
 impl fmt::Debug for TokenSchedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -104,6 +112,14 @@ pub fn schedule(token: &str, t0: u64, profile: &SafraProfile) -> Result<TokenSch
     let exp = int_claim(&claims, "exp")?;
     let iat = int_claim(&claims, "iat")?;
     let lifetime = exp.saturating_sub(iat);
+    if lifetime > MAX_LIFETIME_SECS {
+        return Err(err(
+            Code::TokenBadClaims,
+            format!(
+                "token lifetime exp - iat = {lifetime} s; expected at most {MAX_LIFETIME_SECS} s (one year)"
+            ),
+        ));
+    }
     if lifetime <= profile.renew_before_secs.max(60) {
         return Err(err(
             Code::TokenLifetimeTooShort,
@@ -113,14 +129,23 @@ pub fn schedule(token: &str, t0: u64, profile: &SafraProfile) -> Result<TokenSch
             ),
         ));
     }
+    // lifetime > renew_before >= expire_before (profile rule), so only the
+    // addition can overflow: a receive time near u64::MAX.
+    let end = t0.checked_add(lifetime).ok_or_else(|| {
+        err(
+            Code::TokenBadClaims,
+            format!("receive time {t0} + lifetime {lifetime} s overflows"),
+        )
+    })?;
     Ok(TokenSchedule {
         token: token.to_string(),
         exp,
         iat,
         lifetime,
         received_at: t0,
-        renew_at: t0 + lifetime - profile.renew_before_secs,
-        expires_at: t0 + lifetime - profile.expire_before_secs,
+        renew_at: end.saturating_sub(profile.renew_before_secs),
+        expires_at: end.saturating_sub(profile.expire_before_secs),
+        iv_reused: false,
     })
 }
 

@@ -192,7 +192,7 @@ fn replies_are_parsed_leniently_and_kept_whole() {
     assert_eq!(
         r.status_processamento.unwrap(),
         StatusProcessamento {
-            codigo: 0,
+            codigo: Some(0),
             mensagem: "ok".into()
         }
     );
