@@ -40,6 +40,37 @@ pub enum Fault {
     },
     /// BMP: the next confirmation call to the partner times out.
     ConfirmationTimeout,
+    /// Safra: the next psd050 is processed (the boleto is stored), then
+    /// answered 502, as a gateway in front of the bank that timed out.
+    #[serde(rename = "store-then-502")]
+    StoreThen502,
+    /// Safra: the next psd050 is processed (stored), then the connection
+    /// closes without a reply.
+    StoreThenDrop,
+    /// Safra: the next request to `service` (any non-handshake service when
+    /// absent) is not processed and gets no reply for `ms` (default 30 s),
+    /// then the connection closes: the client times out first.
+    Stall {
+        /// How long to hold the connection, ms.
+        #[serde(default = "stall_ms")]
+        ms: u64,
+        /// `psd001` … `psd052`; `None` = any but psd001.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+    },
+    /// Safra: the next request to `service` (any non-handshake service when
+    /// absent) is not processed and is answered a plain 500 (no
+    /// `amc-criptografia`).
+    #[serde(rename = "500-plain")]
+    Plain500 {
+        /// `psd001` … `psd052`; `None` = any but psd001.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+    },
+}
+
+fn stall_ms() -> u64 {
+    30_000
 }
 
 fn one() -> u32 {
@@ -56,6 +87,10 @@ impl Fault {
             Fault::Latency { .. } => "latency",
             Fault::Drop { .. } => "drop",
             Fault::ConfirmationTimeout => "confirmation-timeout",
+            Fault::StoreThen502 => "store-then-502",
+            Fault::StoreThenDrop => "store-then-drop",
+            Fault::Stall { .. } => "stall",
+            Fault::Plain500 { .. } => "500-plain",
         }
     }
 
@@ -82,6 +117,12 @@ impl fmt::Display for Fault {
             Fault::Latency { ms, count: None } => write!(f, "latency={ms}"),
             Fault::Latency { ms, count: Some(c) } => write!(f, "latency={ms}x{c}"),
             Fault::Drop { count } => write!(f, "drop={count}"),
+            Fault::Stall { ms, service: None } => write!(f, "stall={ms}"),
+            Fault::Stall {
+                ms,
+                service: Some(s),
+            } => write!(f, "stall={ms}@{s}"),
+            Fault::Plain500 { service: Some(s) } => write!(f, "500-plain@{s}"),
             other => f.write_str(other.name()),
         }
     }
@@ -101,8 +142,32 @@ impl FromStr for Fault {
             t.parse::<u64>()
                 .map_err(|_| format!("fault {name}: {what} must be a whole number, found {t:?}"))
         };
+        if let Some(rest) = s.trim().strip_prefix("500-plain") {
+            return match rest.strip_prefix('@') {
+                None if rest.is_empty() => Ok(Fault::Plain500 { service: None }),
+                Some(svc) => Ok(Fault::Plain500 {
+                    service: Some(svc.to_string()),
+                }),
+                _ => Err(format!(
+                    "fault {s:?}: expected 500-plain or 500-plain@SERVICE"
+                )),
+            };
+        }
         match (name, arg) {
             ("expire-key", None) => Ok(Fault::ExpireKey),
+            ("store-then-502", None) => Ok(Fault::StoreThen502),
+            ("store-then-drop", None) => Ok(Fault::StoreThenDrop),
+            ("stall", None) => Ok(Fault::Stall {
+                ms: stall_ms(),
+                service: None,
+            }),
+            ("stall", Some(a)) => {
+                let (ms, service) = match a.split_once('@') {
+                    Some((ms, svc)) => (num(ms, "ms")?, Some(svc.to_string())),
+                    None => (num(a, "ms")?, None),
+                };
+                Ok(Fault::Stall { ms, service })
+            }
             ("answer-480" | "480", None) => Ok(Fault::Answer480),
             ("answer-550" | "550", None) => Ok(Fault::Answer550),
             ("confirmation-timeout", None) => Ok(Fault::ConfirmationTimeout),
@@ -122,7 +187,8 @@ impl FromStr for Fault {
             }
             _ => Err(format!(
                 "unknown fault {s:?}: expected expire-key, answer-480, answer-550, \
-                 confirmation-timeout, drop[=N] or latency=MS[xN]"
+                 confirmation-timeout, drop[=N], latency=MS[xN], store-then-502, \
+                 store-then-drop, stall[=MS[@SERVICE]] or 500-plain[@SERVICE]"
             )),
         }
     }
@@ -145,6 +211,18 @@ mod tests {
             (
                 "confirmation-timeout",
                 r#"{"fault":"confirmation-timeout"}"#,
+            ),
+            ("store-then-502", r#"{"fault":"store-then-502"}"#),
+            ("store-then-drop", r#"{"fault":"store-then-drop"}"#),
+            ("stall=250", r#"{"fault":"stall","ms":250}"#),
+            (
+                "stall=250@psd050",
+                r#"{"fault":"stall","ms":250,"service":"psd050"}"#,
+            ),
+            ("500-plain", r#"{"fault":"500-plain"}"#),
+            (
+                "500-plain@psd001",
+                r#"{"fault":"500-plain","service":"psd001"}"#,
             ),
         ] {
             let a: Fault = cli.parse().unwrap();

@@ -3,12 +3,14 @@
 //! mutex, with the system clock as `now`.
 
 use crate::fault::Fault;
-use crate::server::{BoxFuture, Protocol, ServerOptions, Sim, SimRequest};
+use crate::server::{BoxFuture, Protocol, ServerOptions, Sim, SimRequest, directive};
 use crate::{SimError, unix_now};
 use selo::http::ReceivedResponse;
 use selo::keys::{RsaPrivateKey, RsaPublicKey};
 use selo::safra::SafraProfile;
+use selo::safra::Service;
 use selo::safra::bank::{self, Bank, BankConfig, StoredBoleto};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// How to run a Safra simulator.
@@ -47,6 +49,26 @@ impl Default for SafraConfig {
 pub struct SafraBank {
     bank: Arc<Mutex<Bank>>,
     base_path: String,
+    /// Transport-level faults (store-then-502/drop, stall, 500-plain),
+    /// taken by the first request they match.
+    faults: Mutex<VecDeque<Fault>>,
+}
+
+/// The most transport faults queued at once.
+const MAX_QUEUED_FAULTS: usize = 10_000;
+
+/// True when a queued `fault` applies to a request for `service`.
+fn matches(fault: &Fault, service: Option<Service>) -> bool {
+    let named = |want: &Option<String>| match (want, service) {
+        (Some(w), Some(s)) => s.path() == w.trim(),
+        (Some(_), None) => false,
+        (None, s) => s.is_some_and(|s| s != Service::Psd001),
+    };
+    match fault {
+        Fault::StoreThen502 | Fault::StoreThenDrop => service == Some(Service::Psd050),
+        Fault::Stall { service: want, .. } | Fault::Plain500 { service: want } => named(want),
+        _ => false,
+    }
 }
 
 /// A running Safra simulator.
@@ -56,6 +78,23 @@ impl SafraBank {
     fn with_bank<T>(&self, f: impl FnOnce(&mut Bank) -> T) -> T {
         let mut bank = self.bank.lock().unwrap_or_else(PoisonError::into_inner);
         f(&mut bank)
+    }
+
+    /// psd050 messages the bank processed per `nossoNumero`.
+    pub fn register_calls(&self) -> HashMap<String, u32> {
+        self.with_bank(|b| b.register_calls().clone())
+    }
+
+    /// How many `nossoNumero`s received more than one processed psd050: a
+    /// bank without de-duplication would have registered them twice.
+    pub fn duplicates(&self) -> usize {
+        self.with_bank(|b| b.register_calls().values().filter(|&&n| n > 1).count())
+    }
+
+    fn take_fault(&self, service: Option<Service>) -> Option<Fault> {
+        let mut q = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+        let i = q.iter().position(|f| matches(f, service))?;
+        q.remove(i)
     }
 
     /// The registered boletos (the query answers from these).
@@ -114,6 +153,18 @@ impl Protocol for SafraBank {
                     format!("{} {}: PSD services take POST", req.method, req.path),
                 );
             }
+            let fault = self.take_fault(Service::from_path(&req.path));
+            match &fault {
+                Some(Fault::Stall { ms, .. }) => return directive(format!("stall={ms}")),
+                Some(Fault::Plain500 { .. }) => {
+                    return json_error(
+                        500,
+                        "sim.internal",
+                        "internal server error (injected)".into(),
+                    );
+                }
+                _ => {}
+            }
             // RSA work takes milliseconds: keep it off the async workers.
             let bank = Arc::clone(&self.bank);
             let joined = tokio::task::spawn_blocking(move || {
@@ -122,9 +173,19 @@ impl Protocol for SafraBank {
                 bank.handle(&req.path, &req.headers, &req.body, unix_now(), &mut rng)
             })
             .await;
-            joined.unwrap_or_else(|e| {
+            let reply = joined.unwrap_or_else(|e| {
                 json_error(500, "sim.internal", format!("bank task failed: {e}"))
-            })
+            });
+            match fault {
+                // Stored; the reply is lost on the way back.
+                Some(Fault::StoreThen502) => json_error(
+                    502,
+                    "sim.bad_gateway",
+                    "bad gateway: the upstream did not answer in time (injected)".into(),
+                ),
+                Some(Fault::StoreThenDrop) => directive("drop".into()),
+                _ => reply,
+            }
         })
     }
 
@@ -133,6 +194,28 @@ impl Protocol for SafraBank {
             Fault::ExpireKey => bank::Fault::ExpireKey,
             Fault::Answer480 => bank::Fault::Answer480,
             Fault::Answer550 => bank::Fault::Answer550,
+            f @ (Fault::StoreThen502
+            | Fault::StoreThenDrop
+            | Fault::Stall { .. }
+            | Fault::Plain500 { .. }) => {
+                if let Fault::Stall {
+                    service: Some(s), ..
+                }
+                | Fault::Plain500 { service: Some(s) } = f
+                    && Service::from_path(s).is_none()
+                {
+                    return Err(format!(
+                        "fault {}: unknown service {s:?} (psd001, psd005, psd007, psd050, psd052)",
+                        f.name()
+                    ));
+                }
+                let mut q = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+                if q.len() >= MAX_QUEUED_FAULTS {
+                    return Err(format!("at most {MAX_QUEUED_FAULTS} faults may be queued"));
+                }
+                q.push_back(f.clone());
+                return Ok(());
+            }
             other => {
                 return Err(format!(
                     "fault {} does not apply to the Safra simulator",
@@ -156,10 +239,15 @@ impl Protocol for SafraBank {
                     })
                 })
                 .collect();
+            let calls = b.register_calls();
+            let duplicates = calls.values().filter(|&&n| n > 1).count();
             serde_json::json!({
                 "base_path": self.base_path,
                 "profile": b.profile(),
                 "boletos": boletos,
+                "psd050_counts": calls,
+                "duplicates": duplicates,
+                "sessions": b.session_count(),
             })
         })
     }
@@ -201,6 +289,7 @@ pub async fn start(cfg: SafraConfig) -> Result<SafraSim, SimError> {
     let protocol = SafraBank {
         bank: Arc::new(Mutex::new(bank)),
         base_path: cfg.base_path.trim_end_matches('/').to_string(),
+        faults: Mutex::new(VecDeque::new()),
     };
     Sim::start(protocol, &cfg.server)
         .await

@@ -25,6 +25,17 @@ use tokio::task::JoinHandle;
 
 /// Largest request body a simulator reads (bytes); more is answered 413.
 pub const MAX_BODY: usize = 1 << 20;
+
+/// A protocol asks the server to lose its reply by returning a response
+/// with this header: `drop` (close the connection without answering) or
+/// `stall=MS` (hold the connection MS ms, then close it). The header never
+/// reaches the client.
+pub(crate) const DIRECTIVE: &str = "x-selo-sim-directive";
+
+/// The directive response for `drop` or `stall=MS`.
+pub(crate) fn directive(what: String) -> ReceivedResponse {
+    ReceivedResponse::new(599, vec![(DIRECTIVE.into(), what)], Vec::new())
+}
 /// How many request records a simulator keeps (oldest dropped first).
 pub const MAX_LOG: usize = 1000;
 
@@ -260,10 +271,19 @@ async fn serve<P: Protocol>(shared: Arc<Shared<P>>, req: Request<Incoming>) -> S
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     let reply = Arc::clone(&shared.protocol).handle(sreq).await;
-    let served = if shared.take_drop() {
-        Served::Drop
-    } else {
-        Served::Reply(reply)
+    let directive = reply.header(DIRECTIVE).map(str::to_string);
+    let served = match directive.as_deref() {
+        Some("drop") => Served::Drop,
+        Some(d) => {
+            let ms = d
+                .strip_prefix("stall=")
+                .and_then(|m| m.parse::<u64>().ok())
+                .unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(ms.min(600_000))).await;
+            Served::Drop
+        }
+        None if shared.take_drop() => Served::Drop,
+        None => Served::Reply(reply),
     };
     finish(&shared, method, path, started, served)
 }

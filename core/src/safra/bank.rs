@@ -82,7 +82,15 @@ pub struct Bank {
     sessions: HashMap<String, BankSession>,
     boletos: HashMap<String, StoredBoleto>,
     faults: VecDeque<Fault>,
+    /// psd050 messages processed per `nossoNumero` (15 digits), refused
+    /// duplicates included: a count above 1 is a boleto a bank that does
+    /// not de-duplicate would have registered twice.
+    register_calls: HashMap<String, u32>,
 }
+
+/// The most boletos a bank stores (and psd050 counters it keeps); past it
+/// psd050 answers 550.
+pub const MAX_BOLETOS: usize = 1_000_000;
 
 fn json_response(status: u16, body: &serde_json::Value) -> ReceivedResponse {
     ReceivedResponse::new(
@@ -117,6 +125,7 @@ impl Bank {
             sessions: HashMap::new(),
             boletos: HashMap::new(),
             faults: VecDeque::new(),
+            register_calls: HashMap::new(),
         })
     }
 
@@ -137,7 +146,15 @@ impl Bank {
 
     /// Queues a fault for the next non-handshake call.
     pub fn inject(&mut self, fault: Fault) {
-        self.faults.push_back(fault);
+        if self.faults.len() < 10_000 {
+            self.faults.push_back(fault);
+        }
+    }
+
+    /// psd050 messages processed per `nossoNumero` (refused duplicates
+    /// included).
+    pub fn register_calls(&self) -> &HashMap<String, u32> {
+        &self.register_calls
     }
 
     /// The registered boletos.
@@ -558,6 +575,15 @@ impl Bank {
             }
         };
         let nosso = format!("{:015}", req.documento.nosso_numero);
+        if self.register_calls.len() >= MAX_BOLETOS && !self.register_calls.contains_key(&nosso) {
+            let status = StatusProcessamento {
+                codigo: Some(4),
+                mensagem: format!("capacidade esgotada ({MAX_BOLETOS} boletos)"),
+            };
+            return self.business(sid, &status, rng);
+        }
+        let calls = self.register_calls.entry(nosso.clone()).or_insert(0);
+        *calls = calls.saturating_add(1);
         if self.boletos.contains_key(&nosso) {
             let status = StatusProcessamento {
                 codigo: Some(2),
