@@ -15,7 +15,8 @@ export interface ProviderOptions { provider?: RsaProviderName }
 export interface SeedOptions { /** 32 bytes: deterministic randomness, for tests only. */ seed?: Uint8Array }
 export type CryptoOptions = ProviderOptions & SeedOptions;
 
-export interface PreparedRequest { method: string; url: string; headers: Array<[string, string]>; body: Uint8Array }
+/** `resendable` false (Safra psd050): never send it again after an ambiguous outcome; report the failure to the session instead. */
+export interface PreparedRequest { method: string; url: string; headers: Array<[string, string]>; body: Uint8Array; resendable?: boolean }
 export interface HttpResponse { status: number; headers: Array<[string, string]>; body: Uint8Array }
 export interface ReceivedResponse { status: number; headers?: HeadersLike; body?: BytesLike }
 
@@ -103,11 +104,16 @@ export interface SafraProfile {
   maxRecoveries?: number;
 }
 export interface TokenSchedule { token: string; exp: number; iat: number; lifetime: number; receivedAt: number; renewAt: number; expiresAt: number }
-export interface StatusProcessamento { codigo: number; mensagem: string }
+/** `codigo` null: absent or not an integer in the bank's reply (never read as 0, which means success). */
+export interface StatusProcessamento { codigo: number | null; mensagem: string }
 export interface BoletoReply {
   statusProcessamento: StatusProcessamento | null;
   documento: { nossoNumero: string | null; seuNumero: string | null; codigoBarras: string | null; registradoCip: string | null } | null;
   raw: unknown;
+  /** psd050's outcome was ambiguous and this is the psd052 reply that found the boleto registered. */
+  reconciled: boolean;
+  /** The reply's IV had been seen before in the session (only with `rejectReusedIv: false`). */
+  ivReused: boolean;
 }
 export interface Pessoa { nome: string; tipoPessoa: 1 | 2; numeroDocumento: number; email?: string; endereco: { nome: string; bairro: string; cidade: string; uf: string; cep: number } }
 /** psd050 message (SPEC §2.7): amounts in integer cents. */
@@ -132,7 +138,10 @@ export type SafraReply =
   | { type: 'boletoRegistered'; reply: BoletoReply }
   | { type: 'boletoQueried'; reply: BoletoReply }
   | { type: 'businessError'; statusProcessamento: StatusProcessamento | null; body: unknown };
-export type NextAction = 'rehandshake' | 'reauthenticate' | 'renew' | 'retry';
+export type NextAction = 'rehandshake' | 'reauthenticate' | 'renew' | 'retry' | 'reconcile';
+/** Why a request got no reply: "connect" (never sent), "timeout", "reset" (closed after it may have been sent), "other". */
+export type TransportFailure = 'connect' | 'timeout' | 'reset' | 'other';
+export type SafraOutcome = { done: false; action: NextAction | null } | { done: true; reply: SafraReply };
 
 export interface SafraSessionOptions extends CryptoOptions {
   cliente: string;
@@ -145,7 +154,13 @@ export interface SafraSessionOptions extends CryptoOptions {
 export declare class SafraSession {
   constructor(opts: SafraSessionOptions);
   prepareNext(operation: SafraOperation, now?: UnixSeconds): { id: number; request: PreparedRequest };
-  handleResponse(id: number, response: ReceivedResponse, now?: UnixSeconds): { done: false; action: NextAction | null } | { done: true; reply: SafraReply };
+  handleResponse(id: number, response: ReceivedResponse, now?: UnixSeconds): SafraOutcome;
+  /**
+   * Request `id` got no response. "retry" when it may go again, "reconcile"
+   * after an ambiguous psd050 (the next prepared request is a psd052 query),
+   * or throws `SeloError` (`safra.boleto.outcome_unknown`, `safra.session.too_many_recoveries`).
+   */
+  handleTransportError(id: number, failure: TransportFailure, now?: UnixSeconds): SafraOutcome;
   readonly state: 'new' | 'keys-sent' | 'key-agreed' | 'authenticated';
   readonly sessionId: string;
   readonly workId: string | undefined;
@@ -207,12 +222,23 @@ export interface TlsOptions {
 export type Fetch = (url: string, init: { method: string; headers: Array<[string, string]>; body?: Uint8Array; signal?: AbortSignal }) => Promise<Response>;
 
 export type BoletoResult =
-  | { ok: true; nossoNumero: string | null; seuNumero: string | null; codigoBarras: string | null; registradoCip: string | null; statusProcessamento: StatusProcessamento | null; raw: unknown }
+  | {
+      ok: true; nossoNumero: string | null; seuNumero: string | null; codigoBarras: string | null; registradoCip: string | null;
+      statusProcessamento: StatusProcessamento | null;
+      /** psd050's outcome was ambiguous; the session's psd052 query found the boleto registered (`raw` is that reply). */
+      reconciled: boolean;
+      ivReused: boolean;
+      raw: unknown;
+    }
   | { ok: false; statusProcessamento: StatusProcessamento | null; body: unknown };
 
 export declare class SafraClient {
   constructor(opts: SafraSessionOptions & {
-    tls?: TlsOptions; fetch?: Fetch; now?: () => UnixSeconds; keepAlive?: boolean; timeoutMs?: number;
+    tls?: TlsOptions; fetch?: Fetch; now?: () => UnixSeconds; keepAlive?: boolean;
+    /** Per-request timeout in ms (default 30000; 0: none). A request with no reply by then is reported to the session as "timeout". */
+    timeoutMs?: number;
+    /** Replaces fetch/tls: send one request, resolve to the response; a rejection is a transport failure (an error with `transportFailure: TransportFailure` says which kind). */
+    send?: (request: PreparedRequest) => Promise<HttpResponse>;
     session?: SafraSession; onEvent?: (e: { type: string; [k: string]: unknown }) => void;
   });
   readonly session: SafraSession;

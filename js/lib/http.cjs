@@ -75,7 +75,7 @@ function nodeRequest(req, agent, timeoutMs) {
       const hint = refused ? ' (the server closed a new TLS connection without answering: was the client certificate refused?)' : '';
       reject(transportError(req, u, err, hint));
     });
-    if (timeoutMs) r.setTimeout(timeoutMs, () => r.destroy(new Error(`request timed out after ${timeoutMs} ms`)));
+    if (timeoutMs) r.setTimeout(timeoutMs, () => r.destroy(timeoutError(timeoutMs)));
     r.end(req.body ? Buffer.from(req.body) : undefined);
   });
 }
@@ -89,6 +89,52 @@ function transportError(req, u, err, hint = '') {
   const e = new Error(`${req.method} ${u.origin}${u.pathname}: ${err && err.message}${hint}`, { cause: err });
   if (err && err.code !== undefined) e.code = err.code;
   return e;
+}
+
+function timeoutError(ms) {
+  const e = new Error(`request timed out after ${ms} ms`);
+  e.name = 'TimeoutError';
+  e.code = 'ETIMEDOUT';
+  return e;
+}
+
+// Failures before a single byte of the request left: the request had no effect.
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EHOSTUNREACH', 'ENETUNREACH',
+  'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_INVALID_URL',
+  // TLS: the server's certificate was refused before anything was sent.
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REVOKED', 'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ERR_STREAM_PREMATURE_CLOSE']);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ABORT_ERR']);
+const KINDS = new Set(['connect', 'timeout', 'reset', 'other']);
+
+/**
+ * What a transport failure means for a request that may have had an effect,
+ * in the core's words: "connect" (never sent: refused, DNS, TLS
+ * certificate), "timeout" (no reply in time), "reset" (the connection
+ * closed after the request may have been sent) or "other". Looks through
+ * `cause` chains (undici's "fetch failed" wraps the socket error). An error
+ * with a `transportFailure` member of one of those names says so itself
+ * (custom senders, fakes). When unsure: "other" — never "connect", which
+ * would allow a resend.
+ */
+function transportFailureKind(err) {
+  let timeout = false;
+  let reset = false;
+  for (let e = err, depth = 0; e && depth < 8; e = e.cause, depth++) {
+    if (typeof e !== 'object' && typeof e !== 'function') break;
+    if (typeof e.transportFailure === 'string' && KINDS.has(e.transportFailure)) return e.transportFailure;
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (CONNECT_CODES.has(code) || e.syscall === 'connect' || e.syscall === 'getaddrinfo') return 'connect';
+    if (e.name === 'TimeoutError' || e.name === 'AbortError' || TIMEOUT_CODES.has(code)) timeout = true;
+    else if (RESET_CODES.has(code) || /socket hang up|other side closed/i.test(String(e.message))) reset = true;
+  }
+  if (timeout) return 'timeout';
+  if (reset) return 'reset';
+  return 'other';
 }
 
 /** Reads a Node `IncomingMessage` body as raw bytes. */
@@ -108,4 +154,4 @@ function writeResponse(res, r) {
   res.end(r.body && r.body.length ? Buffer.from(r.body) : undefined);
 }
 
-module.exports = { makeSender, fromFetchResponse, readRaw, writeResponse, headersObject };
+module.exports = { makeSender, transportFailureKind, fromFetchResponse, readRaw, writeResponse, headersObject };

@@ -1,8 +1,14 @@
 'use strict';
 // The Safra PSD driver: plain JS over the core's state machine. It only
 // moves bytes: every decision (handshake, renewal, re-handshake on key
-// expiry, re-authentication on 480, retries) is the core's `handleResponse`.
-const { makeSender } = require('./http.cjs');
+// expiry, re-authentication on 480, retries, whether a request may be sent
+// again, reconciling an ambiguous psd050) is the core's — `handleResponse`
+// for a reply, `handleTransportError` for a request that got none. The
+// driver keeps no list of services of its own.
+const { makeSender, transportFailureKind } = require('./http.cjs');
+
+/** Default per-request timeout (ms): a request with no reply by then is a "timeout". */
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 function defaultNow() {
   return Date.now() / 1000;
@@ -16,6 +22,7 @@ class SafraClient {
    * @param {object|string} [o.profile] Safra profile (camelCase or JSON)
    * @param {{cert, key, ca}} [o.tls] client certificate for mTLS
    * @param {Function} [o.fetch] a fetch implementation (default globalThis.fetch)
+   * @param {number} [o.timeoutMs] per-request timeout in ms (default 30000; 0: none)
    * @param {*} [o.clientKey] RSA client key (default: generated at the first handshake)
    * @param {"node"|"rustcrypto"} [o.provider] RSA provider
    * @param {Uint8Array} [o.seed] deterministic randomness (tests only)
@@ -35,7 +42,9 @@ class SafraClient {
         provider: o.provider,
         seed: o.seed,
       });
-    this._send = o.send || makeSender({ fetch: o.fetch, tls: o.tls, timeoutMs: o.timeoutMs });
+    const timeoutMs = o.timeoutMs === undefined || o.timeoutMs === null ? DEFAULT_TIMEOUT_MS : o.timeoutMs;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) throw new TypeError('options.timeoutMs: expected a number of milliseconds ≥ 0');
+    this._send = o.send || makeSender({ fetch: o.fetch, tls: o.tls, timeoutMs: timeoutMs === Infinity ? 0 : timeoutMs });
     this._now = o.now || defaultNow;
     this._onEvent = o.onEvent || null;
     this._queue = Promise.resolve();
@@ -68,14 +77,37 @@ class SafraClient {
   async _run(operation) {
     for (;;) {
       const { id, request } = this._session.prepareNext(operation, this._now());
-      this._event({ type: 'request', url: request.url });
+      this._event({ type: 'request', url: request.url, resendable: request.resendable });
       let response;
       try {
         response = await this._send(request);
       } catch (err) {
-        // The request is abandoned; tell the session so its id is not left pending.
-        this._event({ type: 'transport-error', url: request.url, error: err });
-        throw err;
+        // No reply: the session decides (retry what may be resent,
+        // reconcile an ambiguous psd050 with a psd052 query, or give up
+        // with a typed error). The driver never resends on its own.
+        const failure = transportFailureKind(err);
+        let out;
+        try {
+          out = this._session.handleTransportError(id, failure, this._now());
+        } catch (e) {
+          // Keep what actually happened on the wire (a refused client
+          // certificate, a DNS failure) reachable from the typed error.
+          if (e && typeof e === 'object' && e.cause === undefined) {
+            try {
+              e.cause = err;
+            } catch {
+              /* frozen */
+            }
+          }
+          this._event({ type: 'transport-error', url: request.url, error: err, failure, action: null });
+          throw e;
+        }
+        this._event({ type: 'transport-error', url: request.url, error: err, failure, action: out.done ? null : out.action });
+        if (out.done) {
+          this._schedule();
+          return out.reply;
+        }
+        continue;
       }
       const out = this._session.handleResponse(id, response, this._now());
       this._event({ type: 'response', url: request.url, status: response.status, action: out.done ? null : out.action });
@@ -127,8 +159,13 @@ class SafraClient {
 
   /**
    * psd050. Resolves to `{ ok: true, nossoNumero, seuNumero, codigoBarras,
-   * statusProcessamento, raw }` or, for HTTP 550, `{ ok: false,
-   * statusProcessamento, body }`.
+   * statusProcessamento, reconciled, ivReused, raw }` or, for HTTP 550,
+   * `{ ok: false, statusProcessamento, body }`. `reconciled` is true when
+   * psd050's outcome was ambiguous (5xx, lost reply, timeout) and the
+   * session's psd052 query found the boleto registered (then `raw` is the
+   * psd052 reply). When that query is ambiguous too, it rejects with
+   * `SeloError` `safra.boleto.outcome_unknown` (the message names the
+   * nossoNumero): the boleto may or may not be registered.
    */
   async registerBoleto(boleto) {
     return boletoResult(await this.run({ type: 'registerBoleto', boleto }));
@@ -157,8 +194,10 @@ function boletoResult(reply) {
     codigoBarras: d.codigoBarras ?? null,
     registradoCip: d.registradoCip ?? null,
     statusProcessamento: r.statusProcessamento,
+    reconciled: !!r.reconciled,
+    ivReused: !!r.ivReused,
     raw: r.raw,
   };
 }
 
-module.exports = { SafraClient };
+module.exports = { SafraClient, DEFAULT_TIMEOUT_MS };

@@ -43,26 +43,74 @@ for (const provider of ['node', 'rustcrypto']) {
   });
 }
 
-test('a dropped reply surfaces as a transport error; the next call recovers', { timeout: 60_000 }, async () => {
+test('a dropped reply is reported to the session: psd052 may be resent, so it is retried', { timeout: 60_000 }, async () => {
   const { base } = await startSim([]);
   const events = [];
   const client = new selo.SafraClient({ cliente: 'CLIENTE01', baseUrl: base, onEvent: (e) => events.push(e) });
   await client.authenticate();
   await fault(base, { fault: 'drop', count: 1 });
   events.length = 0;
-  // Exactly what a lost reply is over the global fetch: undici's "fetch
-  // failed" TypeError whose cause is the closed socket — not a protocol
-  // error (SeloError), and not any other TypeError (a bug would fail here).
-  await assert.rejects(client.queryBoleto({ nossoNumero: '1', seuNumero: 'x' }), (e) => {
-    assert.ok(!(e instanceof selo.SeloError), `a transport failure, not a protocol error: ${e}`);
-    assert.equal(e.name, 'TypeError');
-    assert.equal(e.message, 'fetch failed');
-    const code = e.cause && e.cause.code;
-    assert.ok(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'].includes(code), `cause: ${e.cause && e.cause.message} (${code})`);
-    return true;
-  });
-  assert.deepEqual(events.map((e) => `${e.type}:${e.url.split('/').pop()}`), ['request:psd052', 'transport-error:psd052']);
-  assert.equal(events[1].error.message, 'fetch failed');
   const r = await client.queryBoleto({ nossoNumero: '1', seuNumero: 'x' });
   assert.equal(r.ok, false); // unknown boleto: 550 from the bank, typed
+  assert.deepEqual(
+    events.map((e) => `${e.type}:${e.url.split('/').pop()}`),
+    ['request:psd052', 'transport-error:psd052', 'request:psd052', 'response:psd052'],
+  );
+  // Exactly what a lost reply is over the global fetch: undici's "fetch
+  // failed" TypeError whose cause is the closed socket, reported as "reset".
+  const lost = events[1];
+  assert.equal(lost.error.name, 'TypeError');
+  assert.equal(lost.error.message, 'fetch failed');
+  const code = lost.error.cause && lost.error.cause.code;
+  assert.ok(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'].includes(code), `cause: ${lost.error.cause && lost.error.cause.message} (${code})`);
+  assert.equal(lost.failure, 'reset');
+  assert.equal(lost.action, 'retry');
+  assert.equal(events[3].status, 550);
+});
+
+async function simState(base) {
+  return (await fetch(`${base}/_control/state`)).json();
+}
+
+for (const f of ['store-then-502', 'store-then-drop']) {
+  test(`${f}: the boleto stored but its reply lost → reconciled by psd052, psd050 processed once`, { timeout: 60_000 }, async () => {
+    const { base } = await startSim([]);
+    const log = [];
+    const client = new selo.SafraClient({
+      cliente: 'CLIENTE01',
+      baseUrl: base,
+      onEvent: (e) => e.type !== 'request' && log.push(`${e.url.split('/').pop()}:${e.type === 'response' ? e.status : e.failure}:${e.action}`),
+    });
+    await client.authenticate();
+    await fault(base, { fault: f });
+    log.length = 0;
+    const reg = await client.registerBoleto(boleto);
+    assert.equal(reg.ok, true, JSON.stringify(reg));
+    assert.equal(reg.reconciled, true);
+    assert.equal(reg.nossoNumero, '000000123456789');
+    assert.deepEqual(log, [f === 'store-then-502' ? 'psd050:502:reconcile' : 'psd050:reset:reconcile', 'psd052:200:null']);
+    const st = await simState(base);
+    assert.deepEqual(st.psd050_counts, { '000000123456789': 1 });
+    assert.equal(st.duplicates, 0);
+  });
+}
+
+test('stall on psd050 past the client timeout → reconcile → not found → psd050 sent once more', { timeout: 60_000 }, async () => {
+  const { base } = await startSim([]);
+  const log = [];
+  const client = new selo.SafraClient({
+    cliente: 'CLIENTE01',
+    baseUrl: base,
+    timeoutMs: 300,
+    onEvent: (e) => e.type !== 'request' && log.push(`${e.url.split('/').pop()}:${e.type === 'response' ? e.status : e.failure}:${e.action}`),
+  });
+  await client.authenticate();
+  await fault(base, { fault: 'stall', ms: 1500, service: 'psd050' });
+  log.length = 0;
+  const reg = await client.registerBoleto(boleto);
+  assert.equal(reg.ok, true, JSON.stringify(reg));
+  assert.equal(reg.reconciled, false);
+  assert.deepEqual(log, ['psd050:timeout:reconcile', 'psd052:550:null', 'psd050:200:null']);
+  const st = await simState(base);
+  assert.deepEqual(st.psd050_counts, { '000000123456789': 1 });
 });
