@@ -4,8 +4,8 @@ namespace Selo
 
     /// <summary>
     /// Every stable error code, in the core's order (<c>selo::all_codes()</c>).
-    /// A test checks this list equals the library's (<c>selo_error_codes</c>):
-    /// when the core adds a code, add it here.
+    /// Generated from the library by scripts/test-ffi (bindings/ffi/tests/gen_error_codes.py),
+    /// which fails when this copy is stale; a test also checks it equals <c>selo_error_codes</c>.
     /// </summary>
     public static class ErrorCodes
     {
@@ -57,6 +57,7 @@ namespace Selo
             "safra.boleto.invalid_value",
             "safra.boleto.invalid_document",
             "safra.boleto.invalid_date",
+            "safra.boleto.outcome_unknown",
             "safra.message.malformed",
             "safra.session.not_ready",
             "safra.session.unknown_request",

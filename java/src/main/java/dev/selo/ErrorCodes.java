@@ -4,8 +4,9 @@ import java.util.List;
 
 /**
  * Every stable error code, in the core's order ({@code selo::all_codes()}).
- * A test checks this list equals the library's ({@code selo_error_codes}):
- * when the core adds a code, add it here.
+ * Generated from the library by scripts/test-ffi
+ * (bindings/ffi/tests/gen_error_codes.py), which fails when this copy is
+ * stale; a test also checks it equals {@code selo_error_codes}.
  */
 public final class ErrorCodes {
   private ErrorCodes() {}
@@ -58,6 +59,7 @@ public final class ErrorCodes {
       "safra.boleto.invalid_value",
       "safra.boleto.invalid_document",
       "safra.boleto.invalid_date",
+      "safra.boleto.outcome_unknown",
       "safra.message.malformed",
       "safra.session.not_ready",
       "safra.session.unknown_request",
