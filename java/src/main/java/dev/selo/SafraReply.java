@@ -13,7 +13,8 @@ public final class SafraReply {
 
   private static final String[] FIELDS = {
     "padding", "signature_message", "token", "exp", "iat", "lifetime", "received_at", "renew_at",
-    "expires_at", "codigo", "mensagem", "nosso_numero", "seu_numero", "codigo_barras", "registrado_cip"
+    "expires_at", "codigo", "mensagem", "nosso_numero", "seu_numero", "codigo_barras", "registrado_cip",
+    "reconciled", "iv_reused"
   };
 
   private final Kind kind;
@@ -65,6 +66,25 @@ public final class SafraReply {
 
   public Optional<String> nossoNumero() {
     return field("nosso_numero");
+  }
+
+  /** statusProcessamento.codigo; empty when the bank sent none (never a made-up 0). */
+  public Optional<String> codigo() {
+    return field("codigo");
+  }
+
+  /**
+   * True when psd050's outcome was ambiguous (lost reply, timeout, 5xx) and
+   * the session found the boleto with a psd052 query instead of registering
+   * it again.
+   */
+  public boolean reconciled() {
+    return field("reconciled").map("true"::equals).orElse(false);
+  }
+
+  /** True when the bank reused an IV and the profile let it through (reported, not dropped). */
+  public boolean ivReused() {
+    return field("iv_reused").map("true"::equals).orElse(false);
   }
 
   /** Local time (Unix s) when the token should be renewed. */

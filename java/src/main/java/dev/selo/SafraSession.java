@@ -15,13 +15,31 @@ public final class SafraSession extends Handle {
   public enum Op { HANDSHAKE, AUTHENTICATE, RENEW, REGISTER_BOLETO, QUERY_BOLETO }
 
   /** What {@code handleResponse} decided, numbered as {@code SeloSafraStep}. */
-  public enum Step { CONTINUE, REHANDSHAKE, REAUTHENTICATE, RENEW, RETRY, DONE }
+  public enum Step { CONTINUE, REHANDSHAKE, REAUTHENTICATE, RENEW, RETRY, DONE, RECONCILE }
+
+  /**
+   * How sending a request failed before any response arrived, numbered as
+   * {@code SeloTransportFailure}: {@code CONNECT} = never written (refused,
+   * DNS, TLS handshake); {@code TIMEOUT} = no reply before the deadline;
+   * {@code RESET} = the connection closed or reset after the request was
+   * (maybe) sent; {@code OTHER} = any other failure after it may have been sent.
+   */
+  public enum TransportFailure { CONNECT, TIMEOUT, RESET, OTHER }
 
   /** Session states, numbered as {@code SeloSafraState}. */
   public enum State { NEW, KEYS_SENT, KEY_AGREED, AUTHENTICATED }
 
-  /** A request to send and the id to hand back with its response. */
-  public record Prepared(long id, HttpMessage.Request request) {}
+  /**
+   * A request to send and the id to hand back with its response.
+   * {@code resendable} is false when the request must never be sent again
+   * blindly after an ambiguous outcome (Safra psd050): report the failure
+   * with {@link #handleTransportError} and the session decides.
+   */
+  public record Prepared(long id, HttpMessage.Request request, boolean resendable) {
+    public Prepared(long id, HttpMessage.Request request) {
+      this(id, request, true);
+    }
+  }
 
   /** The decision; {@code reply} is set when {@code step} is DONE. */
   public record Outcome(Step step, SafraReply reply) {
@@ -67,7 +85,8 @@ public final class SafraSession extends Handle {
     PointerByReference req = new PointerByReference();
     Ffi.check(Ffi.N.selo_safra_session_prepare_next(ptr(), op.ordinal(), payloadJson == null ? "" : payloadJson,
         now, id, req));
-    return new Prepared(id.getValue(), Ffi.takeRequest(req.getValue()));
+    boolean resendable = Ffi.N.selo_request_resendable(req.getValue()) != 0;
+    return new Prepared(id.getValue(), Ffi.takeRequest(req.getValue()), resendable);
   }
 
   /** Hands back the response to request {@code id}, received at {@code now}. */
@@ -82,6 +101,21 @@ public final class SafraSession extends Handle {
     } finally {
       Ffi.N.selo_response_free(r);
     }
+  }
+
+  /**
+   * Reports that request {@code id} got no HTTP response ({@code failure} says
+   * how sending it failed). The session decides what follows, exactly as in
+   * {@link #handleResponse}: RETRY, RECONCILE (after an ambiguous psd050, a
+   * psd052 query for the same boleto comes next) or a {@link SeloException}
+   * ({@code safra.boleto.outcome_unknown}, {@code safra.session.too_many_recoveries}).
+   */
+  public synchronized Outcome handleTransportError(long id, TransportFailure failure, long now) {
+    IntByReference step = new IntByReference();
+    PointerByReference reply = new PointerByReference();
+    Ffi.check(Ffi.N.selo_safra_session_handle_transport_error(ptr(), id, failure.ordinal(), now, step, reply));
+    Step s = Step.values()[step.getValue()];
+    return new Outcome(s, reply.getValue() == null ? null : SafraReply.take(reply.getValue()));
   }
 
   public synchronized State state() {

@@ -57,6 +57,7 @@ public interface SeloNative extends Library {
   int selo_request_add_header(Pointer request, String name, String value);
   int selo_request_set_body(Pointer request, byte[] data, long len);
   String selo_request_method(Pointer request);
+  int selo_request_resendable(Pointer request);
   String selo_request_url(Pointer request);
   long selo_request_header_count(Pointer request);
   String selo_request_header_name(Pointer request, long index);
@@ -94,6 +95,8 @@ public interface SeloNative extends Library {
   int selo_safra_session_prepare_next(Pointer session, int op, String payloadJson, long now,
       LongByReference requestIdOut, PointerByReference requestOut);
   int selo_safra_session_handle_response(Pointer session, long requestId, Pointer response, long now,
+      IntByReference stepOut, PointerByReference replyOut);
+  int selo_safra_session_handle_transport_error(Pointer session, long requestId, int failure, long now,
       IntByReference stepOut, PointerByReference replyOut);
   int selo_safra_session_state(Pointer session);
   int selo_safra_session_id(Pointer session, PointerByReference out);
