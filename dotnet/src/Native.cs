@@ -38,6 +38,7 @@ namespace Selo
         [DllImport(Lib)] internal static extern int selo_request_add_header(IntPtr r, byte[] name, byte[] value);
         [DllImport(Lib)] internal static extern int selo_request_set_body(IntPtr r, byte[] data, UIntPtr len);
         [DllImport(Lib)] internal static extern IntPtr selo_request_method(IntPtr r);
+        [DllImport(Lib)] internal static extern uint selo_request_resendable(IntPtr r);
         [DllImport(Lib)] internal static extern IntPtr selo_request_url(IntPtr r);
         [DllImport(Lib)] internal static extern UIntPtr selo_request_header_count(IntPtr r);
         [DllImport(Lib)] internal static extern IntPtr selo_request_header_name(IntPtr r, UIntPtr i);
@@ -71,6 +72,7 @@ namespace Selo
         [DllImport(Lib)] internal static extern int selo_safra_session_set_seed(IntPtr s, byte[] seed, UIntPtr len);
         [DllImport(Lib)] internal static extern int selo_safra_session_prepare_next(IntPtr s, uint op, byte[] payload, long now, out ulong id, out IntPtr req);
         [DllImport(Lib)] internal static extern int selo_safra_session_handle_response(IntPtr s, ulong id, IntPtr resp, long now, out uint step, out IntPtr reply);
+        [DllImport(Lib)] internal static extern int selo_safra_session_handle_transport_error(IntPtr s, ulong id, uint failure, long now, out uint step, out IntPtr reply);
         [DllImport(Lib)] internal static extern uint selo_safra_session_state(IntPtr s);
         [DllImport(Lib)] internal static extern int selo_safra_session_id(IntPtr s, out IntPtr o);
         [DllImport(Lib)] internal static extern int selo_safra_session_export(IntPtr s, ref SeloBuffer o);

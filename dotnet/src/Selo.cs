@@ -77,7 +77,8 @@ namespace Selo
                 }
 
                 var body = Utf8.Bytes(Native.selo_request_body(r), Native.selo_request_body_len(r));
-                return new HttpRequest(Utf8.Read(Native.selo_request_method(r)), Utf8.Read(Native.selo_request_url(r)), headers, body);
+                return new HttpRequest(Utf8.Read(Native.selo_request_method(r)), Utf8.Read(Native.selo_request_url(r)), headers, body,
+                    Native.selo_request_resendable(r) != 0);
             }
             finally
             {
@@ -154,12 +155,24 @@ namespace Selo
     public sealed class HttpRequest
     {
         public HttpRequest(string method, string url, IList<KeyValuePair<string, string>> headers, byte[] body)
+            : this(method, url, headers, body, true)
+        {
+        }
+
+        public HttpRequest(string method, string url, IList<KeyValuePair<string, string>> headers, byte[] body, bool resendable)
         {
             Method = method;
             Url = url;
             Headers = headers.ToList().AsReadOnly();
             Body = body ?? new byte[0];
+            Resendable = resendable;
         }
+
+        /// <summary>
+        /// False when this request must never be sent again blindly after an ambiguous outcome
+        /// (Safra psd050): report the failure with SafraSession.HandleTransportError instead.
+        /// </summary>
+        public bool Resendable { get; }
 
         public string Method { get; }
         public string Url { get; }
@@ -302,7 +315,27 @@ namespace Selo
 
     public enum SafraOp { Handshake = 0, Authenticate = 1, Renew = 2, RegisterBoleto = 3, QueryBoleto = 4 }
 
-    public enum SafraStep { Continue = 0, Rehandshake = 1, Reauthenticate = 2, Renew = 3, Retry = 4, Done = 5 }
+    public enum SafraStep { Continue = 0, Rehandshake = 1, Reauthenticate = 2, Renew = 3, Retry = 4, Done = 5, Reconcile = 6 }
+
+    /// <summary>
+    /// How sending a request failed before any response arrived (SeloTransportFailure):
+    /// Connect = never written (refused, DNS, TLS handshake); Timeout = no reply before the
+    /// deadline; Reset = closed or reset after it was (maybe) sent; Other = anything else after it
+    /// may have been sent.
+    /// </summary>
+    public enum SafraTransportFailure { Connect = 0, Timeout = 1, Reset = 2, Other = 3 }
+
+    /// <summary>A transport failure whose kind the transport knows.</summary>
+    public class SafraTransportException : Exception
+    {
+        public SafraTransportException(SafraTransportFailure failure, string message, Exception inner)
+            : base(message, inner)
+        {
+            Failure = failure;
+        }
+
+        public SafraTransportFailure Failure { get; }
+    }
 
     public enum SafraState { New = 0, KeysSent = 1, KeyAgreed = 2, Authenticated = 3 }
 
@@ -317,6 +350,7 @@ namespace Selo
         {
             "padding", "signature_message", "token", "exp", "iat", "lifetime", "received_at", "renew_at",
             "expires_at", "codigo", "mensagem", "nosso_numero", "seu_numero", "codigo_barras", "registrado_cip",
+            "reconciled", "iv_reused",
         };
 
         private SafraReply(SafraReplyKind kind, string json, IDictionary<string, string> fields)
@@ -338,6 +372,15 @@ namespace Selo
 
         public string CodigoBarras => Field("codigo_barras");
         public string NossoNumero => Field("nosso_numero");
+
+        /// <summary>statusProcessamento.codigo; null when the bank sent none (never a made-up 0).</summary>
+        public string Codigo => Field("codigo");
+
+        /// <summary>True when psd050's outcome was ambiguous and a psd052 query found the boleto (not registered twice).</summary>
+        public bool Reconciled => Field("reconciled") == "true";
+
+        /// <summary>True when the bank reused an IV and the profile let it through.</summary>
+        public bool IvReused => Field("iv_reused") == "true";
         public long? RenewAt => Field("renew_at") == null ? (long?)null : long.Parse(Field("renew_at"), CultureInfo.InvariantCulture);
 
         internal static SafraReply Take(IntPtr p)
@@ -424,6 +467,23 @@ namespace Selo
             }
         }
 
+        /// <summary>
+        /// Reports that request id got no HTTP response; the session decides what follows
+        /// (Retry, Reconcile after an ambiguous psd050, or a SeloException such as
+        /// safra.boleto.outcome_unknown), as HandleResponse does.
+        /// </summary>
+        public SafraStep HandleTransportError(ulong id, SafraTransportFailure failure, long now, out SafraReply reply)
+        {
+            lock (this)
+            {
+                uint step;
+                IntPtr rep;
+                Ffi.Check(Native.selo_safra_session_handle_transport_error(Ptr, id, (uint)failure, now, out step, out rep));
+                reply = rep == IntPtr.Zero ? null : SafraReply.Take(rep);
+                return (SafraStep)step;
+            }
+        }
+
         public SafraState State
         {
             get { lock (this) return (SafraState)Native.selo_safra_session_state(Ptr); }
@@ -502,17 +562,48 @@ namespace Selo
         public Task<HttpResponse> SendAsync(HttpRequest request) => Task.FromResult(Handle(request, clock()));
     }
 
-    /// <summary>A transport over System.Net.Http.HttpClient.</summary>
+    /// <summary>
+    /// A transport over System.Net.Http.HttpClient. A request without a response throws a
+    /// SafraTransportException saying how it failed (see SafraClient.FailureOf).
+    /// </summary>
     public sealed class HttpClientTransport : ISafraTransport
     {
         private readonly HttpClient http;
+        private readonly TimeSpan? timeout;
 
         public HttpClientTransport(HttpClient http)
+            : this(http, null)
+        {
+        }
+
+        /// <summary>requestTimeout bounds each request (no reply by then: Timeout); null = the HttpClient's own.</summary>
+        public HttpClientTransport(HttpClient http, TimeSpan? requestTimeout)
         {
             this.http = http;
+            timeout = requestTimeout;
         }
 
         public async Task<HttpResponse> SendAsync(HttpRequest r)
+        {
+            using (var cts = timeout.HasValue ? new System.Threading.CancellationTokenSource(timeout.Value) : new System.Threading.CancellationTokenSource())
+            {
+                try
+                {
+                    return await Send(r, cts.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException e)
+                {
+                    // Ours (per-request timeout) or the HttpClient's Timeout: no caller token here.
+                    throw new SafraTransportException(SafraTransportFailure.Timeout, "no reply in time from " + r.Url, e);
+                }
+                catch (Exception e) when (!(e is SafraTransportException))
+                {
+                    throw new SafraTransportException(SafraClient.FailureOf(e), e.Message + " (" + r.Url + ")", e);
+                }
+            }
+        }
+
+        private async Task<HttpResponse> Send(HttpRequest r, System.Threading.CancellationToken ct)
         {
             using (var msg = new HttpRequestMessage(new HttpMethod(r.Method), r.Url))
             {
@@ -526,7 +617,7 @@ namespace Selo
                     }
                 }
 
-                using (var resp = await http.SendAsync(msg).ConfigureAwait(false))
+                using (var resp = await http.SendAsync(msg, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false))
                 {
                     var body = await resp.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
                     var headers = new List<KeyValuePair<string, string>>();
@@ -565,6 +656,78 @@ namespace Selo
         public static SafraClient OverHttp(SafraSession session, HttpClient http) =>
             new SafraClient(session, new HttpClientTransport(http), () => DateTimeOffset.UtcNow.ToUnixTimeSeconds());
 
+        /// <summary>A client over HttpClient with a per-request timeout.</summary>
+        public static SafraClient OverHttp(SafraSession session, HttpClient http, TimeSpan requestTimeout) =>
+            new SafraClient(session, new HttpClientTransport(http, requestTimeout), () => DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+
+        /// <summary>
+        /// How e, thrown while sending, failed: no connection (refused, unresolved, TLS
+        /// handshake) is Connect — never written; no reply in time is Timeout; a reset or a
+        /// connection closed without a reply (any other I/O error) is Reset; anything else Other.
+        /// </summary>
+        public static SafraTransportFailure FailureOf(Exception e)
+        {
+            var agg = e as AggregateException;
+            if (agg != null && agg.InnerExceptions.Count == 1)
+            {
+                e = agg.InnerExceptions[0];
+            }
+
+            var known = e as SafraTransportException;
+            if (known != null)
+            {
+                return known.Failure;
+            }
+
+            if (e is OperationCanceledException || e is TimeoutException)
+            {
+                return SafraTransportFailure.Timeout;
+            }
+
+            for (var c = e; c != null; c = c.InnerException)
+            {
+                var we = c as System.Net.WebException;
+                if (we != null)
+                {
+                    switch (we.Status)
+                    {
+                        case System.Net.WebExceptionStatus.ConnectFailure:
+                        case System.Net.WebExceptionStatus.NameResolutionFailure:
+                        case System.Net.WebExceptionStatus.ProxyNameResolutionFailure:
+                        case System.Net.WebExceptionStatus.SecureChannelFailure:
+                        case System.Net.WebExceptionStatus.TrustFailure:
+                            return SafraTransportFailure.Connect;
+                        case System.Net.WebExceptionStatus.Timeout:
+                            return SafraTransportFailure.Timeout;
+                    }
+                }
+
+                var se = c as System.Net.Sockets.SocketException;
+                if (se != null)
+                {
+                    switch (se.SocketErrorCode)
+                    {
+                        case System.Net.Sockets.SocketError.ConnectionRefused:
+                        case System.Net.Sockets.SocketError.HostNotFound:
+                        case System.Net.Sockets.SocketError.HostUnreachable:
+                        case System.Net.Sockets.SocketError.NetworkUnreachable:
+                        case System.Net.Sockets.SocketError.TryAgain:
+                        case System.Net.Sockets.SocketError.NoData:
+                            return SafraTransportFailure.Connect;
+                        case System.Net.Sockets.SocketError.TimedOut:
+                            return SafraTransportFailure.Timeout;
+                    }
+                }
+            }
+
+            if (e is HttpRequestException || e is System.IO.IOException || e is System.Net.WebException || e is System.Net.Sockets.SocketException)
+            {
+                return SafraTransportFailure.Reset;
+            }
+
+            return SafraTransportFailure.Other;
+        }
+
         public SafraSession Session { get; }
 
         /// <summary>Each exchange as "service:status".</summary>
@@ -582,10 +745,44 @@ namespace Selo
                 {
                     ulong id;
                     var req = Session.PrepareNext(op, payloadJson, clock(), out id);
-                    var resp = await transport.SendAsync(req).ConfigureAwait(false);
+                    var service = req.Url.Substring(req.Url.LastIndexOf('/') + 1);
+                    HttpResponse resp = null;
+                    Exception failed = null;
+                    try
+                    {
+                        resp = await transport.SendAsync(req).ConfigureAwait(false);
+                    }
+                    catch (SeloException)
+                    {
+                        throw;
+                    }
+                    catch (Exception e)
+                    {
+                        failed = e;
+                    }
+
                     SafraReply reply;
-                    var step = Session.HandleResponse(id, resp, clock(), out reply);
-                    lock (log) log.Add(req.Url.Substring(req.Url.LastIndexOf('/') + 1) + ":" + resp.Status);
+                    SafraStep step;
+                    if (failed != null)
+                    {
+                        // No response: the session decides (retry, reconcile, or a typed error).
+                        var kind = FailureOf(failed);
+                        lock (log) log.Add(service + ":" + kind.ToString().ToLowerInvariant());
+                        try
+                        {
+                            step = Session.HandleTransportError(id, kind, clock(), out reply);
+                        }
+                        catch (SeloException s)
+                        {
+                            throw new SeloException(s.Code, s.Message.Substring(Math.Min(s.Message.Length, s.Code.Length + 2)) + " (last transport failure: " + failed.Message + ")", s.Status);
+                        }
+                    }
+                    else
+                    {
+                        lock (log) log.Add(service + ":" + resp.Status);
+                        step = Session.HandleResponse(id, resp, clock(), out reply);
+                    }
+
                     if (step == SafraStep.Done)
                     {
                         return reply;
