@@ -93,6 +93,9 @@ enum SeloSafraStep
   SELO_SAFRA_STEP_RETRY = 4,
   // The operation finished: `reply_out` holds the reply.
   SELO_SAFRA_STEP_DONE = 5,
+  // psd050's outcome is unknown: call again (a psd052 query for the same
+  // boleto follows before anything is registered again).
+  SELO_SAFRA_STEP_RECONCILE = 6,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -173,6 +176,30 @@ enum SeloSafraFault
 typedef enum SeloSafraFault SeloSafraFault;
 #else
 typedef uint32_t SeloSafraFault;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// How sending a request failed before any response arrived (for
+// `selo_safra_session_handle_transport_error`).
+enum SeloTransportFailure
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // No connection (refused, DNS, TLS): the request was never written.
+  SELO_TRANSPORT_FAILURE_CONNECT = 0,
+  // No reply before the host's deadline.
+  SELO_TRANSPORT_FAILURE_TIMEOUT = 1,
+  // The connection closed or reset after the request was (maybe) sent.
+  SELO_TRANSPORT_FAILURE_RESET = 2,
+  // Any other failure after the request may have been sent.
+  SELO_TRANSPORT_FAILURE_OTHER = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum SeloTransportFailure SeloTransportFailure;
+#else
+typedef uint32_t SeloTransportFailure;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -510,6 +537,12 @@ SeloStatus selo_request_set_body(struct SeloRequest *request, const uint8_t *dat
 // The method (`"POST"`), borrowed; NULL for an invalid handle.
 const char *selo_request_method(const struct SeloRequest *request);
 
+// 1 when the host may send this request again after an ambiguous outcome
+// (lost reply, timeout, reset, 5xx), 0 when it must not (Safra psd050:
+// report the failure with `selo_safra_session_handle_transport_error`
+// instead, and the session reconciles). 0 for an invalid handle.
+uint32_t selo_request_resendable(const struct SeloRequest *request);
+
 // The absolute URL, borrowed; NULL for an invalid handle.
 const char *selo_request_url(const struct SeloRequest *request);
 
@@ -805,6 +838,22 @@ SeloStatus selo_safra_session_handle_response(struct SeloSafraSession *session,
                                               int64_t now,
                                               uint32_t *step_out,
                                               struct SeloSafraReply **reply_out);
+
+// Reports that request `request_id` got no HTTP response: `failure` is a
+// `SeloTransportFailure` (connect, timeout, reset, other). The session
+// decides what follows, exactly as `selo_safra_session_handle_response`
+// does: `SELO_SAFRA_STEP_RETRY` (send anew), `SELO_SAFRA_STEP_RECONCILE`
+// (after an ambiguous psd050), or an error (`safra.boleto.outcome_unknown`
+// naming the boleto, too many recoveries).
+//
+// # Safety
+// The out pointers are writable.
+SeloStatus selo_safra_session_handle_transport_error(struct SeloSafraSession *session,
+                                                     uint64_t request_id,
+                                                     uint32_t failure,
+                                                     int64_t now,
+                                                     uint32_t *step_out,
+                                                     struct SeloSafraReply **reply_out);
 
 // The session state (a `SeloSafraState`), or `UINT32_MAX` for an invalid handle.
 uint32_t selo_safra_session_state(const struct SeloSafraSession *session);

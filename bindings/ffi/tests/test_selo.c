@@ -339,6 +339,110 @@ static SeloSafraReply *run_op(SeloSafraSession *s, SeloSafraBank *bank, uint32_t
   return NULL;
 }
 
+/* Failure paths: the host reports a lost reply; the session decides
+   (psd050 is never resendable: a psd052 query reconciles it). */
+static SeloRequest *prepare(SeloSafraSession *s, uint32_t op, const char *payload, int64_t now,
+                            uint64_t *id) {
+  SeloRequest *req = NULL;
+  if (selo_safra_session_prepare_next(s, op, payload, now, id, &req) != SELO_OK) {
+    FAIL("prepare_next op %u", op);
+    return NULL;
+  }
+  return req;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t a = s ? strlen(s) : 0, b = strlen(suffix);
+  return s && a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static void test_transport_errors(void) {
+  begin();
+  SeloPrivateKey *bank_key = import_key(OWN_BANK_PEM);
+  SeloSafraBank *bank = NULL;
+  OK(selo_safra_bank_new("", bank_key, 600, &bank));
+  SeloSafraSession *s = NULL;
+  OK(selo_safra_session_new("", "http://127.0.0.1:1/psd", "CLIENTE01", &s));
+  SeloPrivateKey *client_key = import_key(OWN_CLIENT_PEM);
+  OK(selo_safra_session_set_client_key(s, client_key));
+  int re = 0, n = 0;
+  int64_t now = 1800000000;
+  SeloSafraReply *r = run_op(s, bank, SELO_SAFRA_OP_AUTHENTICATE, "", now, &re, &n);
+  CHECK(r && selo_safra_reply_kind(r) == SELO_SAFRA_REPLY_KIND_AUTHENTICATED, "authenticated");
+  selo_safra_reply_free(r);
+
+  /* psd050 stored by the bank, reply lost (reset): reconcile, found. */
+  uint64_t id = 0;
+  uint32_t step = 99;
+  SeloSafraReply *reply = NULL;
+  SeloRequest *req = prepare(s, SELO_SAFRA_OP_REGISTER_BOLETO, TR_BOLETO, now, &id);
+  CHECK(req && ends_with(selo_request_url(req), "/psd050"), "psd050");
+  CHECK(req && selo_request_resendable(req) == 0, "psd050 is not resendable");
+  SeloResponse *resp = NULL;
+  OK(selo_safra_bank_handle(bank, req, now, &resp));
+  CHECK(resp && selo_response_status(resp) == 200, "stored");
+  selo_response_free(resp);
+  selo_request_free(req);
+  OK(selo_safra_session_handle_transport_error(s, id, SELO_TRANSPORT_FAILURE_RESET, now, &step,
+                                               &reply));
+  CHECK(step == SELO_SAFRA_STEP_RECONCILE && reply == NULL, "reconcile after reset: step %u", step);
+  req = prepare(s, SELO_SAFRA_OP_REGISTER_BOLETO, TR_BOLETO, now, &id);
+  CHECK(req && ends_with(selo_request_url(req), "/psd052"), "reconciling query: %s",
+        req ? selo_request_url(req) : "(none)");
+  CHECK(req && selo_request_resendable(req) == 1, "psd052 is resendable");
+  resp = NULL;
+  OK(selo_safra_bank_handle(bank, req, now, &resp));
+  selo_request_free(req);
+  OK(selo_safra_session_handle_response(s, id, resp, now, &step, &reply));
+  selo_response_free(resp);
+  CHECK(step == SELO_SAFRA_STEP_DONE && reply &&
+            selo_safra_reply_kind(reply) == SELO_SAFRA_REPLY_KIND_BOLETO_REGISTERED,
+        "registered by reconciliation: step %u", step);
+  const char *rec = reply ? selo_safra_reply_field(reply, "reconciled") : NULL;
+  CHECK(rec && strcmp(rec, "true") == 0, "reconciled %s", str(rec));
+  selo_safra_reply_free(reply);
+  reply = NULL;
+
+  /* psd050 timed out, then the reconciling query too: outcome unknown. */
+  req = prepare(s, SELO_SAFRA_OP_REGISTER_BOLETO, TR_BOLETO, now, &id);
+  selo_request_free(req);
+  OK(selo_safra_session_handle_transport_error(s, id, SELO_TRANSPORT_FAILURE_TIMEOUT, now, &step,
+                                               &reply));
+  CHECK(step == SELO_SAFRA_STEP_RECONCILE, "reconcile after timeout: step %u", step);
+  req = prepare(s, SELO_SAFRA_OP_REGISTER_BOLETO, TR_BOLETO, now, &id);
+  selo_request_free(req);
+  step = 99;
+  CHECK(selo_safra_session_handle_transport_error(s, id, SELO_TRANSPORT_FAILURE_TIMEOUT, now,
+                                                  &step, &reply) == SELO_ERR_SAFRA &&
+            code_is("safra.boleto.outcome_unknown") &&
+            strstr(str(selo_last_error_message()), "123456789") != NULL,
+        "outcome unknown naming the boleto");
+  CHECK(step == 99 && reply == NULL, "outputs written on failure");
+
+  /* Not a SeloTransportFailure; an unknown id. */
+  req = prepare(s, SELO_SAFRA_OP_QUERY_BOLETO, TR_QUERY, now, &id);
+  selo_request_free(req);
+  CHECK(selo_safra_session_handle_transport_error(s, id, 7, now, &step, &reply) ==
+                SELO_ERR_INVALID_ARGUMENT &&
+            code_is("ffi.invalid_argument"),
+        "failure 7");
+  CHECK(selo_safra_session_handle_transport_error(s, 424242, SELO_TRANSPORT_FAILURE_CONNECT, now,
+                                                  &step, &reply) == SELO_ERR_SAFRA &&
+            code_is("safra.session.unknown_request"),
+        "unknown request id");
+
+  /* Never wedged: the next operation runs clean. */
+  n = 0;
+  r = run_op(s, bank, SELO_SAFRA_OP_QUERY_BOLETO, TR_QUERY, now, &re, &n);
+  CHECK(r && selo_safra_reply_kind(r) == SELO_SAFRA_REPLY_KIND_BOLETO_QUERIED, "clean query after");
+  selo_safra_reply_free(r);
+  selo_safra_session_free(s);
+  selo_safra_bank_free(bank);
+  selo_private_key_free(client_key);
+  selo_private_key_free(bank_key);
+  end("transport errors: reconcile, outcome unknown");
+}
+
 static void test_flow_against_bank(void) {
   begin();
   SeloPrivateKey *bank_key = import_key(OWN_BANK_PEM);
@@ -796,6 +900,7 @@ int main(void) {
   test_token();
   test_transcript();
   test_flow_against_bank();
+  test_transport_errors();
   test_bmp_hmac();
   test_bmp_money();
   test_bmp_canonical();
