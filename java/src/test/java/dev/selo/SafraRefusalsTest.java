@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
  * The Safra bank role's access refusals, each provoked by changing exactly one
  * thing in a request the bank otherwise accepts, asserting the stable code in
  * the error body and the HTTP status: safra.handshake.session_mismatch (400),
- * safra.handshake.unknown_session (400), safra.bank.unauthorized (401).
+ * safra.handshake.bad_signature (400), safra.handshake.unknown_session (400),
+ * safra.bank.unauthorized (401).
  */
 class SafraRefusalsTest {
   static final long NOW = 1_800_000_000L;
@@ -104,16 +105,50 @@ class SafraRefusalsTest {
         "{\"documento\":{\"nossoNumero\":\"000000123456789\",\"seuNumero\":\"0000004021\"}}", NOW).request();
   }
 
+  static final Pattern PARAMETROS = Pattern.compile("\"parametros\"\\s*:\\s*\"([^\".]+)\\.([^\"]+)\"");
+
+  /** The encrypted session id (first part of {@code parametros}). */
+  static String encryptedSessionId(HttpMessage.Request r) {
+    Matcher m = PARAMETROS.matcher(new String(r.body(), StandardCharsets.UTF_8));
+    assertTrue(m.find(), "no parametros in the stage-2 body");
+    return m.group(1);
+  }
+
+  /** {@code r} with the encrypted session id of its parametros replaced (signature kept). */
+  static HttpMessage.Request withEncryptedSessionId(HttpMessage.Request r, String enc) {
+    String body = new String(r.body(), StandardCharsets.UTF_8);
+    String old = encryptedSessionId(r);
+    assertNotEquals(old, enc);
+    return new HttpMessage.Request(r.method(), r.url(), r.headers(),
+        body.replace(old + ".", enc + ".").getBytes(StandardCharsets.UTF_8));
+  }
+
   @Test
   void stage2OfAnotherSessionIsSessionMismatch() {
+    // B's stage 2 carrying A's encrypted session id: B's header and B's
+    // signature over its GUID verify, the decrypted GUID is A's.
+    SafraBank bank = bank();
+    SafraSession a = session();
+    SafraSession b = session();
+    SafraSession.Prepared p2a = stage1(a, bank);
+    SafraSession.Prepared p2b = stage1(b, bank);
+    assertNotEquals(a.sessionId(), b.sessionId());
+    refused(bank.handle(withEncryptedSessionId(p2b.request(), encryptedSessionId(p2a.request())), NOW),
+        "safra.handshake.session_mismatch", 400);
+    assertEquals(200, bank.handle(p2b.request(), NOW).status());
+  }
+
+  @Test
+  void stage2UnderAnotherSessionsHeaderIsBadSignature() {
+    // The bank checks the client's signature over the header's GUID before
+    // any RSA decryption: B's request under A's amc-session-id fails there.
     SafraBank bank = bank();
     SafraSession a = session();
     SafraSession b = session();
     stage1(a, bank);
     SafraSession.Prepared p2b = stage1(b, bank);
-    assertNotEquals(a.sessionId(), b.sessionId());
     refused(bank.handle(withHeader(p2b.request(), "amc-session-id", a.sessionId()), NOW),
-        "safra.handshake.session_mismatch", 400);
+        "safra.handshake.bad_signature", 400);
     assertEquals(200, bank.handle(p2b.request(), NOW).status());
   }
 
