@@ -88,6 +88,7 @@ function nodeRequest(req, agent, timeoutMs) {
 function transportError(req, u, err, hint = '') {
   const e = new Error(`${req.method} ${u.origin}${u.pathname}: ${err && err.message}${hint}`, { cause: err });
   if (err && err.code !== undefined) e.code = err.code;
+  if (hint) e.tlsRefused = true;
   return e;
 }
 
@@ -137,6 +138,22 @@ function transportFailureKind(err) {
   return 'other';
 }
 
+/**
+ * True for a failure that sending again cannot fix: a TLS certificate
+ * refused by either side (an untrusted server certificate, a missing or
+ * refused client certificate). A driver reports it to the session like any
+ * other, then gives up instead of retrying the same handshake.
+ */
+function isPermanentTransportError(err) {
+  for (let e = err, depth = 0; e && depth < 8; e = e.cause, depth++) {
+    if (typeof e !== 'object' && typeof e !== 'function') break;
+    if (e.tlsRefused === true) return true;
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (/^ERR_SSL_|^ERR_TLS_|CERT|^UNABLE_TO_|SELF_SIGNED/.test(code)) return true;
+  }
+  return false;
+}
+
 /** Reads a Node `IncomingMessage` body as raw bytes. */
 function readRaw(req) {
   return new Promise((resolve, reject) => {
@@ -154,4 +171,4 @@ function writeResponse(res, r) {
   res.end(r.body && r.body.length ? Buffer.from(r.body) : undefined);
 }
 
-module.exports = { makeSender, transportFailureKind, fromFetchResponse, readRaw, writeResponse, headersObject };
+module.exports = { makeSender, transportFailureKind, isPermanentTransportError, fromFetchResponse, readRaw, writeResponse, headersObject };

@@ -5,7 +5,7 @@
 // again, reconciling an ambiguous psd050) is the core's — `handleResponse`
 // for a reply, `handleTransportError` for a request that got none. The
 // driver keeps no list of services of its own.
-const { makeSender, transportFailureKind } = require('./http.cjs');
+const { makeSender, transportFailureKind, isPermanentTransportError } = require('./http.cjs');
 
 /** Default per-request timeout (ms): a request with no reply by then is a "timeout". */
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -75,6 +75,26 @@ class SafraClient {
   }
 
   async _run(operation) {
+    let lastTransportError;
+    try {
+      return await this._loop(operation, (err) => {
+        lastTransportError = err;
+      });
+    } catch (e) {
+      // A typed error after a lost reply (too many recoveries, outcome
+      // unknown): keep what actually happened on the wire reachable.
+      if (lastTransportError !== undefined && e && typeof e === 'object' && e !== lastTransportError && e.cause === undefined) {
+        try {
+          e.cause = lastTransportError;
+        } catch {
+          /* frozen */
+        }
+      }
+      throw e;
+    }
+  }
+
+  async _loop(operation, noteTransportError) {
     for (;;) {
       const { id, request } = this._session.prepareNext(operation, this._now());
       this._event({ type: 'request', url: request.url, resendable: request.resendable });
@@ -85,20 +105,12 @@ class SafraClient {
         // No reply: the session decides (retry what may be resent,
         // reconcile an ambiguous psd050 with a psd052 query, or give up
         // with a typed error). The driver never resends on its own.
+        noteTransportError(err);
         const failure = transportFailureKind(err);
         let out;
         try {
           out = this._session.handleTransportError(id, failure, this._now());
         } catch (e) {
-          // Keep what actually happened on the wire (a refused client
-          // certificate, a DNS failure) reachable from the typed error.
-          if (e && typeof e === 'object' && e.cause === undefined) {
-            try {
-              e.cause = err;
-            } catch {
-              /* frozen */
-            }
-          }
           this._event({ type: 'transport-error', url: request.url, error: err, failure, action: null });
           throw e;
         }
@@ -107,6 +119,10 @@ class SafraClient {
           this._schedule();
           return out.reply;
         }
+        // A refused TLS certificate fails the same way every time: when the
+        // session would only send the request again, give up at once with
+        // the transport error (which says what went wrong).
+        if (out.action === 'retry' && isPermanentTransportError(err)) throw err;
         continue;
       }
       const out = this._session.handleResponse(id, response, this._now());

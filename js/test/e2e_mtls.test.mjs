@@ -228,21 +228,27 @@ test('the keep-alive agent reuses TLS connections: fewer connections than reques
   }
 });
 
-test('a reply dropped behind mTLS is a transport error naming the request; the next call recovers', { timeout: 60_000 }, async () => {
+test('a reply dropped behind mTLS is reported to the session as "reset" naming the request; psd052 is sent again', { timeout: 60_000 }, async () => {
   const { base: simBase } = await startSim([]);
   const proxy = await startProxy(simBase);
-  const client = new selo.SafraClient({ cliente: 'CLIENTE01', baseUrl: proxy.base, tls: { ...pki.client, ca: pki.ca } });
+  const lost = [];
+  const client = new selo.SafraClient({
+    cliente: 'CLIENTE01',
+    baseUrl: proxy.base,
+    tls: { ...pki.client, ca: pki.ca },
+    onEvent: (e) => e.type === 'transport-error' && lost.push(e),
+  });
   try {
     await client.authenticate();
     await fault(simBase, { fault: 'drop', count: 1 });
-    await assert.rejects(client.queryBoleto({ nossoNumero: '1', seuNumero: 'x' }), (e) => {
-      assert.ok(!(e instanceof selo.SeloError));
-      assert.match(e.message, /^POST https:\/\/127\.0\.0\.1:\d+\/\S*psd052: /);
-      assert.ok(e.cause instanceof Error);
-      return true;
-    });
     const r = await client.queryBoleto({ nossoNumero: '1', seuNumero: 'x' });
     assert.equal(r.ok, false); // unknown boleto: 550 from the bank, typed
+    assert.equal(lost.length, 1);
+    assert.ok(!(lost[0].error instanceof selo.SeloError));
+    assert.match(lost[0].error.message, /^POST https:\/\/127\.0\.0\.1:\d+\/\S*psd052: /);
+    assert.ok(lost[0].error.cause instanceof Error);
+    assert.equal(lost[0].failure, 'reset');
+    assert.equal(lost[0].action, 'retry');
   } finally {
     client.close();
   }

@@ -59,9 +59,15 @@ function setup(plan = () => undefined, { timeoutMs, maxRecoveries } = {}) {
         throw refused();
       case 'hang':
         // Never answers: only the client's own timeout (AbortSignal) ends it.
+        // (AbortSignal.timeout's timer does not keep node alive; a real
+        // socket would: this timer stands for it.)
         return new Promise((_, reject) => {
           assert.ok(init.signal, 'the client passes an AbortSignal (timeoutMs)');
-          init.signal.addEventListener('abort', () => reject(init.signal.reason));
+          const socket = setTimeout(() => reject(new Error('the client timeout never fired')), 10_000);
+          init.signal.addEventListener('abort', () => {
+            clearTimeout(socket);
+            reject(init.signal.reason);
+          });
         });
       default:
         throw new Error(`bad plan ${JSON.stringify(p)}`);
