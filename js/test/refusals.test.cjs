@@ -10,7 +10,7 @@ const { test } = require('node:test');
 const http = require('node:http');
 const fs = require('node:fs');
 const path = require('node:path');
-const { selo, vector, utf8, throwsCode, assert } = require('./helpers.cjs');
+const { selo, vector, vectorText, utf8, throwsCode, assert } = require('./helpers.cjs');
 
 const gen = vector('safra/generated.json');
 const NOW = 1_800_000_000;
@@ -96,13 +96,16 @@ test('Safra stage 2: one byte of the parametros signature flipped -> safra.hands
   assert.equal(send(bank, p2.request).status, 200);
 });
 
-test("Safra stage 2 of session B under session A's amc-session-id -> safra.handshake.session_mismatch, 400", () => {
+// The bank checks the client's stage-2 signature (over the session GUID)
+// before it decrypts anything (issue 11): B's parametros signed B's GUID, so
+// under A's amc-session-id the signature is what fails first.
+test("Safra stage 2 of session B under session A's amc-session-id -> safra.handshake.bad_signature, 400", () => {
   const bank = newBank();
   const a = stage1(bank);
   const b = stage1(bank);
   assert.notEqual(a.s.sessionId, b.s.sessionId);
   const headers = withHeader(b.p2.request.headers, 'amc-session-id', a.s.sessionId);
-  refused(send(bank, b.p2.request, { headers }), 'safra.handshake.session_mismatch', 400);
+  refused(send(bank, b.p2.request, { headers }), 'safra.handshake.bad_signature', 400);
   assert.equal(send(bank, b.p2.request).status, 200);
 });
 
@@ -143,12 +146,36 @@ test('Safra: the same envelope twice at the bank -> safra.envelope.reused_iv, 40
 test('Safra: the client refuses a reply repeating an earlier reply (reused IV)', () => {
   const bank = newBank();
   const s = authenticated(bank);
+  // A registered boleto: the query replies are 200 envelopes.
+  const reg = s.prepareNext({ type: 'registerBoleto', boleto: JSON.parse(vectorText('safra/boleto-sample.json')) }, NOW);
+  assert.equal(s.handleResponse(reg.id, send(bank, reg.request), NOW).reply.type, 'boletoRegistered');
   const first = s.prepareNext(queryOp, NOW);
   const r = send(bank, first.request);
-  assert.equal(s.handleResponse(first.id, r, NOW).done, true);
+  assert.equal(r.status, 200);
+  const out = s.handleResponse(first.id, r, NOW);
+  assert.equal(out.reply.type, 'boletoQueried');
+  assert.equal(out.reply.reply.ivReused, false);
   const second = s.prepareNext(queryOp, NOW);
-  assert.equal(send(bank, second.request).status, 550);
+  assert.equal(send(bank, second.request).status, 200);
   throwsCode(() => s.handleResponse(second.id, r, NOW), 'safra.envelope.reused_iv');
+});
+
+test('Safra: with rejectReusedIv off, a repeated reply is accepted and reported (ivReused: true)', () => {
+  const bank = newBank();
+  const s = new selo.SafraSession({ cliente: 'CLIENTE01', baseUrl: URL_BASE, clientKey: gen.client_private_pkcs8_pem, profile: { rejectReusedIv: false } });
+  for (;;) {
+    const { id, request } = s.prepareNext('authenticate', NOW);
+    if (s.handleResponse(id, send(bank, request), NOW).done) break;
+  }
+  const reg = s.prepareNext({ type: 'registerBoleto', boleto: JSON.parse(vectorText('safra/boleto-sample.json')) }, NOW);
+  const r = send(bank, reg.request);
+  assert.equal(s.handleResponse(reg.id, r, NOW).reply.reply.ivReused, false);
+  const again = s.prepareNext(queryOp, NOW);
+  send(bank, again.request);
+  // The psd050 reply once more, answering the query: accepted, not silently.
+  const out = s.handleResponse(again.id, r, NOW);
+  assert.equal(out.done, true);
+  assert.equal(out.reply.reply.ivReused, true);
 });
 
 // ---- OFB -------------------------------------------------------------------------------------
