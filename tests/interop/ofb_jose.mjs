@@ -2,7 +2,8 @@
 // Reads one JSON request on stdin, writes one JSON answer.
 //
 // ops:
-//   verify       {token, jwk, aud, iss, now}   -> {ok, header, claims} | {ok:false, error}
+//   verify       {token, jwk, aud, iss, now}   -> {ok, header, claims} | {ok:false, error: "<jose code>: msg"}
+//                (only a jose.errors.JOSEError is a refusal; any other exception exits non-zero)
 //   sign         {private_pem, kid, claims}    -> {token}
 //   sign_input   {private_pem, input}          -> {signature_b64url}   (node:crypto PSS)
 //   thumbprint   {jwk}                         -> {thumbprint}
@@ -32,7 +33,10 @@ const ops = {
       });
       return { ok: true, header: protectedHeader, claims: payload };
     } catch (e) {
-      return { ok: false, error: `${e.code ?? e.name}: ${e.message}` };
+      // Only jose's own refusals count as "refused"; anything else (a bug in
+      // this script, a bad request) propagates and exits non-zero.
+      if (!(e instanceof jose.errors.JOSEError)) throw e;
+      return { ok: false, error: `${e.code}: ${e.message}` };
     }
   },
   async sign(req) {
