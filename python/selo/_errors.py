@@ -64,7 +64,12 @@ class SafraBusinessError(SafraError):
     """
 
     def __init__(self, status, body) -> None:  # type: ignore[no-untyped-def]
-        detail = f"{status.codigo} {status.mensagem}" if status is not None else "no statusProcessamento"
+        if status is None:
+            detail = "no statusProcessamento"
+        elif status.codigo is None:
+            detail = f"codigo absent, {status.mensagem}"
+        else:
+            detail = f"{status.codigo} {status.mensagem}"
         super().__init__("safra.bank.business", f"the bank refused the operation (HTTP 550): {detail}")
         self.status = status
         self.body = body

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
-from ._errors import SafraBusinessError, guard
+from ._errors import SafraBusinessError, SeloError, guard
 from ._native import selo_uniffi as _n
 from ._util import Headers, as_bytes, dumps, headers_in, headers_out, loads, now_secs, profile_json, seed, to_cents
 from .keys import PrivateKey, PublicKey
@@ -26,6 +26,8 @@ __all__ = [
     "Operation",
     "Outcome",
     "Prepared",
+    "TRANSPORT_FAILURES",
+    "transport_failure",
     "Response",
     "Token",
     "Status",
@@ -87,9 +89,10 @@ class Token:
 
 @dataclass(frozen=True)
 class Status:
-    """``statusProcessamento``."""
+    """``statusProcessamento``. ``codigo`` is ``None`` when the bank sent
+    none (or one that is not a number): absent, never ``0``."""
 
-    codigo: int
+    codigo: Optional[int]
     mensagem: str
 
 
@@ -105,11 +108,19 @@ class DocumentoReply:
 
 @dataclass(frozen=True)
 class BoletoReply:
-    """A psd050 (register) or psd052 (query) reply; ``raw`` is the whole opened JSON."""
+    """A psd050 (register) or psd052 (query) reply; ``raw`` is the whole opened JSON.
+
+    ``reconciled`` is true when a register operation ended with the bank's
+    psd052 answer instead of its psd050 answer: the psd050 outcome was
+    ambiguous (a 5xx, a lost reply, a timeout) and the session found the
+    boleto registered. ``iv_reused`` is true when the reply's IV had been
+    seen before (only possible with ``reject_reused_iv: false``)."""
 
     status: Optional[Status]
     documento: Optional[DocumentoReply]
     raw: Dict[str, Any] = field(repr=False)
+    reconciled: bool = False
+    iv_reused: bool = False
 
     @classmethod
     def _of(cls, r: Any) -> "BoletoReply":
@@ -118,6 +129,8 @@ class BoletoReply:
             Status(r.status.codigo, r.status.mensagem) if r.status is not None else None,
             DocumentoReply(d.nosso_numero, d.seu_numero, d.codigo_barras, d.registrado_cip) if d is not None else None,
             loads(r.raw_json),
+            bool(r.reconciled),
+            bool(r.iv_reused),
         )
 
 
@@ -156,6 +169,7 @@ _ACTIONS = {
     _n.SafraNextAction.REAUTHENTICATE: "reauthenticate",
     _n.SafraNextAction.RENEW: "renew",
     _n.SafraNextAction.RETRY: "retry",
+    _n.SafraNextAction.RECONCILE: "reconcile",
 }
 
 _STATES = {
@@ -170,22 +184,37 @@ _STATES = {
 class Outcome:
     """What the session decided about a response: go round again (``done``
     false; ``action`` names a recovery: ``"rehandshake"``,
-    ``"reauthenticate"``, ``"renew"``, ``"retry"``) or finished with ``reply``."""
+    ``"reauthenticate"``, ``"renew"``, ``"retry"``, ``"reconcile"`` — the
+    next request is a psd052 query for a boleto whose psd050 outcome is
+    unknown) or finished with ``reply``."""
 
     done: bool
     action: Optional[str] = None
     reply: Optional[Reply] = None
 
 
+def _outcome(o: Any) -> Outcome:
+    if o.is_CONTINUE():
+        return Outcome(False, _ACTIONS[o.action] if o.action is not None else None)
+    return Outcome(True, None, _reply(o.reply))
+
+
+TRANSPORT_FAILURES = ("connect", "timeout", "reset", "other")
+
+
 @dataclass(frozen=True)
 class Prepared:
-    """A request to send byte for byte; hand its response back with ``id``."""
+    """A request to send byte for byte; hand its response back with ``id``
+    (or report with :meth:`Session.handle_transport_error` that none came).
+    ``resendable`` is false for a request that must never be sent twice
+    (psd050): the session decides what follows a failure, not the host."""
 
     id: int
     method: str
     url: str
     headers: List[Tuple[str, str]]
     body: bytes = field(repr=False)
+    resendable: bool = True
 
 
 @dataclass(frozen=True)
@@ -325,16 +354,26 @@ class Session:
         with guard:
             p = self._s.prepare_next(op._op, now_secs(now))
         r = p.request
-        return Prepared(p.id, r.method, r.url, headers_out(r.headers), r.body)
+        return Prepared(p.id, r.method, r.url, headers_out(r.headers), r.body, bool(r.resendable))
 
     def handle(self, request_id: int, status: int, headers: Headers, body: bytes,
                now: Optional[float] = None) -> Outcome:
         resp = _n.HttpResponse(status=status, headers=headers_in(headers), body=bytes(body))
         with guard:
             o = self._s.handle_response(request_id, resp, now_secs(now))
-        if o.is_CONTINUE():
-            return Outcome(False, _ACTIONS[o.action] if o.action is not None else None)
-        return Outcome(True, None, _reply(o.reply))
+        return _outcome(o)
+
+    def handle_transport_error(self, request_id: int, failure: str, now: Optional[float] = None) -> Outcome:
+        """Reports that request ``request_id`` got no response. ``failure``:
+        ``"connect"`` (never sent), ``"timeout"``, ``"reset"`` or ``"other"``
+        (see :data:`TRANSPORT_FAILURES`). Answers like :meth:`handle`: go
+        round again (``"retry"``; ``"reconcile"`` after an ambiguous psd050)
+        or raises, e.g. ``safra.boleto.outcome_unknown``."""
+        if failure not in TRANSPORT_FAILURES:
+            raise ValueError(f"unknown transport failure {failure!r}; expected one of {list(TRANSPORT_FAILURES)}")
+        with guard:
+            o = self._s.handle_transport_error(request_id, failure, now_secs(now))
+        return _outcome(o)
 
     @property
     def state(self) -> str:
@@ -398,6 +437,41 @@ def _clock_default() -> float:
     return time.time()
 
 
+def transport_failure(exc: BaseException) -> str:
+    """The kind of an httpx transport failure, as
+    :meth:`Session.handle_transport_error` takes it: ``"connect"`` (the
+    request was never sent: ``ConnectError``, ``ConnectTimeout``),
+    ``"timeout"`` (``ReadTimeout``, ``WriteTimeout``, ``PoolTimeout``),
+    ``"reset"`` (``RemoteProtocolError``, ``ReadError``: the connection
+    closed without a reply) or ``"other"`` (any other error: it may have
+    been sent)."""
+    import httpx
+
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return "connect"
+    if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout)):
+        return "timeout"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return "reset"
+    return "other"
+
+
+_UNSET: Any = object()
+DEFAULT_TIMEOUT = 30.0
+
+
+def _client_timeout(timeout: Any) -> Any:
+    return DEFAULT_TIMEOUT if timeout is _UNSET else timeout
+
+
+def _request_timeout(timeout: Any) -> Any:
+    """The per-request timeout: an explicit one always; else the httpx
+    client's own (ours was built with the default, a given one keeps its)."""
+    import httpx
+
+    return httpx.USE_CLIENT_DEFAULT if timeout is _UNSET else timeout
+
+
 class _ClientBase:
     def __init__(self, base_url: str, cliente: str, profile: Profile, client_key: Optional[PrivateKey],
                  session: Optional[Session], clock: Optional[Clock], rng_seed: Optional[bytes],
@@ -405,6 +479,48 @@ class _ClientBase:
         self.session = session if session is not None else Session(
             base_url, cliente, profile=profile, client_key=client_key, rng_seed=rng_seed, provider=provider)
         self._clock = clock or _clock_default
+        self.recoveries: List[str] = []
+        #: httpx exceptions reported to the session, as (kind, exception), oldest first.
+        self.transport_errors: List[Tuple[str, BaseException]] = []
+
+    def _transport_error(self, p: Prepared, exc: BaseException) -> Optional[Reply]:
+        """Reports a failed send to the session; the reply if it ended the
+        operation, ``None`` to go round again. Raises the session's error,
+        chained to ``exc``."""
+        kind = transport_failure(exc)
+        self.transport_errors.append((kind, exc))
+        try:
+            out = self.session.handle_transport_error(p.id, kind, self._clock())
+        except SeloError as e:
+            raise e from exc
+        return self._went(out)
+
+    def _prepare(self, op: Operation, last: Optional[BaseException]) -> Prepared:
+        """The next request; an error (``too_many_recoveries``) is chained
+        to the transport failure that led to it, if one did."""
+        try:
+            return self.session.prepare(op, self._clock())
+        except SeloError as e:
+            if last is None:
+                raise
+            raise e from last
+
+    def _abandoned(self, p: Prepared) -> None:
+        """A send interrupted by something that is not a transport failure
+        (cancellation, KeyboardInterrupt, a bug in a custom transport): the
+        session learns the request's fate is unknown, so it reconciles
+        instead of resending if the same operation is run again."""
+        try:
+            self.session.handle_transport_error(p.id, "other", self._clock())
+        except Exception:  # the original exception is the one that matters
+            pass
+
+    def _went(self, out: Outcome) -> Optional[Reply]:
+        if out.done:
+            return out.reply
+        if out.action is not None:
+            self.recoveries.append(out.action)
+        return None
 
 
 class Client(_ClientBase):
@@ -417,11 +533,22 @@ class Client(_ClientBase):
 
     ``cert`` and ``verify`` go to httpx (client certificate and CA bundle).
     ``http`` replaces the whole httpx client (e.g. with a ``MockTransport``).
+    ``timeout`` (seconds, or an ``httpx.Timeout``) applies to each request;
+    ``run(op, timeout=...)`` overrides it for one operation.
     HTTP 550 raises :class:`selo.SafraBusinessError`.
+
+    Failures: every httpx transport error is reported to the session
+    (:func:`transport_failure` names its kind), which decides — resend a
+    request that may be resent, reconcile an ambiguous psd050 with a psd052
+    query (the reply then has ``reconciled=True``), or raise a
+    :class:`selo.SafraError` (``safra.boleto.outcome_unknown`` names the
+    ``nossoNumero`` whose registration is unknown;
+    ``safra.session.too_many_recoveries``) chained to the httpx error. The
+    driver keeps no list of services of its own.
     """
 
     def __init__(self, base_url: str, cliente: str, *, profile: Profile = None, cert: Any = None,
-                 verify: Any = True, timeout: float = 30.0, client_key: Optional[PrivateKey] = None,
+                 verify: Any = True, timeout: Any = _UNSET, client_key: Optional[PrivateKey] = None,
                  http: Any = None, transport: Any = None, session: Optional[Session] = None,
                  clock: Optional[Clock] = None, rng_seed: Optional[bytes] = None,
                  provider: Optional[str] = None) -> None:
@@ -429,22 +556,36 @@ class Client(_ClientBase):
 
         super().__init__(base_url, cliente, profile, client_key, session, clock, rng_seed, provider)
         self._own_http = http is None
-        self.http = http if http is not None else httpx.Client(cert=cert, verify=verify, timeout=timeout,
+        self.timeout: Any = _request_timeout(timeout)
+        self.http = http if http is not None else httpx.Client(cert=cert, verify=verify, timeout=_client_timeout(timeout),
                                                              transport=transport)
         self._lock = threading.Lock()
-        self.recoveries: List[str] = []
 
-    def run(self, op: Operation) -> Reply:
-        """Runs one operation to its end and returns the core's reply."""
+    def run(self, op: Operation, *, timeout: Any = _UNSET) -> Reply:
+        """Runs one operation to its end and returns the core's reply.
+        ``timeout`` (seconds or ``httpx.Timeout``) replaces the client's
+        for each request of this operation."""
+        import httpx
+
+        t = self.timeout if timeout is _UNSET else timeout
         with self._lock:
+            last: Optional[BaseException] = None  # the transport failure behind the last recovery
             while True:
-                p = self.session.prepare(op, self._clock())
-                r = self.http.request(p.method, p.url, headers=p.headers, content=p.body)
-                out = self.session.handle(p.id, r.status_code, r.headers.multi_items(), r.content, self._clock())
-                if out.done:
-                    return out.reply  # type: ignore[return-value]
-                if out.action is not None:
-                    self.recoveries.append(out.action)
+                p = self._prepare(op, last)
+                try:
+                    r = self.http.request(p.method, p.url, headers=p.headers, content=p.body, timeout=t)
+                except httpx.TransportError as e:
+                    last = e
+                    reply = self._transport_error(p, e)
+                except BaseException:
+                    self._abandoned(p)
+                    raise
+                else:
+                    last = None
+                    reply = self._went(self.session.handle(p.id, r.status_code, r.headers.multi_items(), r.content,
+                                                           self._clock()))
+                if reply is not None:
+                    return reply
 
     def handshake(self) -> HandshakeResult:
         return _finish(self.run(Operation.handshake()))  # type: ignore[return-value]
@@ -479,7 +620,7 @@ class AsyncClient(_ClientBase):
     one client are serialised (the session is one state machine)."""
 
     def __init__(self, base_url: str, cliente: str, *, profile: Profile = None, cert: Any = None,
-                 verify: Any = True, timeout: float = 30.0, client_key: Optional[PrivateKey] = None,
+                 verify: Any = True, timeout: Any = _UNSET, client_key: Optional[PrivateKey] = None,
                  http: Any = None, transport: Any = None, session: Optional[Session] = None,
                  clock: Optional[Clock] = None, rng_seed: Optional[bytes] = None,
                  provider: Optional[str] = None) -> None:
@@ -487,23 +628,37 @@ class AsyncClient(_ClientBase):
 
         super().__init__(base_url, cliente, profile, client_key, session, clock, rng_seed, provider)
         self._own_http = http is None
-        self.http = http if http is not None else httpx.AsyncClient(cert=cert, verify=verify, timeout=timeout,
+        self.timeout: Any = _request_timeout(timeout)
+        self.http = http if http is not None else httpx.AsyncClient(cert=cert, verify=verify,
+                                                                  timeout=_client_timeout(timeout),
                                                                   transport=transport)
         self._lock: Optional[asyncio.Lock] = None
-        self.recoveries: List[str] = []
 
-    async def run(self, op: Operation) -> Reply:
+    async def run(self, op: Operation, *, timeout: Any = _UNSET) -> Reply:
+        """Runs one operation to its end (see :meth:`Client.run`)."""
+        import httpx
+
+        t = self.timeout if timeout is _UNSET else timeout
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
+            last: Optional[BaseException] = None  # the transport failure behind the last recovery
             while True:
-                p = self.session.prepare(op, self._clock())
-                r = await self.http.request(p.method, p.url, headers=p.headers, content=p.body)
-                out = self.session.handle(p.id, r.status_code, r.headers.multi_items(), r.content, self._clock())
-                if out.done:
-                    return out.reply  # type: ignore[return-value]
-                if out.action is not None:
-                    self.recoveries.append(out.action)
+                p = self._prepare(op, last)
+                try:
+                    r = await self.http.request(p.method, p.url, headers=p.headers, content=p.body, timeout=t)
+                except httpx.TransportError as e:
+                    last = e
+                    reply = self._transport_error(p, e)
+                except BaseException:
+                    self._abandoned(p)
+                    raise
+                else:
+                    last = None
+                    reply = self._went(self.session.handle(p.id, r.status_code, r.headers.multi_items(), r.content,
+                                                           self._clock()))
+                if reply is not None:
+                    return reply
 
     async def handshake(self) -> HandshakeResult:
         return _finish(await self.run(Operation.handshake()))  # type: ignore[return-value]
