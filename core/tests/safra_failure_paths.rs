@@ -1,0 +1,497 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+//! SPEC §2.8 failure paths, client role against the bank role in memory:
+//! an ambiguous psd050 is reconciled by a psd052 query (never resent
+//! blindly), lost replies of idempotent services are resent, a session that
+//! gave up runs its next operation afresh, and absurd tokens are errors.
+
+mod common;
+
+use selo::http::{ReceivedResponse, TransportFailure};
+use selo::keys::RsaPrivateKey;
+use selo::rng::seeded;
+use selo::safra::bank::{Bank, BankConfig};
+use selo::safra::boleto::BoletoRequest;
+use selo::safra::{
+    BaseUrl, NextAction, Operation, Outcome, PaddingChoice, Reply, SafraProfile, Session,
+};
+
+fn key(name: &str) -> RsaPrivateKey {
+    RsaPrivateKey::import(common::vector_text(&format!("external/keys/{name}.pem")).as_bytes())
+        .unwrap()
+}
+
+fn boleto(nosso: u64) -> BoletoRequest {
+    let mut b = BoletoRequest::from_json(&common::vector_text("safra/boleto-sample.json")).unwrap();
+    b.documento.nosso_numero = nosso;
+    b
+}
+
+/// What the "network" does to one exchange.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Net {
+    /// Delivered both ways.
+    Ok,
+    /// The bank processes it; the reply is lost (`failure` reported).
+    LoseReply(TransportFailure),
+    /// Never reaches the bank (`failure` reported).
+    NotSent(TransportFailure),
+    /// The bank processes it; a gateway answers this status instead.
+    Gateway(u16),
+}
+
+struct World {
+    session: Session,
+    bank: Bank,
+    rng: chacha20::ChaCha20Rng,
+    now: u64,
+    /// (service, what happened) per exchange.
+    log: Vec<(String, String)>,
+}
+
+impl World {
+    fn new(client: SafraProfile) -> World {
+        let mut rng = seeded([7; 32]);
+        let mut session =
+            Session::new(client, BaseUrl::parse("http://bank.test/psd"), "CLIENTE01").unwrap();
+        session.set_client_key(key("rsa1024-client"));
+        let bank = Bank::new(
+            BankConfig {
+                profile: SafraProfile::default(),
+                bank_key: key("rsa1024-bank"),
+                token_lifetime: 600,
+            },
+            &mut rng,
+        )
+        .unwrap();
+        World {
+            session,
+            bank,
+            rng,
+            now: 1_800_000_000,
+            log: vec![],
+        }
+    }
+
+    /// One exchange; `net(service)` decides what happens to it on the wire.
+    fn exchange_with(
+        &mut self,
+        op: &Operation,
+        net: &mut dyn FnMut(&str) -> Net,
+    ) -> Result<Outcome, selo::safra::Error> {
+        let (id, req) = self.session.prepare_next(op, self.now, &mut self.rng)?;
+        let path = req.url.trim_start_matches("http://bank.test").to_string();
+        let service = path.rsplit('/').next().unwrap().to_string();
+        assert_eq!(
+            req.resendable,
+            service != "psd050",
+            "{service}: resendable flag"
+        );
+        let net = net(&service);
+        if let Net::NotSent(f) = net {
+            self.log.push((service, format!("not sent ({f})")));
+            return self.session.handle_transport_error(id, f, self.now);
+        }
+        let resp = self
+            .bank
+            .handle(&path, &req.headers, &req.body, self.now, &mut self.rng);
+        match net {
+            Net::LoseReply(f) => {
+                self.log
+                    .push((service, format!("lost {} ({f})", resp.status)));
+                self.session.handle_transport_error(id, f, self.now)
+            }
+            Net::Gateway(status) => {
+                self.log
+                    .push((service, format!("{status} over {}", resp.status)));
+                let gw = ReceivedResponse::new(status, vec![], b"Bad Gateway".to_vec());
+                self.session
+                    .handle_response(id, &gw, self.now, &mut self.rng)
+            }
+            _ => {
+                self.log.push((service, resp.status.to_string()));
+                self.session
+                    .handle_response(id, &resp, self.now, &mut self.rng)
+            }
+        }
+    }
+
+    fn exchange(&mut self, op: &Operation, net: Net) -> Result<Outcome, selo::safra::Error> {
+        self.exchange_with(op, &mut |_| net)
+    }
+
+    /// Runs `op` to its end; `plan(service, nth exchange of that service)`
+    /// says what the network does.
+    fn run(
+        &mut self,
+        op: &Operation,
+        plan: &dyn Fn(&str, usize) -> Net,
+    ) -> Result<Reply, selo::safra::Error> {
+        let mut seen: std::collections::HashMap<String, usize> = Default::default();
+        for _ in 0..30 {
+            let out = self.exchange_with(op, &mut |svc| {
+                let n = seen.entry(svc.to_string()).or_default();
+                let net = plan(svc, *n);
+                *n += 1;
+                net
+            })?;
+            if let Outcome::Done(r) = out {
+                return Ok(r);
+            }
+        }
+        panic!("no result after 30 exchanges: {:?}", self.log);
+    }
+
+    fn services(&self) -> Vec<String> {
+        self.log.iter().map(|(s, w)| format!("{s}:{w}")).collect()
+    }
+
+    fn psd050_calls(&self, nosso: u64) -> u32 {
+        self.bank
+            .register_calls()
+            .get(&format!("{nosso:015}"))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn authenticate(&mut self) {
+        self.run(&Operation::Authenticate, &|_, _| Net::Ok).unwrap();
+        self.log.clear();
+    }
+}
+
+fn registered(r: Reply) -> selo::safra::boleto::BoletoReply {
+    match r {
+        Reply::BoletoRegistered(b) => b,
+        other => panic!("expected BoletoRegistered, found {other:?}"),
+    }
+}
+
+#[test]
+fn a_lost_psd050_reply_is_reconciled_by_a_query_and_never_resent() {
+    for failure in [
+        TransportFailure::Timeout,
+        TransportFailure::Reset,
+        TransportFailure::Other,
+    ] {
+        let mut w = World::new(SafraProfile::default());
+        w.authenticate();
+        let op = Operation::RegisterBoleto(boleto(111_000_001));
+        let reply = registered(
+            w.run(&op, &|svc, n| {
+                if svc == "psd050" && n == 0 {
+                    Net::LoseReply(failure)
+                } else {
+                    Net::Ok
+                }
+            })
+            .unwrap(),
+        );
+        assert!(reply.reconciled, "{failure}: {reply:?}");
+        assert_eq!(
+            w.services(),
+            [
+                format!("psd050:lost 200 ({failure})"),
+                "psd052:200".to_string()
+            ]
+        );
+        assert_eq!(
+            w.psd050_calls(111_000_001),
+            1,
+            "{failure}: psd050 sent once"
+        );
+    }
+}
+
+#[test]
+fn a_502_after_the_bank_stored_the_boleto_is_reconciled() {
+    for status in [502, 503, 504, 500] {
+        let mut w = World::new(SafraProfile::default());
+        w.authenticate();
+        let op = Operation::RegisterBoleto(boleto(111_000_002));
+        let reply = registered(
+            w.run(&op, &|svc, n| {
+                if svc == "psd050" && n == 0 {
+                    Net::Gateway(status)
+                } else {
+                    Net::Ok
+                }
+            })
+            .unwrap(),
+        );
+        assert!(reply.reconciled, "{status}");
+        assert_eq!(w.psd050_calls(111_000_002), 1, "{status}");
+        assert_eq!(
+            w.services(),
+            [format!("psd050:{status} over 200"), "psd052:200".into()]
+        );
+    }
+}
+
+#[test]
+fn not_found_on_the_query_registers_once_more() {
+    let mut w = World::new(SafraProfile::default());
+    w.authenticate();
+    let op = Operation::RegisterBoleto(boleto(111_000_003));
+    // The psd050 never reached the bank, but a timeout cannot know that.
+    let reply = registered(
+        w.run(&op, &|svc, n| {
+            if svc == "psd050" && n == 0 {
+                Net::NotSent(TransportFailure::Timeout)
+            } else {
+                Net::Ok
+            }
+        })
+        .unwrap(),
+    );
+    assert!(!reply.reconciled, "registered by the second psd050");
+    assert_eq!(
+        w.services(),
+        ["psd050:not sent (timeout)", "psd052:550", "psd050:200"]
+    );
+    assert_eq!(w.psd050_calls(111_000_003), 1);
+}
+
+#[test]
+fn a_connect_failure_on_psd050_is_sent_again_without_a_query() {
+    let mut w = World::new(SafraProfile::default());
+    w.authenticate();
+    let op = Operation::RegisterBoleto(boleto(111_000_004));
+    let reply = registered(
+        w.run(&op, &|svc, n| {
+            if svc == "psd050" && n == 0 {
+                Net::NotSent(TransportFailure::Connect)
+            } else {
+                Net::Ok
+            }
+        })
+        .unwrap(),
+    );
+    assert!(!reply.reconciled);
+    assert_eq!(w.services(), ["psd050:not sent (connect)", "psd050:200"]);
+}
+
+#[test]
+fn an_ambiguous_query_ends_in_outcome_unknown_naming_the_boleto() {
+    let mut w = World::new(SafraProfile::default());
+    w.authenticate();
+    let op = Operation::RegisterBoleto(boleto(111_000_005));
+    let err = w
+        .run(&op, &|svc, _| match svc {
+            "psd050" => Net::LoseReply(TransportFailure::Reset),
+            "psd052" => Net::Gateway(502),
+            _ => Net::Ok,
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "safra.boleto.outcome_unknown");
+    assert!(err.message().contains("111000005"), "{}", err.message());
+    assert_eq!(w.psd050_calls(111_000_005), 1);
+    // A lost query reply is just as unknown.
+    let mut w = World::new(SafraProfile::default());
+    w.authenticate();
+    let op = Operation::RegisterBoleto(boleto(111_000_006));
+    let err = w
+        .run(&op, &|svc, _| match svc {
+            "psd050" => Net::Gateway(504),
+            "psd052" => Net::LoseReply(TransportFailure::Timeout),
+            _ => Net::Ok,
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "safra.boleto.outcome_unknown");
+    // …and the session runs its next operation (the same boleto's query).
+    let q = Operation::QueryBoleto(selo::safra::boleto::BoletoQuery {
+        nosso_numero: "111000006".into(),
+        seu_numero: boleto(1).documento.seu_numero,
+    });
+    assert!(matches!(
+        w.run(&q, &|_, _| Net::Ok).unwrap(),
+        Reply::BoletoQueried(_)
+    ));
+}
+
+#[test]
+fn a_550_other_than_not_found_on_the_query_is_not_taken_as_not_found() {
+    let mut profile = SafraProfile::default();
+    profile.boleto_not_found_codes = vec![77];
+    let mut w = World::new(profile);
+    w.authenticate();
+    let op = Operation::RegisterBoleto(boleto(111_000_007));
+    // The bank answers "não encontrado" with codigo 3, which this profile
+    // does not list: registering again could duplicate it elsewhere.
+    let err = w
+        .run(&op, &|svc, n| match (svc, n) {
+            ("psd050", 0) => Net::NotSent(TransportFailure::Timeout),
+            _ => Net::Ok,
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "safra.boleto.outcome_unknown");
+    assert!(err.message().contains("codigo 3"), "{}", err.message());
+    assert_eq!(w.psd050_calls(111_000_007), 0);
+}
+
+#[test]
+fn key_expiry_during_reconciliation_recovers_and_still_reconciles() {
+    let mut w = World::new(SafraProfile::default());
+    w.authenticate();
+    let op = Operation::RegisterBoleto(boleto(111_000_008));
+    w.bank.inject(selo::safra::bank::Fault::ExpireKey);
+    // The first psd050 meets the expired key (not processed) and is sent
+    // again after a new handshake; then its reply is lost.
+    let reply = registered(
+        w.run(&op, &|svc, n| match (svc, n) {
+            ("psd050", 1) => Net::LoseReply(TransportFailure::Reset),
+            _ => Net::Ok,
+        })
+        .unwrap(),
+    );
+    assert!(reply.reconciled);
+    assert_eq!(w.psd050_calls(111_000_008), 1);
+}
+
+#[test]
+fn lost_replies_of_idempotent_services_are_resent() {
+    let mut w = World::new(SafraProfile::default());
+    let reply = w
+        .run(&Operation::Authenticate, &|svc, n| match (svc, n) {
+            ("psd001", 0) => Net::LoseReply(TransportFailure::Timeout),
+            ("psd005", 0) => Net::Gateway(502),
+            _ => Net::Ok,
+        })
+        .unwrap();
+    assert!(matches!(reply, Reply::Authenticated(_)));
+    let s = w.services();
+    assert_eq!(s[0], "psd001:lost 200 (timeout)");
+    assert!(s.contains(&"psd005:502 over 200".to_string()), "{s:?}");
+    assert_eq!(s.last().unwrap(), "psd005:200");
+}
+
+#[test]
+fn a_session_that_gave_up_runs_its_next_operation_from_a_clean_count() {
+    let mut profile = SafraProfile::default();
+    profile.max_recoveries = 2;
+    let mut w = World::new(profile);
+    w.authenticate();
+    let q = Operation::QueryBoleto(selo::safra::boleto::BoletoQuery {
+        nosso_numero: "1".into(),
+        seu_numero: "X".into(),
+    });
+    let err = w.run(&q, &|_, _| Net::Gateway(503)).unwrap_err();
+    assert_eq!(err.code(), "safra.session.too_many_recoveries");
+    w.log.clear();
+    // The next operation needs two recoveries: within the budget again.
+    // (Two psd007 that never reached the bank: a processed one would leave
+    // the token stale and cost a third recovery, re-authentication.)
+    let reply = w
+        .run(&Operation::Renew, &|_, n| {
+            if n < 2 {
+                Net::NotSent(TransportFailure::Timeout)
+            } else {
+                Net::Ok
+            }
+        })
+        .unwrap();
+    assert!(matches!(reply, Reply::Renewed(_)), "{:?}", w.services());
+    // An error also resets it: a failing operation, then a healthy one.
+    let err = w.run(&q, &|_, _| Net::Gateway(503)).unwrap_err();
+    assert_eq!(err.code(), "safra.session.too_many_recoveries");
+    let reply = w
+        .run(&Operation::RegisterBoleto(boleto(111_000_009)), &|_, _| {
+            Net::Ok
+        })
+        .unwrap();
+    assert!(!registered(reply).reconciled);
+}
+
+#[test]
+fn a_reconcile_action_is_what_the_host_sees() {
+    let mut w = World::new(SafraProfile::default());
+    w.authenticate();
+    let op = Operation::RegisterBoleto(boleto(111_000_010));
+    let out = w
+        .exchange(&op, Net::LoseReply(TransportFailure::Timeout))
+        .unwrap();
+    assert_eq!(out, Outcome::Continue(Some(NextAction::Reconcile)));
+    let (_, req) = w.session.prepare_next(&op, w.now, &mut w.rng).unwrap();
+    assert!(req.url.ends_with("/psd052"), "{}", req.url);
+    assert!(req.resendable);
+}
+
+#[test]
+fn auto_padding_moves_on_after_a_plain_500_on_stage_two() {
+    let mut profile = SafraProfile::default();
+    profile.padding = PaddingChoice::Auto;
+    let mut w = World::new(profile);
+    let out = w.exchange(&Operation::Handshake, Net::Ok).unwrap();
+    assert_eq!(out, Outcome::Continue(None));
+    // Stage 2 answered by a bank whose decryption threw: a plain 500.
+    let (id, _) = w
+        .session
+        .prepare_next(&Operation::Handshake, w.now, &mut w.rng)
+        .unwrap();
+    let out = w
+        .session
+        .handle_response(
+            id,
+            &ReceivedResponse::new(500, vec![], b"erro".to_vec()),
+            w.now,
+            &mut w.rng,
+        )
+        .unwrap();
+    assert_eq!(out, Outcome::Continue(Some(NextAction::Rehandshake)));
+    // The next handshake tries the next candidate (OAEP-SHA1): its stage 2
+    // encrypts differently; the bank (pkcs1v15 only) refuses it.
+    let (_, stage1) = w
+        .session
+        .prepare_next(&Operation::Handshake, w.now, &mut w.rng)
+        .unwrap();
+    assert!(stage1.url.ends_with("/psd001"));
+}
+
+#[test]
+fn a_transport_error_for_an_unknown_id_is_refused() {
+    let mut w = World::new(SafraProfile::default());
+    let err = w
+        .session
+        .handle_transport_error(
+            selo::safra::RequestId(999),
+            TransportFailure::Timeout,
+            w.now,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "safra.session.unknown_request");
+    // The id of a finished operation is unknown too (no double handling).
+    let (id, req) = w
+        .session
+        .prepare_next(&Operation::Handshake, w.now, &mut w.rng)
+        .unwrap();
+    let resp = w.bank.handle(
+        req.url.trim_start_matches("http://bank.test"),
+        &req.headers,
+        &req.body,
+        w.now,
+        &mut w.rng,
+    );
+    w.session
+        .handle_response(id, &resp, w.now, &mut w.rng)
+        .unwrap();
+    let err = w
+        .session
+        .handle_transport_error(id, TransportFailure::Reset, w.now)
+        .unwrap_err();
+    assert_eq!(err.code(), "safra.session.unknown_request");
+}
+
+#[test]
+fn transport_failure_names_round_trip_and_unknown_names_are_refused() {
+    for f in TransportFailure::ALL {
+        assert_eq!(f.as_str().parse::<TransportFailure>().unwrap(), f);
+    }
+    assert!(!TransportFailure::Connect.is_ambiguous());
+    assert!(TransportFailure::Timeout.is_ambiguous());
+    let e = "lost".parse::<TransportFailure>().unwrap_err();
+    assert!(e.contains("connect, timeout, reset, other"), "{e}");
+}
