@@ -96,6 +96,7 @@ class SafraSoakTest {
       int ok = 0;
       int typed = 0;
       List<String> okNosso = new ArrayList<>();
+      Map<String, Integer> typedBy = new java.util.TreeMap<>();
       try (PrivateKey key = PrivateKey.fromPem(Vectors.text("external/keys/rsa1024-client.pem"));
           SafraClient c = new SafraClient(session, new SafraClient.HttpClientTransport(CLIENT_TIMEOUT),
               () -> System.currentTimeMillis() / 1000)) {
@@ -143,10 +144,12 @@ class SafraSoakTest {
           boolean transportFailed = ex.stream().anyMatch(x -> x.failure() != null);
           if (error != null) {
             typed++;
+            typedBy.merge(error, 1, Integer::sum);
             // Only an ambiguity can leave an outcome unknown.
             assertTrue(transportFailed || ex.stream().anyMatch(x -> x.status() >= 500), what + ": " + error);
           } else if (last.kind() == SafraReply.Kind.BUSINESS_ERROR) {
             typed++;
+            typedBy.merge("550 business error", 1, Integer::sum);
             assertEquals("answer-550", fault, what + ": " + last.json());
             assertTrue(last.field("codigo").isPresent(), last.json());
           } else {
@@ -173,7 +176,8 @@ class SafraSoakTest {
       HttpResponse<String> st = control.send(HttpRequest.newBuilder(URI.create(base + "_control/state")).GET().build(),
           HttpResponse.BodyHandlers.ofString());
       assertEquals(200, st.statusCode(), st.body());
-      JsonObject state = JsonParser.parseString(st.body()).getAsJsonObject();
+      JsonObject state = JsonParser.parseString(st.body()).getAsJsonObject().getAsJsonObject("protocol");
+      assertTrue(state != null && state.has("duplicates") && state.has("psd050_counts"), st.body());
       int duplicates = state.get("duplicates").getAsInt();
       JsonObject counts = state.getAsJsonObject("psd050_counts");
       for (String n : okNosso) {
@@ -190,7 +194,7 @@ class SafraSoakTest {
       long ms = (System.nanoTime() - started) / 1_000_000;
       System.out.println("soak: " + FLOWS + " flows, " + ok + " ok, " + typed + " typed errors, " + duplicates
           + " duplicates");
-      System.out.println("soak took " + ms + " ms");
+      System.out.println("(the soak ran in " + ms + " ms; typed errors by kind: " + typedBy + ")");
       assertTrue(ok > FLOWS / 2, "most flows must succeed: " + ok + " of " + FLOWS + " (seed " + seed + ")");
     } finally {
       p.destroy();
