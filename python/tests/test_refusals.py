@@ -111,15 +111,24 @@ def test_stage2_signature_one_byte_flipped_is_bad_signature():
 
 
 def test_stage2_for_another_session_is_session_mismatch():
-    """Session A did stage 1; B's stage-2 parametros (its own session id,
-    encrypted) arrive under A's amc-session-id: one header differs."""
+    """Session A did stage 1; A's stage-2 request carries B's encrypted
+    session id instead of its own: the signature (over A's id, checked
+    first) verifies, the decrypted id does not match the header."""
     bank = safra.Bank(BANK_KEY)
     a, p2a = stage1(bank)
     b, p2b = stage1(bank)
     assert a.session_id != b.session_id
+    body_a = json.loads(p2a.body)
+    enc_a, sig_a = body_a["parametros"].split(".")
+    enc_b, _ = json.loads(p2b.body)["parametros"].split(".")
+    assert enc_a != enc_b
+    swapped = json.dumps({**body_a, "parametros": f"{enc_b}.{sig_a}"}).encode()
+    refused(send(bank, p2a, body=swapped), "safra.handshake.session_mismatch", 400)
+    # B's whole request under A's amc-session-id: its signature is over B's id
     headers = with_header(p2b.headers, "amc-session-id", a.session_id)
-    refused(send(bank, p2b, headers=headers), "safra.handshake.session_mismatch", 400)
-    assert send(bank, p2b).status == 200  # under its own session id it is accepted
+    refused(send(bank, p2b, headers=headers), "safra.handshake.bad_signature", 400)
+    assert send(bank, p2a).status == 200  # each unbroken request is accepted
+    assert send(bank, p2b).status == 200
 
 
 def test_stage2_without_stage1_is_unknown_session():
@@ -172,12 +181,15 @@ def test_the_client_refuses_a_reply_with_a_reused_iv():
     reply's envelope (an attacker's replay) is refused by the client."""
     bank = safra.Bank(BANK_KEY)
     s = authenticated(bank)
+    reg = s.prepare(safra.Operation.register_boleto(vec_text("safra/boleto-sample.json")), now=NOW)
+    assert reg.url.endswith("/psd050")
+    r = send(bank, reg)
+    assert r.status == 200, r.body  # an encrypted reply (a 550's body is read as data, not trusted)
+    out = s.handle(reg.id, r.status, r.headers, r.body, now=NOW)
+    assert out.done and isinstance(out.reply, safra.BoletoReply) and out.reply.iv_reused is False
     p = query_request(s)
-    r = send(bank, p)
-    out = s.handle(p.id, r.status, r.headers, r.body, now=NOW)
-    assert out.done
-    p = query_request(s)
-    assert send(bank, p).status == 550
+    fresh = send(bank, p)
+    assert fresh.status == 200 and fresh.body != r.body
     with pytest.raises(selo.SafraError) as ei:
         s.handle(p.id, r.status, r.headers, r.body, now=NOW)  # the first reply again
     assert ei.value.code == "safra.envelope.reused_iv"

@@ -289,9 +289,15 @@ def test_sync_client_over_tls_with_a_client_certificate(tls_bank):
         assert c.register_boleto(BOLETO).status.codigo == 0
         assert c.recoveries == ["rehandshake"]
     assert seen and all(s == ((("commonName", "client"),),) for s in seen)
-    with pytest.raises(httpx.TransportError):  # no client certificate: the handshake is refused
+    # No client certificate: every handshake attempt is refused by TLS; the
+    # driver reports each to the session, which gives up with a typed error
+    # chained to the TLS failure.
+    with pytest.raises(selo.SafraError) as ei:
         with safra.Client(url, "CLIENTE01", verify=ssl.create_default_context(cafile=str(d / "ca.pem"))) as c:
             c.authenticate()
+    assert ei.value.code == "safra.session.too_many_recoveries"
+    assert isinstance(ei.value.__cause__, httpx.TransportError)
+    assert len(c.transport_errors) == 4 and c.session.state == "new"
 
 
 async def test_async_client_over_tls_with_a_client_certificate(tls_bank):

@@ -90,10 +90,20 @@ def test_safra_sync_client_against_the_simulator(sim_factory):
         with pytest.raises(selo.SafraBusinessError) as ei:
             c.renew()
         assert ei.value.status.codigo == 99
+        # A lost reply of an idempotent query: the driver reports it to the
+        # session ("reset"), which says retry.
         sim.fault({"fault": "drop", "count": 1})
-        with pytest.raises(httpx.TransportError):
+        q = c.query_boleto(reply.documento.nosso_numero, BOLETO["documento"]["seuNumero"])
+        assert q.documento.nosso_numero == reply.documento.nosso_numero and q.documento.registrado_cip == "S"
+        assert c.recoveries[-1] == "retry" and [k for k, _ in c.transport_errors] == ["reset"]
+        # More lost replies than profile max_recoveries (3): a typed error,
+        # chained to the transport failure.
+        sim.fault({"fault": "drop", "count": 4})
+        with pytest.raises(selo.SafraError) as ei:
             c.query_boleto(reply.documento.nosso_numero, BOLETO["documento"]["seuNumero"])
-        # the session carries on after a lost (idempotent) reply
+        assert ei.value.code == "safra.session.too_many_recoveries"
+        assert isinstance(ei.value.__cause__, httpx.TransportError)
+        # the session carries on: the next operation starts clean
         assert c.query_boleto(reply.documento.nosso_numero, BOLETO["documento"]["seuNumero"]).documento
 
 

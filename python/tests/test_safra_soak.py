@@ -1,0 +1,267 @@
+"""Fault soak (issue 11): complete flows psd005 -> psd050 -> psd052 through
+the Python drivers against ONE Safra simulator (`selo sim safra`), with one
+fault drawn at random per flow and injected just before a random step.
+
+Every flow must end in success or a typed `selo.SeloError`; the bank must
+never see a boleto registered twice; every reconciled boleto must exist at
+the bank; the session must run a clean operation after every flow.
+
+The seed is printed; SELO_SOAK_SEED replays a run. SELO_SOAK_FLOWS and
+SELO_SOAK_ASYNC_FLOWS change the flow counts (defaults 200 and 60)."""
+
+import json
+import os
+import random
+import sys
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import httpx
+
+import selo
+from selo import safra
+from conftest import vec_text
+from test_simulators import Sim
+
+BOLETO = json.loads(vec_text("safra/boleto-sample.json"))
+
+FAULTS = ["none", "expire-key", "answer-480", "store-then-502", "store-then-drop", "stall", "answer-550",
+          "500-plain"]
+STEPS = ["psd005", "psd050", "psd052"]
+# Faults the simulator applies to psd050 only: injected before psd005 they
+# still land on this flow's psd050; before psd052 they would land on the next
+# flow's, so they are drawn before psd005 or psd050.
+PSD050_ONLY = {"store-then-502", "store-then-drop"}
+
+STALL_MS = 600  # the simulator holds a stalled request this long, unprocessed
+STALL_TIMEOUT = 0.2  # the client's per-request timeout for a step with a stall
+TIMEOUT = 10.0  # everything else (a loaded 2-core machine must not time out)
+
+
+def boleto(nosso: int, seu: str) -> dict:
+    b = json.loads(json.dumps(BOLETO))
+    b["documento"]["nossoNumero"] = nosso
+    b["documento"]["seuNumero"] = seu
+    return b
+
+
+@dataclass
+class Plan:
+    i: int
+    fault: str
+    step: str
+    nosso: int
+    seu: str
+
+    def fault_json(self) -> Optional[dict]:
+        if self.fault == "none":
+            return None
+        if self.fault == "stall":
+            return {"fault": "stall", "ms": STALL_MS, "service": self.step}
+        if self.fault == "500-plain":
+            return {"fault": "500-plain", "service": self.step}
+        return {"fault": self.fault}
+
+    def timeout(self, step: str) -> float:
+        return STALL_TIMEOUT if self.fault == "stall" and step == self.step else TIMEOUT
+
+
+def plans(rng: random.Random, n: int, base: int) -> List[Plan]:
+    out = []
+    for i in range(n):
+        fault = rng.choice(FAULTS)
+        step = rng.choice(STEPS[:2] if fault in PSD050_ONLY else STEPS)
+        out.append(Plan(i, fault, step, base + i, f"S{base + i:09d}"))
+    return out
+
+
+def seed_of(default_rng: random.Random) -> int:
+    env = os.environ.get("SELO_SOAK_SEED")
+    return int(env) if env else default_rng.randrange(2**32)
+
+
+@dataclass
+class Tally:
+    ok: int = 0
+    errors: Dict[str, int] = field(default_factory=dict)
+    registered: Dict[int, bool] = field(default_factory=dict)  # nossoNumero -> reconciled
+    refused: List[int] = field(default_factory=list)  # nossoNumero whose psd050 got a 550
+
+    @property
+    def typed(self) -> int:
+        return sum(self.errors.values())
+
+
+@dataclass
+class Result:
+    """What one flow did: the error that ended it (or None), and the replies."""
+
+    error: Optional[selo.SeloError] = None
+    failed_step: Optional[str] = None
+    register: Optional[safra.BoletoReply] = None
+    query: Optional[safra.BoletoReply] = None
+    recoveries: List[str] = field(default_factory=list)
+
+
+def check_flow(p: Plan, r: Result, tally: Tally) -> None:
+    """The outcome each single fault must have: one fault never defeats a flow
+    except a 550, which is the bank's (typed) refusal."""
+    where = f"flow {p.i} ({p.fault} before {p.step}): {r.error!r}, recoveries {r.recoveries}"
+    if p.fault == "answer-550":
+        assert isinstance(r.error, selo.SafraBusinessError), where
+        assert r.failed_step == p.step and r.error.status is not None and r.error.status.codigo is not None, where
+    else:
+        assert r.error is None, where
+    if r.error is not None:
+        tally.errors[r.error.code] = tally.errors.get(r.error.code, 0) + 1
+        if r.failed_step == "psd050":
+            tally.refused.append(p.nosso)
+        return
+    tally.ok += 1
+    assert r.register is not None and r.register.documento is not None, where
+    assert r.register.documento.nosso_numero is not None and int(r.register.documento.nosso_numero) == p.nosso, where
+    if r.register.reconciled:  # the bank's psd052 answer for the boleto it stored
+        assert r.register.documento.registrado_cip == "S", where
+    else:  # the bank's psd050 answer
+        assert selo.br.is_valid_barcode(r.register.documento.codigo_barras), where
+    assert r.query is not None and r.query.documento is not None, where
+    assert r.query.documento.nosso_numero is not None and int(r.query.documento.nosso_numero) == p.nosso, where
+    assert r.query.documento.registrado_cip == "S" and r.query.reconciled is False, where
+    # stored-then-lost replies are reconciled (found), never resent
+    assert r.register.reconciled is (p.fault in PSD050_ONLY), where
+    tally.registered[p.nosso] = r.register.reconciled
+    expected = {
+        "none": None,
+        "expire-key": "rehandshake",
+        "answer-480": "rehandshake",
+        "store-then-502": "reconcile",
+        "store-then-drop": "reconcile",
+        "stall": "reconcile" if p.step == "psd050" else "retry",
+        "500-plain": "reconcile" if p.step == "psd050" else "retry",
+    }[p.fault]
+    assert r.recoveries == ([] if expected is None else [expected]) or (
+        # a not-found reconcile goes on to send psd050 again: 'retry' follows
+        expected == "reconcile" and p.fault not in PSD050_ONLY and r.recoveries == ["reconcile", "retry"]
+    ), where
+
+
+def check_bank(sim: Sim, tally: Tally, flows: int) -> int:
+    state = httpx.get(sim.origin + "/_control/state").json()["protocol"]
+    counts = {int(k): v for k, v in state["psd050_counts"].items()}
+    stored = {int(b["nossoNumero"]) for b in state["boletos"]}
+    for nosso, reconciled in tally.registered.items():
+        assert nosso in stored, (nosso, reconciled)
+        assert counts.get(nosso) == 1, (nosso, counts.get(nosso))
+    for nosso in tally.refused:
+        assert nosso not in stored, nosso
+    assert tally.ok + tally.typed == flows
+    assert max(counts.values()) == 1, {k: v for k, v in counts.items() if v > 1}
+    assert state["duplicates"] == 0, state["duplicates"]
+    return state["duplicates"]
+
+
+def report(capsys, flows: int, tally: Tally, duplicates: int, seed: int, label: str) -> None:
+    with capsys.disabled():
+        print(f"\n{label}: seed {seed} (SELO_SOAK_SEED={seed} replays it); typed errors {tally.errors}",
+              file=sys.stderr)
+        print(f"soak: {flows} flows, {tally.ok} ok, {tally.typed} typed errors, {duplicates} duplicates",
+              file=sys.stderr)
+
+
+def coverage(ps: List[Plan]) -> None:
+    """The draw must exercise every fault (a seed that does not is a bad run)."""
+    assert {p.fault for p in ps} == set(FAULTS), sorted({p.fault for p in ps})
+
+
+def test_soak_sync_driver(capsys):
+    seed = seed_of(random.Random())
+    print(f"soak seed {seed}", file=sys.stderr)
+    rng = random.Random(seed)
+    n = int(os.environ.get("SELO_SOAK_FLOWS", "200"))
+    assert n >= 200 or "SELO_SOAK_FLOWS" in os.environ
+    ps = plans(rng, n, 100_000_000 + rng.randrange(10_000) * 1000)
+    coverage(ps)
+    sim = Sim("safra", "--token-lifetime", "3600")
+    tally = Tally()
+    try:
+        with safra.Client(sim.url, "CLIENTE01", timeout=TIMEOUT) as c:
+            # a boleto every clean follow-up operation queries
+            anchor = c.register_boleto(boleto(99_000_000 + seed % 1_000_000, "ANCHOR"))
+            assert anchor.documento is not None and anchor.documento.nosso_numero is not None
+            for p in ps:
+                c.recoveries.clear()
+                r = Result()
+                for step in STEPS:
+                    if step == p.step and p.fault_json() is not None:
+                        sim.fault(p.fault_json())
+                    try:
+                        t = p.timeout(step)
+                        if step == "psd005":
+                            safra._finish(c.run(safra.Operation.authenticate(), timeout=t))
+                        elif step == "psd050":
+                            op = safra.Operation.register_boleto(boleto(p.nosso, p.seu))
+                            r.register = safra._finish(c.run(op, timeout=t))  # type: ignore[assignment]
+                        else:
+                            op = safra.Operation.query_boleto(p.nosso, p.seu)
+                            r.query = safra._finish(c.run(op, timeout=t))  # type: ignore[assignment]
+                    except selo.SeloError as e:  # anything else fails the test
+                        r.error, r.failed_step = e, step
+                        break
+                r.recoveries = list(c.recoveries)
+                check_flow(p, r, tally)
+                # the session never wedges: a clean operation right after
+                c.recoveries.clear()
+                q = c.query_boleto(anchor.documento.nosso_numero, "ANCHOR")
+                assert q.documento is not None and q.documento.nosso_numero == anchor.documento.nosso_numero
+                assert c.recoveries == [], (p, c.recoveries)
+        dup = check_bank(sim, tally, n)
+    finally:
+        sim.close()
+    report(capsys, n, tally, dup, seed, "sync soak")
+
+
+async def test_soak_async_driver(capsys):
+    seed = seed_of(random.Random())
+    print(f"async soak seed {seed}", file=sys.stderr)
+    rng = random.Random(seed ^ 0xA5A5)
+    n = int(os.environ.get("SELO_SOAK_ASYNC_FLOWS", "60"))
+    assert n >= 50 or "SELO_SOAK_ASYNC_FLOWS" in os.environ
+    ps = plans(rng, n, 200_000_000 + rng.randrange(10_000) * 1000)
+    coverage(ps)
+    sim = Sim("safra", "--token-lifetime", "3600")
+    tally = Tally()
+    try:
+        async with safra.AsyncClient(sim.url, "CLIENTE01", timeout=TIMEOUT) as c:
+            anchor = await c.register_boleto(boleto(98_000_000 + seed % 1_000_000, "ANCHOR"))
+            assert anchor.documento is not None and anchor.documento.nosso_numero is not None
+            for p in ps:
+                c.recoveries.clear()
+                r = Result()
+                for step in STEPS:
+                    if step == p.step and p.fault_json() is not None:
+                        async with httpx.AsyncClient() as ctl:
+                            resp = await ctl.post(sim.origin + "/_control/fault", json=[p.fault_json()])
+                            assert resp.status_code < 300, resp.text
+                    try:
+                        if step == "psd005":
+                            safra._finish(await c.run(safra.Operation.authenticate(), timeout=p.timeout(step)))
+                        elif step == "psd050":
+                            reply = await c.run(safra.Operation.register_boleto(boleto(p.nosso, p.seu)),
+                                                timeout=p.timeout(step))
+                            r.register = safra._finish(reply)  # type: ignore[assignment]
+                        else:
+                            reply = await c.run(safra.Operation.query_boleto(p.nosso, p.seu), timeout=p.timeout(step))
+                            r.query = safra._finish(reply)  # type: ignore[assignment]
+                    except selo.SeloError as e:
+                        r.error, r.failed_step = e, step
+                        break
+                r.recoveries = list(c.recoveries)
+                check_flow(p, r, tally)
+                c.recoveries.clear()
+                q = await c.query_boleto(anchor.documento.nosso_numero, "ANCHOR")
+                assert q.documento is not None and q.documento.nosso_numero == anchor.documento.nosso_numero
+                assert c.recoveries == [], (p, c.recoveries)
+        dup = check_bank(sim, tally, n)
+    finally:
+        sim.close()
+    report(capsys, n, tally, dup, seed, "async soak")
