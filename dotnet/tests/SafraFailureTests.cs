@@ -304,6 +304,8 @@ namespace Selo.Tests
                         session.SetClientKey(clientKey);
                         int ok = 0, typed = 0;
                         var okNosso = new List<string>();
+                        var typedBy = new SortedDictionary<string, int>(StringComparer.Ordinal);
+                        Action<string> countTyped = k => typedBy[k] = (typedBy.ContainsKey(k) ? typedBy[k] : 0) + 1;
                         using (var c = SafraClient.OverHttp(session, http, ClientTimeout))
                         {
                             Assert.AreEqual(SafraReplyKind.Authenticated, Await(c.AuthenticateAsync()).Kind);
@@ -370,11 +372,13 @@ namespace Selo.Tests
                                 if (error != null)
                                 {
                                     typed++;
+                                    countTyped(error);
                                     Assert.IsTrue(transportFailed || ex.Any(x => x.EndsWith(":500", StringComparison.Ordinal) || x.EndsWith(":502", StringComparison.Ordinal)), what + ": " + error + " " + string.Join(",", ex));
                                 }
                                 else if (last.Kind == SafraReplyKind.BusinessError)
                                 {
                                     typed++;
+                                    countTyped("550 business error");
                                     Assert.AreEqual("answer-550", fault, what + ": " + last.Json);
                                     Assert.IsNotNull(last.Codigo, last.Json);
                                 }
@@ -403,7 +407,9 @@ namespace Selo.Tests
                             }
                         }
 
-                        var state = (JObj)Json.Parse(control.GetStringAsync(baseUrl + "_control/state").Result);
+                        var stateText = control.GetStringAsync(baseUrl + "_control/state").Result;
+                        var state = ((JObj)Json.Parse(stateText)).O("protocol");
+                        Assert.IsTrue(state != null && state.Has("duplicates") && state.Has("psd050_counts"), stateText);
                         long duplicates = state.L("duplicates");
                         var counts = state.O("psd050_counts");
                         foreach (var n in okNosso)
@@ -415,7 +421,8 @@ namespace Selo.Tests
                         Assert.AreEqual(0, duplicates, "boletos registered twice (seed " + seed + ")");
                         Assert.AreEqual(Flows, ok + typed);
                         Console.WriteLine("soak: " + Flows + " flows, " + ok + " ok, " + typed + " typed errors, " + duplicates + " duplicates");
-                        Console.WriteLine("(the soak ran in " + watch.ElapsedMilliseconds + " ms)");
+                        Console.WriteLine("(the soak ran in " + watch.ElapsedMilliseconds + " ms; typed errors by kind: " +
+                            string.Join(", ", typedBy.Select(kv => kv.Key + " x" + kv.Value)) + ")");
                         Assert.IsTrue(ok > Flows / 2, "most flows must succeed: " + ok + " of " + Flows + " (seed " + seed + ")");
                     }
                 }
