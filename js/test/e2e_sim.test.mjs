@@ -68,8 +68,9 @@ test('a dropped reply is reported to the session: psd052 may be resent, so it is
   assert.equal(events[3].status, 550);
 });
 
+/** The Safra part of the simulator's state (`boletos`, `psd050_counts`, `duplicates`). */
 async function simState(base) {
-  return (await fetch(`${base}/_control/state`)).json();
+  return (await (await fetch(`${base}/_control/state`)).json()).protocol;
 }
 
 for (const f of ['store-then-502', 'store-then-drop']) {
@@ -110,7 +111,7 @@ test('stall on psd050 past the client timeout → reconcile → not found → ps
   const reg = await client.registerBoleto(boleto);
   assert.equal(reg.ok, true, JSON.stringify(reg));
   assert.equal(reg.reconciled, false);
-  assert.deepEqual(log, ['psd050:timeout:reconcile', 'psd052:550:null', 'psd050:200:null']);
+  assert.deepEqual(log, ['psd050:timeout:reconcile', 'psd052:550:retry', 'psd050:200:null']);
   const st = await simState(base);
   assert.deepEqual(st.psd050_counts, { '000000123456789': 1 });
 });
