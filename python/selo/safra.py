@@ -472,6 +472,9 @@ def _request_timeout(timeout: Any) -> Any:
     return httpx.USE_CLIENT_DEFAULT if timeout is _UNSET else timeout
 
 
+_KEEP_TRANSPORT_ERRORS = 64
+
+
 class _ClientBase:
     def __init__(self, base_url: str, cliente: str, profile: Profile, client_key: Optional[PrivateKey],
                  session: Optional[Session], clock: Optional[Clock], rng_seed: Optional[bytes],
@@ -480,7 +483,8 @@ class _ClientBase:
             base_url, cliente, profile=profile, client_key=client_key, rng_seed=rng_seed, provider=provider)
         self._clock = clock or _clock_default
         self.recoveries: List[str] = []
-        #: httpx exceptions reported to the session, as (kind, exception), oldest first.
+        #: httpx exceptions reported to the session, as (kind, exception),
+        #: oldest first (the latest 64).
         self.transport_errors: List[Tuple[str, BaseException]] = []
 
     def _transport_error(self, p: Prepared, exc: BaseException) -> Optional[Reply]:
@@ -489,6 +493,7 @@ class _ClientBase:
         chained to ``exc``."""
         kind = transport_failure(exc)
         self.transport_errors.append((kind, exc))
+        del self.transport_errors[:-_KEEP_TRANSPORT_ERRORS]  # exceptions hold frames: keep the latest only
         try:
             out = self.session.handle_transport_error(p.id, kind, self._clock())
         except SeloError as e:

@@ -262,6 +262,40 @@ def test_session_reports_resendable_and_reconciles_after_transport_error():
     assert send(p3).reply.reconciled is False
 
 
+def test_an_interrupted_psd050_is_reconciled_when_the_operation_is_run_again():
+    """Something other than a transport failure interrupts the send (here a
+    transport that raises after the bank processed it; in life a
+    cancellation): the exception propagates, and running the same register
+    again reconciles first instead of sending psd050 a second time."""
+    bank = safra.Bank(selo.PrivateKey.generate(1024))
+    sent = []
+    interrupt = {"on": False}
+
+    def handler(request):
+        path = request.url.path
+        sent.append(path.rsplit("/", 1)[-1])
+        r = bank.handle(path, request.headers.multi_items(), request.read())
+        if interrupt["on"] and path.endswith("psd050"):
+            interrupt["on"] = False
+            raise RuntimeError("interrupted after the bank processed it")
+        return httpx.Response(r.status, headers=r.headers, content=r.body)
+
+    c = safra.Client("https://bank.test/psd", "CLIENTE01", transport=httpx.MockTransport(handler))
+    c.authenticate()
+    interrupt["on"] = True
+    b = boleto(310_000_200)
+    sent.clear()
+    with pytest.raises(RuntimeError):
+        c.register_boleto(b)
+    assert sent == ["psd050"] and len(bank.boletos()) == 1
+    reply = c.register_boleto(b)
+    assert sent == ["psd050", "psd052"] and reply.reconciled is True
+    assert len(bank.boletos()) == 1
+    # a different operation afterwards starts clean (no reconcile pending)
+    assert c.register_boleto(boleto(310_000_201)).reconciled is False
+    assert sent[-1] == "psd050"
+
+
 @pytest.mark.parametrize("exc,kind", [
     (httpx.ConnectError("x"), "connect"),
     (httpx.ConnectTimeout("x"), "connect"),
