@@ -75,6 +75,20 @@ fn recovery_label(action: Option<NextAction>, resp: &ReceivedResponse) -> String
     }
 }
 
+/// The session's error, with the transport failure that led to it (then
+/// the exit status is the network's, 3).
+fn gave_up(e: selo::safra::Error, transport: Option<CliError>) -> CliError {
+    let mut ce: CliError = e.into();
+    if let Some(t) = transport {
+        ce.message.push_str(&format!(
+            " (last transport failure: {}: {})",
+            t.code, t.message
+        ));
+        ce.exit = t.exit;
+    }
+    ce
+}
+
 /// The label of what the session decided after a transport failure.
 fn transport_label(action: Option<NextAction>, e: &CliError) -> String {
     match action {
@@ -117,6 +131,9 @@ impl SafraFlow {
     pub async fn run(&mut self, name: &str, op: &Operation) -> (Step, Option<Reply>) {
         let mut step = Step::new("safra", name);
         let started = Instant::now();
+        // The last transport failure of this step: when the session gives
+        // up right after it, the step failed on the network (exit 3).
+        let mut last_transport: Option<CliError> = None;
         let mut result = Err(CliError::step(
             "cli.flow.too_many_exchanges",
             format!("{name}: no result after {MAX_EXCHANGES} exchanges"),
@@ -125,7 +142,7 @@ impl SafraFlow {
             let (id, req) = match self.session.prepare_next(op, now(), &mut self.rng) {
                 Ok(x) => x,
                 Err(e) => {
-                    result = Err(e.into());
+                    result = Err(gave_up(e, last_transport.take()));
                     break;
                 }
             };
@@ -149,6 +166,7 @@ impl SafraFlow {
                             x.outcome = transport_label(action, &e);
                             step.recoveries.push(x.outcome.clone());
                             step.exchanges.push(x);
+                            last_transport = Some(e);
                             continue;
                         }
                         Ok(Outcome::Done(reply)) => {
@@ -160,15 +178,13 @@ impl SafraFlow {
                         Err(se) => {
                             x.outcome = se.code().to_string();
                             step.exchanges.push(x);
-                            let mut ce: CliError = se.into();
-                            ce.message
-                                .push_str(&format!(" (last failure: {})", e.message));
-                            result = Err(ce);
+                            result = Err(gave_up(se, Some(e)));
                             break;
                         }
                     }
                 }
             };
+            last_transport = None;
             x.status = Some(resp.status);
             x.received = abridge_body(&resp.body);
             x.received_opened = open_for_display(self.session.session_key(), &resp.body);
