@@ -18,6 +18,9 @@ pub struct HttpOptions {
     pub ca: Option<PathBuf>,
     /// Whole-request timeout in seconds (0 = 30).
     pub timeout_secs: u64,
+    /// Whole-request timeout in milliseconds; overrides `timeout_secs`
+    /// when non-zero (the soak's short deadlines).
+    pub timeout_ms: u64,
 }
 
 /// A reusable client.
@@ -28,15 +31,15 @@ pub struct Http {
 
 impl Http {
     pub fn new(opts: &HttpOptions) -> Result<Self, CliError> {
-        let timeout = if opts.timeout_secs == 0 {
-            30
-        } else {
-            opts.timeout_secs
+        let timeout = match (opts.timeout_ms, opts.timeout_secs) {
+            (0, 0) => Duration::from_secs(30),
+            (0, s) => Duration::from_secs(s),
+            (ms, _) => Duration::from_millis(ms),
         };
         let mut b = reqwest::Client::builder()
             .use_rustls_tls()
-            .timeout(Duration::from_secs(timeout))
-            .connect_timeout(Duration::from_secs(timeout.min(10)));
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)));
         match (&opts.cert, &opts.key) {
             (Some(cert), Some(key)) => {
                 let mut pem = read_file(cert)?;

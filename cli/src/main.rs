@@ -11,6 +11,7 @@ mod output;
 mod report;
 mod safra_flow;
 mod sim_cmd;
+mod soak;
 mod tools;
 
 use clap::{Args, Parser, Subcommand};
@@ -62,6 +63,10 @@ enum SafraCommand {
     Seal(tools::SealArgs),
     /// Open a PSD envelope (or a `{"data": …}` body) from stdin (plaintext to stdout).
     Open(tools::OpenArgs),
+    /// Many complete flows against an in-process simulator injecting random
+    /// faults (seeded): every flow must end in success or a typed error,
+    /// with no boleto registered twice.
+    Soak(soak::SoakArgs),
 }
 
 /// Arguments of `selo safra flow`.
@@ -162,6 +167,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Safra(SafraCommand::Flow(a)) => flow(a, json).await,
         Command::Safra(SafraCommand::Seal(a)) => tools::seal(&a, json),
         Command::Safra(SafraCommand::Open(a)) => tools::open(&a, json),
+        Command::Safra(SafraCommand::Soak(a)) => soak::run(a, json).await,
         Command::Keygen(a) => tools::keygen(&a, json).await,
         Command::Bmp(c) => offline::bmp(&c, json),
         Command::Jws(c) => offline::jws(&c, json),
@@ -243,6 +249,7 @@ async fn flow(a: FlowArgs, json: bool) -> Result<(), CliError> {
         key: a.key.clone(),
         ca: a.ca.clone(),
         timeout_secs: a.timeout,
+        ..Default::default()
     })?;
     let base_url = selo::safra::BaseUrl::parse(&a.base_url);
     let opts = safra_flow::FlowOptions {

@@ -661,15 +661,19 @@ impl Session {
         Ok(reply)
     }
 
-    fn business_error(&mut self, body: &[u8]) -> Reply {
-        let json = match self.open_reply(body) {
-            Ok((j, _)) => j,
-            Err(_) => serde_json::from_slice(body).unwrap_or(serde_json::Value::Null),
+    /// A 550's body: an envelope is opened like any reply (a reused IV or
+    /// a bad envelope is an error, never silently dropped); plain JSON (a
+    /// bank that answers before a key exists) is taken as it is.
+    fn business_error(&mut self, body: &[u8]) -> Result<Reply, Error> {
+        let json = if self.aes_key.is_some() && unwrap_body(body).is_ok() {
+            self.open_reply(body)?.0
+        } else {
+            serde_json::from_slice(body).unwrap_or(serde_json::Value::Null)
         };
-        Reply::BusinessError {
+        Ok(Reply::BusinessError {
             status: StatusProcessamento::from_reply(&json),
             body: json,
-        }
+        })
     }
 
     /// The outcome of an ambiguous exchange (the request may or may not
@@ -802,7 +806,7 @@ impl Session {
             });
         }
         if status == 550 {
-            let reply = self.business_error(&response.body);
+            let reply = self.business_error(&response.body)?;
             if p.step == Step::Reconcile {
                 let Reply::BusinessError { status, .. } = &reply else {
                     return Err(self.outcome_unknown("the reconciling query failed"));
