@@ -112,7 +112,10 @@ pub async fn run(a: SoakArgs, json: bool) -> Result<(), CliError> {
     let mut by_code: BTreeMap<String, u32> = BTreeMap::new();
     let mut reconciled_numbers = Vec::new();
     for i in 0..a.flows {
-        let name = FAULTS[draws.below(FAULTS.len())];
+        let name = FAULTS
+            .get(draws.below(FAULTS.len()))
+            .copied()
+            .unwrap_or("none");
         let at = draws.below(3);
         let mut boleto: BoletoRequest = template.clone();
         boleto.documento.nosso_numero = 100_000_000 + u64::from(i);

@@ -315,8 +315,10 @@ fn an_ambiguous_query_ends_in_outcome_unknown_naming_the_boleto() {
 
 #[test]
 fn a_550_other_than_not_found_on_the_query_is_not_taken_as_not_found() {
-    let mut profile = SafraProfile::default();
-    profile.boleto_not_found_codes = vec![77];
+    let profile = SafraProfile {
+        boleto_not_found_codes: vec![77],
+        ..SafraProfile::default()
+    };
     let mut w = World::new(profile);
     w.authenticate();
     let op = Operation::RegisterBoleto(boleto(111_000_007));
@@ -371,8 +373,10 @@ fn lost_replies_of_idempotent_services_are_resent() {
 
 #[test]
 fn a_session_that_gave_up_runs_its_next_operation_from_a_clean_count() {
-    let mut profile = SafraProfile::default();
-    profile.max_recoveries = 2;
+    let profile = SafraProfile {
+        max_recoveries: 2,
+        ..SafraProfile::default()
+    };
     let mut w = World::new(profile);
     w.authenticate();
     let q = Operation::QueryBoleto(selo::safra::boleto::BoletoQuery {
@@ -422,8 +426,10 @@ fn a_reconcile_action_is_what_the_host_sees() {
 
 #[test]
 fn auto_padding_moves_on_after_a_plain_500_on_stage_two() {
-    let mut profile = SafraProfile::default();
-    profile.padding = PaddingChoice::Auto;
+    let profile = SafraProfile {
+        padding: PaddingChoice::Auto,
+        ..SafraProfile::default()
+    };
     let mut w = World::new(profile);
     let out = w.exchange(&Operation::Handshake, Net::Ok).unwrap();
     assert_eq!(out, Outcome::Continue(None));
