@@ -501,3 +501,78 @@ fn transport_failure_names_round_trip_and_unknown_names_are_refused() {
     let e = "lost".parse::<TransportFailure>().unwrap_err();
     assert!(e.contains("connect, timeout, reset, other"), "{e}");
 }
+
+/// A stage-2 reply whose plaintext is `jwk` (JSON text), signed over `key`.
+fn stage2_reply_with(jwk: &str, aes_key: &[u8]) -> Vec<u8> {
+    use selo::crypto::{Padding, SignatureScheme, default_provider, encrypt_chunked};
+    use selo::encoding::b64;
+    let p = default_provider();
+    let mut rng = seeded([3; 32]);
+    let client = key("rsa1024-client");
+    let bank = key("rsa1024-bank");
+    let enc = encrypt_chunked(
+        p,
+        &client.public_key(),
+        Padding::Pkcs1v15,
+        jwk.as_bytes(),
+        &mut rng,
+    )
+    .unwrap();
+    let sig = p
+        .sign(&bank, SignatureScheme::Pkcs1v15Sha256, aes_key, &mut rng)
+        .unwrap();
+    serde_json::json!({"jwk": format!("{}.{}", b64(&enc), b64(&sig))})
+        .to_string()
+        .into_bytes()
+}
+
+#[test]
+fn a_standard_oct_jwk_with_kid_and_k_agrees_on_k() {
+    use selo::crypto::{Padding, default_provider};
+    use selo::encoding::{b64, b64url};
+    use selo::safra::SignatureMessage;
+    use selo::safra::handshake::{extract_keys, parse_stage2_reply};
+    let raw = [0x5au8; 32];
+    let client = key("rsa1024-client");
+    let bank = key("rsa1024-bank").public_key();
+    let agree = |jwk: &str| {
+        parse_stage2_reply(
+            default_provider(),
+            &stage2_reply_with(jwk, &raw),
+            &client,
+            &bank,
+            &[Padding::Pkcs1v15],
+            &[SignatureMessage::RawKey],
+            &mut seeded([4; 32]),
+        )
+    };
+    // RFC 7517: `kid` names the key, `k` holds it (base64url).
+    let std_jwk = format!(r#"{{"kty":"oct","kid":"key-1","k":"{}"}}"#, b64url(&raw));
+    let agreed = agree(&std_jwk).unwrap();
+    assert_eq!(agreed.key.as_bytes(), &raw);
+    // A `kid` that is itself a 32-byte key, but not the signed one: `k` wins.
+    let decoy = format!(
+        r#"{{"kty":"oct","kid":"{}","k":"{}"}}"#,
+        b64(&[1u8; 32]),
+        b64url(&raw)
+    );
+    assert_eq!(extract_keys(decoy.as_bytes()).unwrap().len(), 2);
+    assert_eq!(agree(&decoy).unwrap().key.as_bytes(), &raw);
+    // Any case of kid, and KID first.
+    let upper = format!(r#"{{"Kid":"{}"}}"#, b64(&raw));
+    assert_eq!(agree(&upper).unwrap().key.as_bytes(), &raw);
+    // No candidate verifies: the bank's signature refuses them all.
+    let wrong = format!(r#"{{"kid":"key-1","k":"{}"}}"#, b64url(&[2u8; 32]));
+    assert_eq!(
+        agree(&wrong).unwrap_err().code(),
+        "safra.handshake.bad_signature"
+    );
+    // No candidate decodes to 32 bytes: bad key material naming each.
+    let none = agree(r#"{"kid":"key-1","k":"c2hvcnQ"}"#).unwrap_err();
+    assert_eq!(none.code(), "safra.handshake.bad_key_material");
+    assert!(
+        none.message().contains("kid") && none.message().contains("k:"),
+        "{}",
+        none.message()
+    );
+}

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 /// Table 1: the boleto registration message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BoletoRequest {
     /// Branch of the client's portfolio (e.g. 200).
     pub agencia: u64,
@@ -25,7 +25,7 @@ pub struct BoletoRequest {
 
 /// Table 1 `documento`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Documento {
     /// Bank's identification of the boleto.
     pub nosso_numero: u64,
@@ -68,7 +68,7 @@ pub struct Documento {
 
 /// Discount.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Desconto {
     /// Last date for the discount `yyyy-MM-dd`.
     pub data: String,
@@ -78,7 +78,7 @@ pub struct Desconto {
 
 /// Fine and interest (rates, not amounts).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Multa {
     /// Interest rate.
     pub juros: f64,
@@ -90,7 +90,7 @@ pub struct Multa {
 
 /// Payer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Pessoa {
     /// Name (≤ 40).
     pub nome: String,
@@ -107,7 +107,7 @@ pub struct Pessoa {
 
 /// Address.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Endereco {
     /// Street (≤ 40).
     pub nome: String,
@@ -123,7 +123,7 @@ pub struct Endereco {
 
 /// Beneficiary: same shape as the payer, every field optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Beneficiario {
     /// Name (≤ 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,7 +144,7 @@ pub struct Beneficiario {
 
 /// Beneficiary address, every field optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnderecoOpcional {
     /// Street (≤ 40).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,7 +165,7 @@ pub struct EnderecoOpcional {
 
 /// A message printed on the boleto.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Mensagem {
     /// 1 = receipt, 2 = slip.
     pub posicao: u8,
@@ -311,8 +311,13 @@ impl BoletoRequest {
                 format!("{missing}: required field missing"),
             ));
         }
-        let req: BoletoRequest = serde_json::from_value(v.clone())
-            .map_err(|e| err(Code::BoletoInvalidValue, format!("boleto: {e}")))?;
+        // The member's path in every refusal (`documento.pagador.cep:
+        // invalid type: string "x", expected u32`), unknown members included.
+        let req: BoletoRequest = serde_path_to_error::deserialize(v.clone()).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            err(Code::BoletoInvalidValue, format!("{path}: {inner}"))
+        })?;
         req.validate()?;
         Ok(req)
     }

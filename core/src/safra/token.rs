@@ -163,6 +163,37 @@ mod tests {
     }
 
     #[test]
+    fn absurd_lifetimes_and_overflowing_times_are_bad_claims_not_panics() {
+        let p = SafraProfile::default();
+        let huge = jwt(&format!(r#"{{"iat":0,"exp":{}}}"#, u64::MAX));
+        assert_eq!(
+            schedule(&huge, 0, &p).unwrap_err().code(),
+            "safra.token.bad_claims"
+        );
+        let year = jwt(&format!(
+            r#"{{"iat":10,"exp":{}}}"#,
+            10 + MAX_LIFETIME_SECS + 1
+        ));
+        assert_eq!(
+            schedule(&year, 0, &p).unwrap_err().code(),
+            "safra.token.bad_claims"
+        );
+        let ok = jwt(r#"{"iat":100,"exp":700}"#);
+        assert_eq!(
+            schedule(&ok, u64::MAX - 10, &p).unwrap_err().code(),
+            "safra.token.bad_claims"
+        );
+        let s = schedule(&ok, u64::MAX - 600, &p).unwrap();
+        assert_eq!(s.expires_at, u64::MAX - 30);
+        // exp before iat: too short, never a wrap.
+        let back = jwt(r#"{"iat":700,"exp":100}"#);
+        assert_eq!(
+            schedule(&back, 0, &p).unwrap_err().code(),
+            "safra.token.lifetime_too_short"
+        );
+    }
+
+    #[test]
     fn schedule_uses_local_time() {
         let s = schedule(
             &jwt(r#"{"exp":1000,"iat":100}"#),

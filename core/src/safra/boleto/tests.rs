@@ -224,3 +224,41 @@ fn query_message() {
     };
     assert_eq!(long.validate().unwrap_err().code(), "safra.boleto.too_long");
 }
+
+#[test]
+fn unknown_members_and_wrong_types_are_refused_with_their_path() {
+    let sample: Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/vectors/safra/boleto-sample.json"
+    )))
+    .unwrap();
+    assert!(BoletoRequest::from_value(&sample).is_ok());
+    // A member in the wrong case is an unknown member, never ignored.
+    let mut v = sample.clone();
+    v["documento"]["campolivre"] = Value::String("x".into());
+    let e = BoletoRequest::from_value(&v).unwrap_err();
+    assert_eq!(e.code(), "safra.boleto.invalid_value");
+    assert!(
+        e.message().starts_with("documento.campolivre: "),
+        "{}",
+        e.message()
+    );
+    assert!(e.message().contains("unknown field"), "{}", e.message());
+    let mut v = sample.clone();
+    v["documento"]["mensagem"] = Value::String("x".into());
+    let e = BoletoRequest::from_value(&v).unwrap_err();
+    assert!(
+        e.message().starts_with("documento.mensagem: "),
+        "{}",
+        e.message()
+    );
+    let mut v = sample.clone();
+    v["documento"]["pagador"]["endereco"]["cep"] = Value::String("01310100".into());
+    let e = BoletoRequest::from_value(&v).unwrap_err();
+    assert!(
+        e.message()
+            .starts_with("documento.pagador.endereco.cep: invalid type: string"),
+        "{}",
+        e.message()
+    );
+}
