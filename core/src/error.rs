@@ -13,7 +13,7 @@ use std::fmt;
 
 /// Declares an area's code enum and error struct.
 ///
-/// ```ignore
+/// ```text
 /// define_error! {
 ///     /// Docs for the error type.
 ///     Error, Code, "safra" {

@@ -86,21 +86,25 @@ fn python_verifies_our_stage1_signature_and_reads_our_key_in_every_format() {
         let parts: Vec<&str> = jwk.split('.').collect();
         assert_eq!(parts.len(), 5);
         let key_bytes = b64_decode(parts[4]).unwrap();
-        // Python parses the key part (DER or PEM) and checks the signature with it.
-        let key_der = match fmt {
-            KeyFormat::DerPkcs1 => spki[0].as_str().unwrap().to_string(),
-            _ => b64(&key_bytes),
-        };
-        let r = if fmt == KeyFormat::PemSpki {
-            py(vec![
-                json!({"op": "verify", "key_pem": String::from_utf8(key_bytes).unwrap(), "msg": b64(sid.as_bytes()), "sig": parts[0]}),
-            ])
+        // Python parses the key part itself (PEM, DER SPKI or DER PKCS#1),
+        // finds the client's key in it, and checks the signature with it.
+        let key = if fmt == KeyFormat::PemSpki {
+            json!({"key_pem": String::from_utf8(key_bytes).unwrap()})
         } else {
-            py(vec![
-                json!({"op": "verify", "key_der": key_der, "msg": b64(sid.as_bytes()), "sig": parts[0]}),
-            ])
+            json!({"key_der": b64(&key_bytes)})
         };
-        assert_eq!(r, vec![json!(true)], "{fmt:?}");
+        let mut read = key.clone();
+        read["op"] = json!("spki_der");
+        let mut verify = key;
+        verify["op"] = json!("verify");
+        verify["msg"] = json!(b64(sid.as_bytes()));
+        verify["sig"] = json!(parts[0]);
+        let mut tampered = verify.clone();
+        tampered["msg"] = json!(b64(b"another session id"));
+        let r = py(vec![read, verify, tampered]);
+        assert_eq!(r[0], spki[0], "{fmt:?}: the key Python read");
+        assert_eq!(r[1], json!(true), "{fmt:?}");
+        assert_eq!(r[2], json!(false), "{fmt:?}: a changed message");
     }
 }
 

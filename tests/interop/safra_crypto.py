@@ -8,6 +8,7 @@ import base64
 import json
 import sys
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -69,13 +70,16 @@ def run(op):
         try:
             key.verify(b64d(op["sig"]), b64d(op["msg"]), rsa_padding.PKCS1v15(), hashes.SHA256())
             return True
-        except Exception:
+        except InvalidSignature:
             return False
     if kind == "ctr":
         c = Cipher(algorithms.AES(b64d(op["key"])), modes.CTR(b64d(op["iv"]))).encryptor()
         return b64e(c.update(b64d(op["data"])) + c.finalize())
     if kind == "spki_der":
-        return b64e(public(op["key_pem"]).public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
+        # The key as Python reads it (PEM, or DER in SPKI or PKCS#1 form),
+        # written back as SPKI DER.
+        key = public(b64d(op["key_der"]) if "key_der" in op else op["key_pem"])
+        return b64e(key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
     raise ValueError("unknown op " + kind)
 
 
