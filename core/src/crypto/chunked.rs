@@ -30,7 +30,7 @@ pub fn encrypt_chunked(
     if msg.is_empty() {
         return provider.encrypt(key, padding, msg, rng);
     }
-    let mut out = Vec::with_capacity(msg.len().div_ceil(max) * key.size());
+    let mut out = Vec::with_capacity(msg.len().div_ceil(max).saturating_mul(key.size()));
     for chunk in msg.chunks(max) {
         out.extend_from_slice(&provider.encrypt(key, padding, chunk, rng)?);
     }

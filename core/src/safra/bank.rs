@@ -594,7 +594,13 @@ impl Bank {
         let factor = crate::br::Date::parse(&req.documento.data_vencimento)
             .and_then(crate::br::factor_for_date)
             .unwrap_or(0);
-        let free_field = format!("{:025}", req.documento.nosso_numero % 10u64.pow(18));
+        let free_field = format!(
+            "{:025}",
+            req.documento
+                .nosso_numero
+                .checked_rem(1_000_000_000_000_000_000)
+                .unwrap_or(0)
+        );
         let codigo_barras =
             match crate::br::bank_barcode("422", 9, factor, req.documento.valor, &free_field) {
                 Ok(b) => b,

@@ -90,7 +90,7 @@ pub fn random_iv(rng: &mut dyn CryptoRng) -> [u8; 16] {
             let v = usize::from(b & 63);
             if let (Some(&c), Some(slot)) = (ALNUM.get(v), iv.get_mut(filled)) {
                 *slot = c;
-                filled += 1;
+                filled = filled.saturating_add(1);
             }
         }
     }

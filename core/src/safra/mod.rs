@@ -11,6 +11,11 @@
 //! Every interpretation the manual leaves open is a field of
 //! [`SafraProfile`]; the defaults are the project's reading (SPEC §2).
 
+// Overflow-safe arithmetic throughout the Safra code (token times, counters,
+// sizes): checked or saturating, never a wrap or a panic. The rest of the
+// core (br, bmp, ofb) is not yet under this lint.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 pub mod bank;
 pub mod boleto;
 pub mod envelope;
