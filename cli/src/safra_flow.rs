@@ -156,44 +156,43 @@ impl SafraFlow {
             let t = Instant::now();
             let sent = self.http.send(&req).await;
             x.ms = ms_since(t);
-            let resp = match sent {
-                Ok(r) => r,
+            // Either way the session decides; `x.outcome` labels a recovery.
+            let decided: Result<Outcome, CliError> = match sent {
                 Err(e) => {
-                    // The session decides what a lost reply means.
                     let failure = crate::http::failure_of(&e);
-                    match self.session.handle_transport_error(id, failure, now()) {
-                        Ok(Outcome::Continue(action)) => {
-                            x.outcome = transport_label(action, &e);
-                            step.recoveries.push(x.outcome.clone());
-                            step.exchanges.push(x);
-                            last_transport = Some(e);
-                            continue;
+                    let d = match self.session.handle_transport_error(id, failure, now()) {
+                        Ok(o) => {
+                            if let Outcome::Continue(action) = &o {
+                                x.outcome = transport_label(*action, &e);
+                            }
+                            Ok(o)
                         }
-                        Ok(Outcome::Done(reply)) => {
-                            x.outcome = "done".into();
-                            step.exchanges.push(x);
-                            result = Ok(reply);
-                            break;
+                        Err(se) => Err(gave_up(se, Some(e.clone()))),
+                    };
+                    last_transport = Some(e);
+                    d
+                }
+                Ok(resp) => {
+                    last_transport = None;
+                    x.status = Some(resp.status);
+                    x.received = abridge_body(&resp.body);
+                    x.received_opened = open_for_display(self.session.session_key(), &resp.body);
+                    match self
+                        .session
+                        .handle_response(id, &resp, now(), &mut self.rng)
+                    {
+                        Ok(o) => {
+                            if let Outcome::Continue(action) = &o {
+                                x.outcome = recovery_label(*action, &resp);
+                            }
+                            Ok(o)
                         }
-                        Err(se) => {
-                            x.outcome = se.code().to_string();
-                            step.exchanges.push(x);
-                            result = Err(gave_up(se, Some(e)));
-                            break;
-                        }
+                        Err(e) => Err(e.into()),
                     }
                 }
             };
-            last_transport = None;
-            x.status = Some(resp.status);
-            x.received = abridge_body(&resp.body);
-            x.received_opened = open_for_display(self.session.session_key(), &resp.body);
-            match self
-                .session
-                .handle_response(id, &resp, now(), &mut self.rng)
-            {
+            match decided {
                 Ok(Outcome::Continue(action)) => {
-                    x.outcome = recovery_label(action, &resp);
                     if action.is_some() {
                         step.recoveries.push(x.outcome.clone());
                     }
@@ -206,9 +205,9 @@ impl SafraFlow {
                     break;
                 }
                 Err(e) => {
-                    x.outcome = e.code().to_string();
+                    x.outcome = e.code.clone();
                     step.exchanges.push(x);
-                    result = Err(e.into());
+                    result = Err(e);
                     break;
                 }
             }

@@ -396,6 +396,31 @@ pub fn parse_stage2_reply(
 
 // ---------------------------------------------------------------- bank role
 
+/// Bank role: the client's signature over the session GUID (both stages).
+fn verify_guid_signature(
+    provider: &dyn RsaProvider,
+    client_key: &RsaPublicKey,
+    session_id: &str,
+    sig: &[u8],
+    stage: &str,
+) -> Result<(), Error> {
+    provider
+        .verify(
+            client_key,
+            SignatureScheme::Pkcs1v15Sha256,
+            session_id.as_bytes(),
+            sig,
+        )
+        .map_err(|_| {
+            err(
+                Code::HandshakeBadSignature,
+                format!(
+                    "{stage} signature over the session GUID does not verify with the client key"
+                ),
+            )
+        })
+}
+
 /// Bank role, stage 1: parses the client's `jwk` (5 parts), imports its key
 /// (any format) and verifies its signature over the session GUID.
 pub fn bank_verify_stage1(
@@ -409,19 +434,7 @@ pub fn bank_verify_stage1(
         .map_err(|e| err(Code::HandshakeBadRequest, e.message()))?;
     let sig = b64_decode(sig)
         .map_err(|e| err(Code::HandshakeBadRequest, format!("stage-1 signature: {e}")))?;
-    provider
-        .verify(
-            &client,
-            SignatureScheme::Pkcs1v15Sha256,
-            session_id.as_bytes(),
-            &sig,
-        )
-        .map_err(|_| {
-            err(
-                Code::HandshakeBadSignature,
-                "stage-1 signature over the session GUID does not verify with the client key",
-            )
-        })?;
+    verify_guid_signature(provider, &client, session_id, &sig, "stage-1")?;
     Ok(client)
 }
 
@@ -474,19 +487,7 @@ pub fn bank_open_stage2(
             ),
         ));
     }
-    provider
-        .verify(
-            client_key,
-            SignatureScheme::Pkcs1v15Sha256,
-            session_id.as_bytes(),
-            &sig,
-        )
-        .map_err(|_| {
-            err(
-                Code::HandshakeBadSignature,
-                "stage-2 signature over the session GUID does not verify",
-            )
-        })?;
+    verify_guid_signature(provider, client_key, session_id, &sig, "stage-2")?;
     let padding = paddings
         .iter()
         .copied()
