@@ -7,13 +7,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -71,26 +68,15 @@ class SafraSoakTest {
 
   @Test
   void faultSoak() throws Exception {
-    String sim = System.getenv("SELO_SIM");
-    assertFalse(sim == null || sim.isEmpty(), "SELO_SIM is not set: the path of the selo CLI (scripts/test-ffi sets it)");
     String env = System.getenv("SELO_SOAK_SEED");
     long seed = env == null || env.isBlank() ? new SecureRandom().nextLong() : Long.parseLong(env.trim());
     System.out.println("soak seed: " + seed + " (SELO_SOAK_SEED=" + seed + " replays it)");
     Random rnd = new Random(seed);
     String template = Vectors.text("safra/boleto-sample.json");
 
-    Process p = new ProcessBuilder(sim, "sim", "safra", "--port", "0", "--token-lifetime", "300", "--bank-key",
-        Vectors.root().resolve("external/keys/rsa1024-bank.pem").toString())
-        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     long started = System.nanoTime();
-    try {
-      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-      String first = out.readLine();
-      assertTrue(first != null && first.startsWith("listening on http://127.0.0.1:"), String.valueOf(first));
-      String base = first.substring("listening on ".length()).trim();
-      if (!base.endsWith("/")) {
-        base += "/";
-      }
+    try (SimProcess simulator = SimProcess.safra()) {
+      String base = simulator.base;
       HttpClient control = HttpClient.newHttpClient();
       SafraSession session = SafraSession.create("", base, "CLIENTE01");
       int ok = 0;
@@ -196,9 +182,6 @@ class SafraSoakTest {
           + " duplicates");
       System.out.println("(the soak ran in " + ms + " ms; typed errors by kind: " + typedBy + ")");
       assertTrue(ok > FLOWS / 2, "most flows must succeed: " + ok + " of " + FLOWS + " (seed " + seed + ")");
-    } finally {
-      p.destroy();
-      p.waitFor();
     }
   }
 }

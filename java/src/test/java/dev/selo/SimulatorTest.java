@@ -1,16 +1,12 @@
 package dev.selo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -37,19 +33,8 @@ class SimulatorTest {
 
   @Test
   void wholeFlowAgainstTheSimulator() throws Exception {
-    String sim = System.getenv("SELO_SIM");
-    assertFalse(sim == null || sim.isEmpty(), "SELO_SIM is not set: the path of the selo CLI (scripts/test-ffi sets it)");
-    Process p = new ProcessBuilder(sim, "sim", "safra", "--port", "0", "--token-lifetime", "300", "--bank-key",
-        Vectors.root().resolve("external/keys/rsa1024-bank.pem").toString())
-        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-    try {
-      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-      String first = out.readLine();
-      assertTrue(first != null && first.startsWith("listening on http://127.0.0.1:"), String.valueOf(first));
-      String base = first.substring("listening on ".length()).trim();
-      if (!base.endsWith("/")) {
-        base += "/";
-      }
+    try (SimProcess simulator = SimProcess.safra()) {
+      String base = simulator.base;
       HttpClient http = HttpClient.newHttpClient();
       // The client's clock: starts at the wall clock, then moves only when told.
       AtomicLong clock = new AtomicLong(System.currentTimeMillis() / 1000);
@@ -83,9 +68,6 @@ class SimulatorTest {
         fault(http, base, "answer-550");
         assertEquals(SafraReply.Kind.BUSINESS_ERROR, c.queryBoleto(nosso, "0000004021").kind());
       }
-    } finally {
-      p.destroy();
-      p.waitFor();
     }
   }
 }
