@@ -173,6 +173,24 @@ def coverage(ps: List[Plan]) -> None:
     assert {p.fault for p in ps} == set(FAULTS), sorted({p.fault for p in ps})
 
 
+def step_op(p: "Plan", step: str) -> "safra.Operation":
+    """The operation a flow's step runs (both drivers)."""
+    if step == "psd005":
+        return safra.Operation.authenticate()
+    if step == "psd050":
+        return safra.Operation.register_boleto(boleto(p.nosso, p.seu))
+    return safra.Operation.query_boleto(p.nosso, p.seu)
+
+
+def record(r: "Result", step: str, reply: object) -> None:
+    """Keeps a flow's register and query results for check_flow."""
+    done = safra._finish(reply)  # type: ignore[arg-type]
+    if step == "psd050":
+        r.register = done  # type: ignore[assignment]
+    elif step == "psd052":
+        r.query = done  # type: ignore[assignment]
+
+
 def test_soak_sync_driver(capsys):
     seed = seed_of(random.Random())
     print(f"soak seed {seed}", file=sys.stderr)
@@ -195,15 +213,7 @@ def test_soak_sync_driver(capsys):
                     if step == p.step and p.fault_json() is not None:
                         sim.fault(p.fault_json())
                     try:
-                        t = p.timeout(step)
-                        if step == "psd005":
-                            safra._finish(c.run(safra.Operation.authenticate(), timeout=t))
-                        elif step == "psd050":
-                            op = safra.Operation.register_boleto(boleto(p.nosso, p.seu))
-                            r.register = safra._finish(c.run(op, timeout=t))  # type: ignore[assignment]
-                        else:
-                            op = safra.Operation.query_boleto(p.nosso, p.seu)
-                            r.query = safra._finish(c.run(op, timeout=t))  # type: ignore[assignment]
+                        record(r, step, c.run(step_op(p, step), timeout=p.timeout(step)))
                     except selo.SeloError as e:  # anything else fails the test
                         r.error, r.failed_step = e, step
                         break
@@ -243,15 +253,7 @@ async def test_soak_async_driver(capsys):
                             resp = await ctl.post(sim.origin + "/_control/fault", json=[p.fault_json()])
                             assert resp.status_code < 300, resp.text
                     try:
-                        if step == "psd005":
-                            safra._finish(await c.run(safra.Operation.authenticate(), timeout=p.timeout(step)))
-                        elif step == "psd050":
-                            reply = await c.run(safra.Operation.register_boleto(boleto(p.nosso, p.seu)),
-                                                timeout=p.timeout(step))
-                            r.register = safra._finish(reply)  # type: ignore[assignment]
-                        else:
-                            reply = await c.run(safra.Operation.query_boleto(p.nosso, p.seu), timeout=p.timeout(step))
-                            r.query = safra._finish(reply)  # type: ignore[assignment]
+                        record(r, step, await c.run(step_op(p, step), timeout=p.timeout(step)))
                     except selo.SeloError as e:
                         r.error, r.failed_step = e, step
                         break
