@@ -40,6 +40,7 @@ Object.assign(api, {
   OfbRequestVerifier: ofb.OfbRequestVerifier,
   OfbHttpError: ofb.OfbHttpError,
   JwksSource: ofb.JwksSource,
+  JwksFetchError: ofb.JwksFetchError,
   OFB_MEDIA_TYPE: MEDIA_TYPE,
 });
 

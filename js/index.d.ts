@@ -304,8 +304,8 @@ export declare class BmpClient {
   send(signed: SignedTransaction, opts?: { endpoint?: string; retries?: number; retryDelayMs?: number }): Promise<HttpResponse & { json: unknown; idempotencyKey: string; attempts: number }>;
   pay(tx: BmpTransaction, opts?: { idempotencyKey?: string; retries?: number; retryDelayMs?: number }): Promise<HttpResponse & { json: unknown; idempotencyKey: string; attempts: number }>;
   confirm(headers: HeadersLike, rawBody: BytesLike): Promise<ConfirmResult>;
-  nodeConfirmationHandler(): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => Promise<void>;
-  expressConfirmationHandler(): (req: any, res: any) => Promise<void>;
+  nodeConfirmationHandler(opts?: { maxBodyBytes?: number }): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => Promise<void>;
+  expressConfirmationHandler(opts?: { maxBodyBytes?: number }): (req: any, res: any) => Promise<void>;
 }
 export declare function bmpConfirmAsync(key: string, headers: HeadersLike, rawBody: BytesLike, store: TransactionStore, profile?: BmpProfile | string): Promise<ConfirmResult>;
 export declare function bmpConfirm(key: string, headers: HeadersLike, body: BytesLike, lookup: (idempotencyKey: string) => BytesLike | null | undefined, profile?: BmpProfile | string): ConfirmResult;
@@ -405,11 +405,30 @@ export declare function ofbErrorResponse(code: string, message: string): HttpRes
 export declare function ofbDecode(token: BytesLike): { header: Record<string, unknown>; payload: Record<string, unknown>; signature: Uint8Array; signingInput: string };
 export declare const OFB_MEDIA_TYPE: 'application/jwt';
 
+/** Must answer exactly 'fresh' or 'replayed'; anything else (or a throw) is a 503 `ofb.replay.store_failed`. */
 export interface AsyncJtiCache { checkAndInsert(clientId: string, jti: string, now: UnixSeconds): 'fresh' | 'replayed' | Promise<'fresh' | 'replayed'> }
+export interface SkippedJwk { index: number; kid?: string; error: string }
 export declare class JwksSource {
-  constructor(opts: { jwks?: JwkSet | string; url?: string; fetch?: Fetch; tls?: TlsOptions; maxAgeMs?: number; profile?: OfbProfile; responses?: boolean } & ProviderOptions);
+  constructor(opts: {
+    jwks?: JwkSet | string; url?: string; fetch?: Fetch; tls?: TlsOptions;
+    /** Default 10 min. */ maxAgeMs?: number;
+    /** Refetch on an unknown kid at most once per this; default 30 s. */ cooldownMs?: number;
+    /** Per fetch; default 5 s. */ timeoutMs?: number;
+    /** Clock in ms (default Date.now). */ now?: () => number;
+    onSkippedKey?: (s: SkippedJwk) => void;
+    profile?: OfbProfile; responses?: boolean;
+  } & ProviderOptions);
+  /** Keys of the last fetched set that did not parse (skipped). */
+  readonly skipped: SkippedJwk[];
+  /** Fetches started so far. */
+  readonly fetches: number;
   refresh(): Promise<void>;
   verifier(kid?: string): Promise<OfbVerifier>;
+}
+/** The JWK Set could not be fetched: code "ofb.jwks.fetch" (driver-level, not in `allCodes()`). */
+export declare class JwksFetchError extends SeloError {
+  readonly code: 'ofb.jwks.fetch';
+  readonly kind: 'timeout' | 'network' | 'status' | 'malformed';
 }
 export declare class OfbClient {
   constructor(opts: {
@@ -434,7 +453,13 @@ export declare class OfbHttpError extends SeloError {
   readonly text: string;
 }
 export declare class OfbRequestVerifier {
-  constructor(opts: { jwks?: JwkSet | string; jwksUrl?: string; fetch?: Fetch; tls?: TlsOptions; cache?: JtiCache | AsyncJtiCache; profile?: OfbProfile; now?: () => UnixSeconds } & ProviderOptions);
+  constructor(opts: {
+    jwks?: JwkSet | string | JwksSource; jwksUrl?: string; fetch?: Fetch; tls?: TlsOptions; cache?: JtiCache | AsyncJtiCache;
+    profile?: OfbProfile; now?: () => UnixSeconds;
+    /** Sees a replay store's error (never sent to the client). */ onStoreError?: (err: unknown) => void;
+    jwksTimeoutMs?: number; jwksMaxAgeMs?: number; jwksCooldownMs?: number; jwksNow?: () => number;
+    /** `middleware` body limit; default 1 MiB (413 beyond). */ maxBodyBytes?: number;
+  } & ProviderOptions);
   verify(request: { method?: string; headers?: HeadersLike; contentType?: string; body?: BytesLike }, expected: OfbExpectations): Promise<OfbRequestDecision>;
   middleware(expected: (req: any) => OfbExpectations | Promise<OfbExpectations>): (req: any, res: any, next?: (err?: unknown) => void) => Promise<void>;
 }

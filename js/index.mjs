@@ -7,6 +7,7 @@ export const {
   BmpServer,
   BmpSigner,
   JtiCache,
+  JwksFetchError,
   JwksSource,
   MemoryTransactionStore,
   OFB_MEDIA_TYPE,

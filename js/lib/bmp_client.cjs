@@ -2,7 +2,7 @@
 // BMP drivers: send signed transactions (the same bytes, headers and
 // IdempotencyKey on every retry) and host the partner's confirmation
 // endpoint. The core decides every byte and every confirmation.
-const { makeSender, readRaw, writeResponse } = require('./http.cjs');
+const { makeSender, readRaw, writeResponse, BodyTooLargeError, tooLargeResponse, DEFAULT_MAX_BODY_BYTES } = require('./http.cjs');
 
 /** An in-memory store of the bodies sent, by idempotency key. */
 class MemoryTransactionStore {
@@ -142,13 +142,17 @@ function makeBmp(wasm) {
       return confirm(this._key, this._profile, this._store, headers, rawBody);
     }
 
-    /** A Node `http` request listener for the confirmation endpoint. */
-    nodeConfirmationHandler() {
+    /**
+     * A Node `http` request listener for the confirmation endpoint. A body
+     * over `maxBodyBytes` (default 1 MiB) is answered 413 unread.
+     */
+    nodeConfirmationHandler({ maxBodyBytes = DEFAULT_MAX_BODY_BYTES } = {}) {
       return async (req, res) => {
         try {
-          const raw = await readRaw(req);
+          const raw = await readRaw(req, { maxBytes: maxBodyBytes });
           writeResponse(res, await this.confirm(req.headers, raw));
         } catch (err) {
+          if (err instanceof BodyTooLargeError) return writeResponse(res, tooLargeResponse(err));
           res.statusCode = 500;
           res.end();
         }
@@ -160,19 +164,26 @@ function makeBmp(wasm) {
      * mount it with `express.raw({ type: '*\/*' })` or before any JSON
      * parser (BMP forbids re-serialising the body).
      */
-    expressConfirmationHandler() {
+    expressConfirmationHandler({ maxBodyBytes = DEFAULT_MAX_BODY_BYTES } = {}) {
       return async (req, res) => {
         try {
           let raw;
           if (Buffer.isBuffer(req.body) || req.body instanceof Uint8Array) raw = req.body;
           else if (typeof req.body === 'string') raw = req.body;
-          else if (req.body === undefined && typeof req.on === 'function' && req.readable !== false) raw = await readRaw(req);
+          else if (req.body === undefined && typeof req.on === 'function' && req.readable !== false) raw = await readRaw(req, { maxBytes: maxBodyBytes });
           else throw new TypeError('the confirmation body was already parsed; mount express.raw() for this route');
+          if (Buffer.byteLength(raw) > maxBodyBytes) throw new BodyTooLargeError(maxBodyBytes);
           const r = await this.confirm(req.headers, raw);
           res.status(r.status);
           for (const [n, v] of r.headers) res.set(n, v);
           res.send(Buffer.from(r.body));
         } catch (err) {
+          if (err instanceof BodyTooLargeError) {
+            const t = tooLargeResponse(err);
+            res.status(413);
+            for (const [n, v] of t.headers) res.set(n, v);
+            return res.send(Buffer.from(t.body));
+          }
           res.status(500).send(String(err && err.message));
         }
       };

@@ -154,14 +154,70 @@ function isPermanentTransportError(err) {
   return false;
 }
 
-/** Reads a Node `IncomingMessage` body as raw bytes. */
-function readRaw(req) {
+/** Default limit of `readRaw` and the server helpers: 1 MiB. */
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * A request body over the limit (HTTP 413). A driver-level code, not in
+ * `allCodes()`: "http.body_too_large". `limit` is the configured maximum.
+ */
+class BodyTooLargeError extends Error {
+  constructor(limit, declared) {
+    super(declared !== undefined
+      ? `request body of ${declared} bytes (content-length) is over the limit of ${limit} bytes`
+      : `request body is over the limit of ${limit} bytes`);
+    this.name = 'BodyTooLargeError';
+    this.code = 'http.body_too_large';
+    this.httpStatus = 413;
+    this.limit = limit;
+  }
+}
+
+/**
+ * Reads a Node `IncomingMessage` body as raw bytes, at most `maxBytes`
+ * (default 1 MiB): a larger `content-length` is refused before reading, and
+ * a body that grows past the limit stops being read. Both reject with
+ * `BodyTooLargeError` (status 413); the caller answers 413 and should close
+ * the connection (`connection: close`), the rest of the body is not read.
+ */
+function readRaw(req, { maxBytes = DEFAULT_MAX_BODY_BYTES } = {}) {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers && req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      req.pause();
+      reject(new BodyTooLargeError(maxBytes, declared));
+      return;
+    }
     const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => resolve(new Uint8Array(Buffer.concat(chunks))));
-    req.on('error', reject);
+    let size = 0;
+    let done = false;
+    const onData = (c) => {
+      if (done) return;
+      size += c.length;
+      if (size > maxBytes) {
+        done = true;
+        chunks.length = 0;
+        req.removeListener('data', onData);
+        req.pause();
+        reject(new BodyTooLargeError(maxBytes));
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.on('end', () => {
+      if (!done) resolve(new Uint8Array(Buffer.concat(chunks)));
+    });
+    req.on('error', (e) => {
+      if (!done) reject(e);
+    });
   });
+}
+
+/** The 413 answer of the server helpers (JSON body, connection closed). */
+function tooLargeResponse(err) {
+  const body = JSON.stringify({ errors: [{ code: 'PAYLOAD_TOO_LARGE', title: 'Payload too large', detail: `http.body_too_large: ${err.message}` }] });
+  return { status: 413, headers: [['content-type', 'application/json'], ['connection', 'close']], body: new TextEncoder().encode(body) };
 }
 
 /** Writes `{ status, headers, body }` to a Node `ServerResponse`. */
@@ -171,4 +227,7 @@ function writeResponse(res, r) {
   res.end(r.body && r.body.length ? Buffer.from(r.body) : undefined);
 }
 
-module.exports = { makeSender, transportFailureKind, isPermanentTransportError, fromFetchResponse, readRaw, writeResponse, headersObject };
+module.exports = {
+  makeSender, transportFailureKind, isPermanentTransportError, fromFetchResponse, readRaw, writeResponse, headersObject,
+  BodyTooLargeError, tooLargeResponse, DEFAULT_MAX_BODY_BYTES,
+};

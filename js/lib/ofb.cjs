@@ -3,7 +3,7 @@
 // JWK Set (object or URL, cached, refetched once when a kid is unknown),
 // and a resource-server verifier that returns the exact OFB error response.
 // Verification and every status are the core's.
-const { makeSender, readRaw, writeResponse } = require('./http.cjs');
+const { makeSender, readRaw, writeResponse, transportFailureKind, BodyTooLargeError, tooLargeResponse, DEFAULT_MAX_BODY_BYTES } = require('./http.cjs');
 const { SeloError } = require('./errors.cjs');
 
 const MEDIA_TYPE = 'application/jwt';
@@ -11,33 +11,103 @@ const MEDIA_TYPE = 'application/jwt';
 function makeOfb(wasm) {
   const { OfbSigner, OfbVerifier, JtiCache } = wasm;
 
-  /** A JWK Set from an object or fetched from a URL (cached for `maxAgeMs`). */
+  /**
+   * A JWK Set from an object, or fetched from a URL the way jose's
+   * `createRemoteJWKSet` does: each fetch times out after `timeoutMs`
+   * (default 5 s, `JwksFetchError` with `kind` "timeout"); the set is reused
+   * for `maxAgeMs` (default 10 min); a token whose `kid` is not in the set
+   * triggers a refetch at most once per `cooldownMs` (default 30 s) — an
+   * attacker choosing kids cannot make us fetch more often; concurrent
+   * fetches share one request (single-flight). A key of the set that does
+   * not parse is skipped and reported in `skipped` (and to `onSkippedKey`),
+   * the other keys stay usable. `now()` (ms) is the clock (tests inject one).
+   */
   class JwksSource {
-    constructor({ jwks, url, fetch, tls, maxAgeMs = 15 * 60 * 1000, profile, responses, provider } = {}) {
+    constructor({
+      jwks, url, fetch, tls, maxAgeMs = 10 * 60 * 1000, cooldownMs = 30 * 1000, timeoutMs = 5000,
+      now, onSkippedKey, profile, responses, provider,
+    } = {}) {
       if (!jwks && !url) throw new TypeError('jwks or jwksUrl: one is required');
       this._url = url || null;
-      this._send = url ? makeSender({ fetch, tls }) : null;
+      this._send = url ? makeSender({ fetch, tls, timeoutMs }) : null;
+      this._timeoutMs = timeoutMs;
       this._maxAge = maxAgeMs;
-      this._fetchedAt = 0;
-      this._verifier = jwks ? new OfbVerifier({ jwks, profile, responses, provider }) : null;
+      this._cooldown = cooldownMs;
+      this._clock = now || Date.now;
+      this._onSkipped = onSkippedKey || null;
+      this._fetchedAt = -Infinity; // last successful fetch
+      this._attemptAt = -Infinity; // last fetch started (cooldown)
+      this._pending = null;
+      /** Keys of the last fetched set that did not parse: `[{ index, kid, error }]`. */
+      this.skipped = [];
+      /** Fetches started so far. */
+      this.fetches = 0;
       this._opts = { profile, responses, provider };
+      this._verifier = jwks ? new OfbVerifier({ jwks, ...this._opts }) : null;
     }
 
-    async refresh() {
-      const r = await this._send({ method: 'GET', url: this._url, headers: [['accept', 'application/json']], body: undefined });
-      if (r.status !== 200) throw new Error(`JWKS ${this._url} answered ${r.status}`);
-      const text = Buffer.from(r.body).toString('utf8');
-      if (this._verifier) this._verifier.setJwks(text);
-      else this._verifier = new OfbVerifier({ jwks: text, ...this._opts });
-      this._fetchedAt = Date.now();
+    /** Fetches the set now (shared with any fetch already in flight). */
+    refresh() {
+      if (this._pending) return this._pending;
+      this._attemptAt = this._clock();
+      this.fetches++;
+      const p = this._fetch().finally(() => {
+        this._pending = null;
+      });
+      this._pending = p;
+      return p;
     }
 
-    /** The verifier, fetching the set when needed (or when `kid` is unknown). */
+    async _fetch() {
+      let r;
+      try {
+        r = await this._send({ method: 'GET', url: this._url, headers: [['accept', 'application/json']], body: undefined });
+      } catch (err) {
+        const timeout = transportFailureKind(err) === 'timeout';
+        throw new JwksFetchError(timeout ? 'timeout' : 'network',
+          timeout ? `JWKS ${this._url}: no answer within ${this._timeoutMs} ms` : `JWKS ${this._url}: ${err && err.message}`, err);
+      }
+      if (r.status !== 200) throw new JwksFetchError('status', `JWKS ${this._url} answered HTTP ${r.status}`);
+      let doc;
+      try {
+        doc = JSON.parse(Buffer.from(r.body).toString('utf8'));
+      } catch (err) {
+        throw new JwksFetchError('malformed', `JWKS ${this._url}: the body is not JSON`, err);
+      }
+      if (!doc || typeof doc !== 'object' || !Array.isArray(doc.keys)) {
+        throw new JwksFetchError('malformed', `JWKS ${this._url}: no "keys" array`);
+      }
+      const good = [];
+      const skipped = [];
+      doc.keys.forEach((k, index) => {
+        try {
+          wasm.parseJwks({ keys: [k] });
+          good.push(k);
+        } catch (err) {
+          const kid = k && typeof k === 'object' && typeof k.kid === 'string' ? k.kid : undefined;
+          skipped.push({ index, kid, error: String(err && err.message) });
+        }
+      });
+      const set = { keys: good };
+      if (this._verifier) this._verifier.setJwks(set);
+      else this._verifier = new OfbVerifier({ jwks: set, ...this._opts });
+      this.skipped = skipped;
+      if (this._onSkipped) for (const s of skipped) this._onSkipped(s);
+      this._fetchedAt = this._clock();
+    }
+
+    /**
+     * The verifier, fetching the set when there is none or it is older than
+     * `maxAgeMs`, or when `kid` is unknown and the cooldown has passed.
+     */
     async verifier(kid) {
       if (this._url) {
-        const stale = !this._verifier || Date.now() - this._fetchedAt > this._maxAge;
-        const unknown = this._verifier && kid && !this._verifier.hasKid(kid);
-        if (stale || unknown) await this.refresh();
+        const t = this._clock();
+        if (!this._verifier) await this.refresh();
+        else if (t - this._fetchedAt >= this._maxAge) await this.refresh();
+        else if (kid && !this._verifier.hasKid(kid) && (this._pending || t - this._attemptAt >= this._cooldown)) {
+          await this.refresh();
+        }
       }
       return this._verifier;
     }
@@ -104,13 +174,32 @@ function makeOfb(wasm) {
   /**
    * The resource-server side. `cache` is a `JtiCache` (default) or any
    * object whose `checkAndInsert(clientId, jti, now)` returns (or resolves
-   * to) "fresh" or "replayed" — e.g. Redis `SET key 1 NX EX 86400`.
+   * to) exactly "fresh" or "replayed". Anything else — null, undefined,
+   * true, an error thrown or a rejected promise — refuses the request with
+   * 503 `ofb.replay.store_failed` (fail closed; the store's error text is
+   * never put in the response). Redis, e.g. with ioredis:
+   *
+   *   const r = await redis.set(`jti:${clientId}:${jti}`, '1', 'EX', 86400, 'NX');
+   *   return r === 'OK' ? 'fresh' : r === null ? 'replayed' : undefined;
+   *
+   * (`SET NX` answers null exactly when the key exists: a replay.)
+   * `jwksUrl` options: `jwksTimeoutMs`, `jwksMaxAgeMs`, `jwksCooldownMs`
+   * (see `JwksSource`). `maxBodyBytes` (default 1 MiB) bounds the body
+   * `middleware` reads (413 beyond).
    */
   class OfbRequestVerifier {
-    constructor({ jwks, jwksUrl, fetch, tls, cache, profile, provider, now } = {}) {
-      this._jwks = new JwksSource({ jwks, url: jwksUrl, fetch, tls, profile, provider });
+    constructor({
+      jwks, jwksUrl, fetch, tls, cache, profile, provider, now, onStoreError,
+      jwksTimeoutMs, jwksMaxAgeMs, jwksCooldownMs, jwksNow, maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
+    } = {}) {
+      this._jwks = jwks instanceof JwksSource ? jwks : new JwksSource({
+        jwks, url: jwksUrl, fetch, tls, profile, provider, timeoutMs: jwksTimeoutMs, maxAgeMs: jwksMaxAgeMs,
+        cooldownMs: jwksCooldownMs, now: jwksNow,
+      });
       this._cache = cache || new JtiCache({});
       this._now = now || (() => Date.now() / 1000);
+      this._onStoreError = onStoreError || null;
+      this._maxBody = maxBodyBytes;
     }
 
     /**
@@ -127,7 +216,17 @@ function makeOfb(wasm) {
       if (this._cache instanceof JtiCache) return v.verifyRequest(req, expected, this._cache);
       const first = v.verifyRequestWithReplayStatus(req, expected, null);
       if (!first.ok || !first.replayKey) return first;
-      const status = await this._cache.checkAndInsert(first.replayKey.clientId, first.replayKey.jti, req.now);
+      let status;
+      try {
+        status = await this._cache.checkAndInsert(first.replayKey.clientId, first.replayKey.jti, req.now);
+      } catch (err) {
+        if (this._onStoreError) this._onStoreError(err);
+        return storeFailed('the replay store failed');
+      }
+      if (status !== 'fresh' && status !== 'replayed') {
+        if (this._onStoreError) this._onStoreError(new TypeError(`replay store answered ${describe(status)}`));
+        return storeFailed(`the replay store answered ${describe(status)}, not "fresh" or "replayed"`);
+      }
       return v.verifyRequestWithReplayStatus(req, expected, status);
     }
 
@@ -139,12 +238,15 @@ function makeOfb(wasm) {
     middleware(expected) {
       return async (req, res, next) => {
         try {
-          const raw = Buffer.isBuffer(req.body) || typeof req.body === 'string' ? req.body : await readRaw(req);
+          const raw = Buffer.isBuffer(req.body) || typeof req.body === 'string'
+            ? req.body : await readRaw(req, { maxBytes: this._maxBody });
+          if (Buffer.byteLength(raw) > this._maxBody) throw new BodyTooLargeError(this._maxBody);
           const out = await this.verify({ method: req.method, headers: req.headers, body: raw }, await expected(req));
           if (!out.ok) return writeResponse(res, out.response);
           req.ofb = out.verified;
           if (next) next();
         } catch (err) {
+          if (err instanceof BodyTooLargeError) return writeResponse(res, tooLargeResponse(err));
           if (next) next(err);
           else {
             res.statusCode = 500;
@@ -155,7 +257,7 @@ function makeOfb(wasm) {
     }
   }
 
-  return { JwksSource, OfbClient, OfbRequestVerifier, OfbHttpError };
+  return { JwksSource, OfbClient, OfbRequestVerifier, OfbHttpError, JwksFetchError };
 }
 
 /**
@@ -177,6 +279,45 @@ class OfbHttpError extends SeloError {
   get text() {
     return Buffer.from(this.body || []).toString('utf8');
   }
+}
+
+/**
+ * The JWK Set could not be fetched. A driver-level code, not in
+ * `allCodes()`: "ofb.jwks.fetch"; `kind` is "timeout", "network", "status"
+ * or "malformed".
+ */
+class JwksFetchError extends SeloError {
+  constructor(kind, message, cause) {
+    super('ofb.jwks.fetch', message);
+    this.name = 'JwksFetchError';
+    this.kind = kind;
+    if (cause !== undefined) this.cause = cause;
+  }
+}
+
+/** The code of a replay store that did not answer "fresh" or "replayed". */
+const STORE_FAILED = 'ofb.replay.store_failed';
+
+/**
+ * The 503 decision for a replay store failure. The detail is ours: the
+ * store's own error text (host:port, credentials in a URL) never reaches
+ * the client.
+ */
+function storeFailed(message) {
+  const detail = `${STORE_FAILED}: ${message}; replay cannot be ruled out`;
+  const body = JSON.stringify({ errors: [{ code: 'REPLAY_STORE_UNAVAILABLE', title: 'Replay protection unavailable', detail }] });
+  return {
+    ok: false,
+    error: new SeloError(STORE_FAILED, `${message}; replay cannot be ruled out`, 503),
+    response: { status: 503, headers: [['content-type', 'application/json']], body: new TextEncoder().encode(body) },
+  };
+}
+
+function describe(v) {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  // Never the value itself: a store may put an error text (host:port) in it.
+  return typeof v === 'string' ? 'another string' : `a ${typeof v}`;
 }
 
 /** A reply that is a JWS: `application/jwt`, or a body shaped as a compact JWS. */
