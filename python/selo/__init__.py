@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import List
 
-from . import bmp, br, keys, ofb, safra
+from . import bmp, br, jwks, keys, ofb, safra
 from ._errors import (
     BmpError,
     BrError,
@@ -59,6 +59,7 @@ __all__ = [
     "bmp",
     "br",
     "keys",
+    "jwks",
     "__version__",
 ]
 

@@ -425,7 +425,17 @@ def confirmation_handler(key: str, lookup: Lookup, *, profile: Profile = None) -
     return handle
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict"}
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+            413: "Payload Too Large"}
+
+#: Default body limit of the WSGI/ASGI helpers: 1 MiB.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+def _too_large(limit: int) -> Tuple[int, List[Tuple[str, str]], bytes]:
+    body = dumps({"errors": [{"code": "PAYLOAD_TOO_LARGE", "title": "Payload too large",
+                              "detail": f"http.body_too_large: the request body is over the limit of {limit} bytes"}]})
+    return 413, [("Content-Type", "application/json"), ("Connection", "close")], body.encode()
 
 
 def _full(handler: Any, headers: Headers, body: bytes) -> Tuple[int, List[Tuple[str, str]], bytes]:
@@ -437,14 +447,25 @@ def _full(handler: Any, headers: Headers, body: bytes) -> Tuple[int, List[Tuple[
     return status, list(hs), b""
 
 
-def wsgi_app(handler: ConfirmationHandler) -> Callable[..., Iterable[bytes]]:
-    """A WSGI app serving ``handler`` on POST (any path)."""
+def wsgi_app(handler: ConfirmationHandler, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+             ) -> Callable[..., Iterable[bytes]]:
+    """A WSGI app serving ``handler`` on POST (any path). A ``Content-Length``
+    over ``max_body_bytes`` (default 1 MiB) is answered 413 without reading
+    the body; at most ``max_body_bytes + 1`` bytes are ever read."""
 
     def app(environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST":
             start_response("405 Method Not Allowed", [("Content-Length", "0")])
             return [b""]
-        n = int(environ.get("CONTENT_LENGTH") or 0)
+        try:
+            n = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            n = -1
+        if n > max_body_bytes or n < 0:
+            status, out, content = _too_large(max_body_bytes) if n > 0 else (400, [], b"")
+            start_response(f"{status} {_REASONS.get(status, 'Status')}",
+                           out + [("Content-Length", str(len(content)))])
+            return [content]
         body = environ["wsgi.input"].read(n) if n else b""
         hs: List[Tuple[str, str]] = []
         if environ.get("CONTENT_TYPE"):
@@ -460,19 +481,37 @@ def wsgi_app(handler: ConfirmationHandler) -> Callable[..., Iterable[bytes]]:
     return app
 
 
-def asgi_app(handler: ConfirmationHandler) -> Callable[..., Any]:
-    """An ASGI app serving ``handler`` on POST (any path)."""
+def asgi_app(handler: ConfirmationHandler, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Callable[..., Any]:
+    """An ASGI app serving ``handler`` on POST (any path). A body over
+    ``max_body_bytes`` (default 1 MiB; declared by ``content-length`` or
+    streamed) is answered 413 and not read further."""
 
     async def app(scope: Dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] != "http":
             return
         chunks = []
-        while True:
+        size = 0
+        too_large = False
+        for k, v in scope.get("headers", []):
+            if k.lower() == b"content-length":
+                try:
+                    too_large = int(v) > max_body_bytes
+                except ValueError:
+                    pass
+        while not too_large:
             msg = await receive()
-            chunks.append(msg.get("body", b""))
+            b = msg.get("body", b"")
+            size += len(b)
+            if size > max_body_bytes:
+                too_large = True
+                chunks = []
+                break
+            chunks.append(b)
             if not msg.get("more_body"):
                 break
-        if scope.get("method") != "POST":
+        if too_large:
+            status, out, content = _too_large(max_body_bytes)
+        elif scope.get("method") != "POST":
             status, out, content = 405, [], b""
         else:
             hs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]

@@ -19,6 +19,7 @@ from . import _capi
 from ._errors import OfbError, SeloError, error_for, guard
 from ._native import selo_uniffi as _n
 from ._util import dumps, headers_out, loads, now_secs, profile_json, seed
+from .jwks import AsyncRemoteJwks, RemoteJwks
 from .keys import JwkSet, PrivateKey, PublicKey
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "JtiStore",
     "MemoryJtiStore",
     "check_replay",
+    "STORE_FAILED",
+    "store_failed_response",
     "Server",
     "Client",
     "error_response",
@@ -242,27 +245,67 @@ class Verifier:
 
 class JtiStore:
     """A replay store. Subclass and implement :meth:`check_and_insert`
-    atomically (Redis: ``SET <prefix>:<client>:<jti> 1 NX EX 86400``).
-    Raising refuses the request: replay cannot be ruled out."""
+    atomically (Redis: ``SET <prefix>:<client>:<jti> 1 NX EX 86400``; note
+    ``SET NX`` answers nil exactly for a replay: that is ``False``, never
+    ``True``). Fail closed: an answer other than ``True``/``"fresh"`` or
+    ``False``/``"replayed"`` (``None``, ``1``, ``"OK"`` …) or an exception
+    refuses the request with 503 ``ofb.replay.store_failed``; the store's
+    error text is never put in the response."""
 
     def check_and_insert(self, client_id: str, jti: str, now: int) -> bool:
         """Record the pair; ``True`` if it was fresh, ``False`` if already seen."""
         raise NotImplementedError
 
 
+STORE_FAILED = "ofb.replay.store_failed"
+
+
+def _replay_answer(v: Any) -> Optional[bool]:
+    """``True`` fresh, ``False`` replayed, ``None`` for anything else."""
+    if v is True or (isinstance(v, str) and v == "fresh"):
+        return True
+    if v is False or (isinstance(v, str) and v == "replayed"):
+        return False
+    return None
+
+
+def _describe(v: Any) -> str:
+    # Never the value itself: a store may put an error text (host:port) in it.
+    return "None" if v is None else f"a {type(v).__name__}"
+
+
 class _Adapter(_n.JtiStore):
-    """Calls a Python store from Rust; any exception becomes a store failure."""
+    """Calls a Python store from Rust. Anything but a fresh/replayed answer
+    is recorded in ``failure`` (for the caller to answer 503) and raised."""
 
     def __init__(self, store: JtiStore) -> None:
         self._store = store
+        self.failure: Optional[str] = None
+        self.error: Optional[BaseException] = None
 
     def check_and_insert(self, client_id: str, jti: str, now: int) -> bool:
         try:
-            return bool(self._store.check_and_insert(client_id, jti, now))
-        except SeloError as e:
-            raise _n.SeloError.Ofb(e.code, e.message) from None
+            v = self._store.check_and_insert(client_id, jti, now)
         except Exception as e:  # noqa: BLE001 - a store failure must refuse, never pass
-            raise _n.SeloError.Argument(f"{type(e).__name__}: {e}") from None
+            self.failure, self.error = "the replay store failed", e
+            raise _n.SeloError.Argument("replay store failure") from None
+        answer = _replay_answer(v)
+        if answer is None:
+            self.failure = f"the replay store answered {_describe(v)}, not fresh (True) or replayed (False)"
+            raise _n.SeloError.Argument("replay store failure") from None
+        return answer
+
+
+def _store_failed(message: str) -> OfbError:
+    return OfbError(STORE_FAILED, f"{message}; replay cannot be ruled out")
+
+
+def store_failed_response(message: str) -> "Response":
+    """The 503 response for a replay store failure (``ofb.replay.store_failed``)."""
+    detail = f"{STORE_FAILED}: {message}; replay cannot be ruled out"
+    body = dumps({"errors": [{"code": "REPLAY_STORE_UNAVAILABLE", "title": "Replay protection unavailable",
+                              "detail": detail}]}).encode()
+    return Response(503, [("content-type", "application/json")], body)
 
 
 class MemoryJtiStore(JtiStore):
@@ -285,9 +328,16 @@ def _native_store(store: JtiStore) -> Any:
 
 
 def check_replay(store: JtiStore, client_id: str, jti: str, now: Optional[float] = None) -> None:
-    """Stage 7: raises ``OfbError`` ``ofb.replay.jti`` when ``jti`` was already seen for ``client_id``."""
-    with guard:
-        _n.ofb_check_replay(_native_store(store), client_id, jti, now_secs(now))
+    """Stage 7: raises ``OfbError`` ``ofb.replay.jti`` when ``jti`` was already seen for ``client_id``,
+    ``ofb.replay.store_failed`` when the store fails or answers neither fresh nor replayed."""
+    native = _native_store(store)
+    try:
+        with guard:
+            _n.ofb_check_replay(native, client_id, jti, now_secs(now))
+    except Exception:
+        if isinstance(native, _Adapter) and native.failure is not None:
+            raise _store_failed(native.failure) from None
+        raise
 
 
 # ---- server role ------------------------------------------------------------------
@@ -312,19 +362,52 @@ def _response(r: Any) -> Response:
 
 class Server:
     """Verifies signed requests for one resource server (``aud`` = the endpoint
-    URL the client signed for, ``iss`` = the expected client organisation)."""
+    URL the client signed for, ``iss`` = the expected client organisation).
+    ``jwks`` is a :class:`JwkSet` or a :class:`selo.jwks.RemoteJwks` (fetched
+    by the token's ``kid``; :meth:`adecide` takes an ``AsyncRemoteJwks``)."""
 
     def __init__(self, jwks: JwkSet, *, profile: Profile = None, store: Optional[JtiStore] = None,
-                 provider: Optional[str] = None) -> None:
+                 provider: Optional[str] = None, on_store_error: Optional[Any] = None) -> None:
         self.jwks, self.profile, self.provider = jwks, profile_json(profile), provider
         self.store = store if store is not None else MemoryJtiStore()
-        self._store = _native_store(self.store)
+        self.on_store_error = on_store_error
+        self._memory = self.store._native if isinstance(self.store, MemoryJtiStore) else None
 
     def decide(self, *, method: str, content_type: Optional[str], body: bytes, aud: str, iss: str,
                client_id: str, now: Optional[float] = None) -> Decision:
+        # One adapter per call: it records this call's store failure.
+        native = self._memory if self._memory is not None else _Adapter(self.store)
+        jwks = self.jwks
+        if isinstance(jwks, RemoteJwks):
+            jwks = jwks.for_token(bytes(body))
+        elif isinstance(jwks, AsyncRemoteJwks):
+            raise TypeError("an AsyncRemoteJwks needs `await server.adecide(...)`")
+        return self._decide(jwks, native, method, content_type, body, aud, iss, client_id, now)
+
+    async def adecide(self, *, method: str, content_type: Optional[str], body: bytes, aud: str, iss: str,
+                      client_id: str, now: Optional[float] = None) -> Decision:
+        """:meth:`decide` for asyncio servers: awaits an ``AsyncRemoteJwks``
+        (the replay store is called synchronously)."""
+        native = self._memory if self._memory is not None else _Adapter(self.store)
+        jwks = self.jwks
+        if isinstance(jwks, AsyncRemoteJwks):
+            jwks = await jwks.for_token(bytes(body))
+        elif isinstance(jwks, RemoteJwks):
+            jwks = jwks.for_token(bytes(body))
+        return self._decide(jwks, native, method, content_type, body, aud, iss, client_id, now)
+
+    def _decide(self, jwks: JwkSet, native: Any, method: str, content_type: Optional[str], body: bytes, aud: str,
+                iss: str, client_id: str, now: Optional[float]) -> Decision:
         with guard:
-            d = _n.ofb_verify_request(method, content_type, bytes(body), now_secs(now), self.jwks._k, aud, iss,
-                                      client_id, self.profile, self._store, self.provider)
+            d = _n.ofb_verify_request(method, content_type, bytes(body), now_secs(now), jwks._k, aud, iss,
+                                      client_id, self.profile, native, self.provider)
+        if isinstance(native, _Adapter) and native.failure is not None:
+            if self.on_store_error is not None:
+                self.on_store_error(native.error if native.error is not None else TypeError(native.failure))
+            err = _store_failed(native.failure)
+            resp = store_failed_response(native.failure)
+            err.response = resp  # type: ignore[attr-defined]
+            return Decision(None, err, resp)
         if d.verified is not None:
             return Decision(Verified._of(d.verified))
         err = error_for(d.error_code, d.error_message)

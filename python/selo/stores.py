@@ -38,7 +38,15 @@ class RedisJtiStore(JtiStore):
         return f"{self.prefix}:{len(client_id)}:{client_id}:{jti}"
 
     def check_and_insert(self, client_id: str, jti: str, now: int) -> bool:
-        return bool(self.r.set(self.key(client_id, jti), b"1", nx=True, ex=self.ttl))
+        # SET NX answers OK (redis-py: True) when the key was set — fresh —
+        # and nil (None) exactly when it existed: a replay. Anything else is
+        # not an answer: raise, and the server refuses with 503.
+        r = self.r.set(self.key(client_id, jti), b"1", nx=True, ex=self.ttl)
+        if r is True or r == b"OK" or r == "OK":
+            return True
+        if r is None:
+            return False
+        raise TypeError(f"unexpected SET NX reply of type {type(r).__name__}")
 
 
 class RedisSafraSessions:

@@ -63,7 +63,32 @@ def test_jti_store_in_the_server_role(r):
         __import__("base64").urlsafe_b64decode(tok.split(b".")[1] + b"==="))["jti"])) <= 86_400
     dead = RedisJtiStore(redis.Redis(unix_socket_path="/nonexistent/selo-redis.sock"), prefix="t1")
     d = ofb.Server(jwks, store=dead).decide(**dict(kw, client_id="other"))
-    assert d.error.code == "ofb.replay.capacity" and d.response.status == 503
+    assert d.error.code == "ofb.replay.store_failed" and d.response.status == 503
+    assert b"nonexistent" not in d.response.body and "nonexistent" not in d.error.message  # no socket path leaked
+
+
+class _FakeRedis:
+    """SET NX as Redis answers it: True (OK) when set, None when the key exists; or a fixed odd reply."""
+
+    def __init__(self, reply=None):
+        self.keys, self.reply = set(), reply
+
+    def set(self, k, v, nx, ex):
+        if self.reply is not None:
+            return self.reply
+        if k in self.keys:
+            return None
+        self.keys.add(k)
+        return True
+
+
+def test_jti_store_maps_set_nx_nil_to_replayed_and_odd_replies_to_503():
+    s = RedisJtiStore(_FakeRedis())
+    assert s.check_and_insert("c", "j", 0) is True
+    assert s.check_and_insert("c", "j", 0) is False  # nil = the key existed = a replay, never "fresh"
+    for odd in (0, b"QUEUED", "maybe"):
+        with pytest.raises(TypeError):
+            RedisJtiStore(_FakeRedis(odd)).check_and_insert("c", "j", 0)
 
 
 def test_shared_safra_session_two_instances_one_handshake(r):
