@@ -286,6 +286,11 @@ class _Adapter(_n.JtiStore):
     def check_and_insert(self, client_id: str, jti: str, now: int) -> bool:
         try:
             v = self._store.check_and_insert(client_id, jti, now)
+        except SeloError as e:
+            if e.code == "ofb.replay.capacity":  # a store may say it is full: 503 ofb.replay.capacity
+                raise _n.SeloError.Ofb(e.code, e.message) from None
+            self.failure, self.error = "the replay store failed", e
+            raise _n.SeloError.Argument("replay store failure") from None
         except Exception as e:  # noqa: BLE001 - a store failure must refuse, never pass
             self.failure, self.error = "the replay store failed", e
             raise _n.SeloError.Argument("replay store failure") from None

@@ -362,3 +362,9 @@ def test_asgi_body_over_limit_is_413_and_stops_reading():
     assert status == 413 and n == 0
     status, n = asyncio.run(run(app, [], [b"a" * 50]))
     assert status != 413 and n == 1
+
+
+def test_a_store_saying_it_is_full_is_503_capacity():
+    d = ofb.Server(selo.JwkSet.parse(json.dumps({"keys": [GOOD]})),
+                   store=Answers(selo.OfbError("ofb.replay.capacity", "full"))).decide(**kw(token()))
+    assert d.error.code == "ofb.replay.capacity" and d.response.status == 503

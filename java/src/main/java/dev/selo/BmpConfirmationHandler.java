@@ -13,7 +13,7 @@ import java.util.function.Function;
  *
  * <pre>{@code
  * var handler = new BmpConfirmationHandler(signer, store::originalBody);
- * var r = handler.handle(headersOf(req), req.getInputStream().readAllBytes());
+ * var r = handler.handle(headersOf(req), req.getInputStream(), req.getContentLengthLong()); // 1 MiB limit
  * resp.setStatus(r.response().status());
  * r.response().headers().forEach(h -> resp.addHeader(h.name(), h.value()));
  * resp.getOutputStream().write(r.response().body());
@@ -29,6 +29,28 @@ public final class BmpConfirmationHandler {
 
   private final BmpSigner signer;
   private final Function<String, byte[]> lookup;
+  private long maxBodyBytes = BodyLimit.DEFAULT_MAX_BYTES;
+
+  /** The body limit (default 1 MiB): a larger body is answered 413, unread. */
+  public BmpConfirmationHandler maxBodyBytes(long n) {
+    this.maxBodyBytes = n;
+    return this;
+  }
+
+  /**
+   * Reads the body from {@code in} (at most the limit; {@code declaredLength}
+   * −1 when unknown) and decides; over the limit: 413, the rest unread.
+   */
+  public Result handle(List<HttpMessage.Header> headers, java.io.InputStream in, long declaredLength)
+      throws java.io.IOException {
+    byte[] body;
+    try {
+      body = BodyLimit.read(in, declaredLength, maxBodyBytes);
+    } catch (BodyLimit.TooLargeException e) {
+      return new Result(BodyLimit.tooLargeResponse(maxBodyBytes), null);
+    }
+    return handle(headers, body);
+  }
 
   /** {@code lookup} returns the body originally sent for an idempotency key, or null. */
   public BmpConfirmationHandler(BmpSigner signer, Function<String, byte[]> lookup) {
@@ -38,6 +60,9 @@ public final class BmpConfirmationHandler {
 
   /** Decides a confirmation request. */
   public Result handle(List<HttpMessage.Header> headers, byte[] body) {
+    if (body != null && body.length > maxBodyBytes) {
+      return new Result(BodyLimit.tooLargeResponse(maxBodyBytes), null);
+    }
     HttpMessage.Request req = new HttpMessage.Request("POST", "http://partner.invalid/confirm", headers, body);
     Pointer r = Ffi.nativeRequest(req);
     RuntimeException[] failure = new RuntimeException[1];
