@@ -464,9 +464,15 @@ fn verify_vectors(keys: &Keys) -> Res<Value> {
             "ofb.claims.jti",
         ),
         (
-            "jti uppercase UUID",
+            "jti uppercase UUID (RFC 4122: the same UUID)",
             craft(H, &claims(json!({"jti": JTI.to_uppercase()})), main, 45)?,
             json!({}),
+            "ok",
+        ),
+        (
+            "jti of 257 characters, profile any",
+            craft(H, &claims(json!({"jti": "n".repeat(257)})), main, 47)?,
+            json!({"jti_format": "any"}),
             "ofb.claims.jti",
         ),
         (

@@ -420,8 +420,11 @@ fn jti_formats() {
         jti_format: JtiFormat::Any,
         ..dp()
     };
+    // RFC 4122: a UUID in upper case is the same UUID; claims report (and
+    // the replay cache keys) the lower-case form.
+    let v = verify(&craft_claims(json!({"jti": JTI.to_uppercase()})), &dp()).unwrap();
+    assert_eq!(v.claims.jti, JTI);
     for bad in [
-        json!(JTI.to_uppercase()),
         json!("V1StGXR8_Z5jdHi6B-myT"),
         json!("3f1c2a9e-5b7d-1e8f-9a0b-1c2d3e4f5a6b"),
         json!(5),
@@ -437,6 +440,12 @@ fn jti_formats() {
     verify(&craft_claims(json!({"jti": "V1StGXR8_Z5jdHi6B-myT"})), &any).unwrap();
     assert_eq!(code_of(&craft_claims(json!({"jti": ""})), &any), Code::Jti);
     assert_eq!(code_of(&craft_claims(json!({"jti": 5})), &any), Code::Jti);
+    // "any string" mode: at most 256 characters.
+    verify(&craft_claims(json!({"jti": "n".repeat(256)})), &any).unwrap();
+    assert_eq!(
+        code_of(&craft_claims(json!({"jti": "n".repeat(257)})), &any),
+        Code::Jti
+    );
 }
 
 #[test]
@@ -1064,7 +1073,7 @@ fn server_error_responses() {
         ),
         (
             "POST",
-            Some("application/jwt; charset=utf-8"),
+            Some("application/jwt; charset=latin1"),
             good.clone(),
             415,
             "UNSUPPORTED_MEDIA_TYPE",
@@ -1325,6 +1334,29 @@ fn profile_json_round_trip_and_defaults() {
     assert_eq!(p.iat_format, IatFormat::String);
     assert_eq!(p.iat_max_age, 86_400);
     assert_eq!(OfbProfile::from_json(&p.to_json()).unwrap(), p);
+    // A window (max age + skew) longer than the replay TTL is refused when
+    // a replay cache is built for it (and by the server helper).
+    let wide = OfbProfile::from_json(r#"{"iat_max_age":86400}"#).unwrap();
+    assert_eq!(
+        MemoryJtiCache::for_profile(10, ofb::WhenFull::Refuse, &wide)
+            .unwrap_err()
+            .kind(),
+        Code::Profile
+    );
+    let mut cache = MemoryJtiCache::default();
+    let r = server::verify_request(
+        "POST",
+        Some("application/jwt"),
+        craft_claims(json!({})).as_bytes(),
+        NOW,
+        &jwks(),
+        &req_exp(),
+        &wide,
+        &mut cache,
+    )
+    .unwrap_err();
+    assert_eq!(r.error.kind(), Code::Profile);
+    assert!(cache.is_empty());
     for bad in [
         r#"{"typ":"JWT"}"#,
         r#"{"unknown":1}"#,

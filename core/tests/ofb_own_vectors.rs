@@ -94,6 +94,15 @@ fn verify_vectors_stop_where_declared() {
             &profile,
             &mut cache,
         );
+        // A profile whose acceptance window exceeds the replay TTL (the
+        // conformance suite's −1 day / +5 min) cannot protect against
+        // replay: the server role refuses to run with it (issue 12).
+        if profile.validate().is_err() {
+            let rej = r.unwrap_err();
+            assert_eq!(rej.error.code(), "ofb.profile.invalid", "{name}");
+            assert_eq!(rej.response.status, 500, "{name}");
+            continue;
+        }
         match r {
             Ok(_) => assert_eq!(expect, "ok", "{name}"),
             Err(rej) => {

@@ -97,6 +97,7 @@ namespace Selo
             "ofb.claims.jti",
             "ofb.replay.jti",
             "ofb.replay.capacity",
+            "ofb.replay.store_failed",
             "ofb.server.content_type",
             "ofb.server.method",
             "ofb.profile.invalid",

@@ -400,7 +400,8 @@ pub fn ofb_memory_jti_store(
 }
 
 /// Adapts a host store to the core's trait; a store failure refuses the
-/// request (replay cannot be ruled out) with `ofb.replay.capacity`.
+/// request (replay cannot be ruled out) with `ofb.replay.store_failed`
+/// (503), or `ofb.replay.capacity` when the store raised that.
 struct HostCache<'a>(&'a dyn JtiStore);
 
 impl JtiCache for HostCache<'_> {
@@ -419,10 +420,9 @@ impl JtiCache for HostCache<'_> {
             Err(SeloError::Ofb { code, message }) if code == ofb::Code::ReplayCapacity.as_str() => {
                 Err(ofb::Error::new(ofb::Code::ReplayCapacity, message))
             }
-            Err(e) => Err(ofb::Error::new(
-                ofb::Code::ReplayCapacity,
-                format!("the replay store failed: {e}"),
-            )),
+            // The store's own text (host:port, credentials in a URL…) is
+            // never passed on.
+            Err(_) => Err(ofb::store_failed()),
         }
     }
 }

@@ -306,7 +306,7 @@ impl JtiCache {
 
 /// A replay cache whose answer the host already knows (JS caches, e.g.
 /// Redis, are asked by the driver; the core still makes the decision).
-struct Answered(Option<JtiStatus>, Option<(String, String)>);
+struct Answered(Option<Result<JtiStatus, ()>>, Option<(String, String)>);
 
 impl CoreJtiCache for Answered {
     fn check_and_insert(
@@ -316,7 +316,12 @@ impl CoreJtiCache for Answered {
         _now: u64,
     ) -> Result<JtiStatus, ofb::Error> {
         self.1 = Some((client_id.to_string(), jti.to_string()));
-        Ok(self.0.unwrap_or(JtiStatus::Fresh))
+        match self.0 {
+            None | Some(Ok(JtiStatus::Fresh)) => Ok(JtiStatus::Fresh),
+            Some(Ok(JtiStatus::Replayed)) => Ok(JtiStatus::Replayed),
+            // Fail closed: 503 `ofb.replay.store_failed`.
+            Some(Err(())) => Err(ofb::store_failed()),
+        }
     }
 }
 
@@ -403,7 +408,8 @@ impl OfbVerifier {
     }
 
     /// Like `verifyRequest` with replay status `replayStatus` ("fresh" |
-    /// "replayed" | null) that the host got from its own cache for the
+    /// "replayed" | null; any other string refuses with 503
+    /// `ofb.replay.store_failed`) that the host got from its own cache for the
     /// `(clientId, jti)` returned in `replayKey`. Phase one (null) returns
     /// `{ ok: true, verified, replayKey }` when stages 1–6 pass; phase two
     /// passes the cache's answer and returns the final decision.
@@ -414,16 +420,11 @@ impl OfbVerifier {
         expected: JsValue,
         replay_status: Option<String>,
     ) -> Result<JsValue, JsValue> {
-        let status = match replay_status.as_deref() {
-            None => None,
-            Some("fresh") => Some(JtiStatus::Fresh),
-            Some("replayed") => Some(JtiStatus::Replayed),
-            Some(other) => {
-                return Err(type_err(format!(
-                    "replayStatus: expected \"fresh\" or \"replayed\", found \"{other}\""
-                )));
-            }
-        };
+        // Phase two takes exactly "fresh" or "replayed"; any other string
+        // is a store failure (503 `ofb.replay.store_failed`), never "fresh".
+        let status = replay_status
+            .as_deref()
+            .map(|s| ofb::JtiStatus::from_store_answer(Some(s)).map_err(|_| ()));
         let mut cache = Answered(status, None);
         let out = self.verify_request_inner(&request, &expected, &mut cache)?;
         if let Some((client, jti)) = cache.1 {

@@ -12,7 +12,7 @@ pub struct Claims {
     pub aud: Vec<String>,
     /// `iss`.
     pub iss: String,
-    /// `jti`.
+    /// `jti`; a UUID in lower case (the replay key form).
     pub jti: String,
     /// `iat`, Unix seconds (from an integer or a numeric string).
     pub iat: u64,
@@ -57,6 +57,9 @@ pub(crate) fn truncate(s: &str) -> String {
         t
     }
 }
+
+/// Longest `jti` accepted in the "any string" profile mode (SPEC §3.2).
+pub const MAX_JTI_CHARS: usize = 256;
 
 fn err(code: Code, msg: String) -> Error {
     Error::new(code, format!("stage 6 (claims): {msg}"))
@@ -217,15 +220,21 @@ pub(crate) fn check(
             ));
         }
     };
-    match profile.jti_format {
-        JtiFormat::UuidV4 if !crate::encoding::is_uuid_v4(&jti) => {
-            return Err(err(
-                Code::Jti,
-                format!(
-                    "claim 'jti': expected a lowercase UUID v4 (profile jti_format \"uuid-v4\"), found {:?}",
-                    truncate(&jti)
-                ),
-            ));
+    let jti = match profile.jti_format {
+        JtiFormat::UuidV4 => {
+            // RFC 4122: UUIDs are case-insensitive; the lower-case form is
+            // the replay key (and what `claims.jti` reports).
+            let lower = jti.to_ascii_lowercase();
+            if !crate::encoding::is_uuid_v4(&lower) {
+                return Err(err(
+                    Code::Jti,
+                    format!(
+                        "claim 'jti': expected a UUID v4 (profile jti_format \"uuid-v4\"), found {:?}",
+                        truncate(&jti)
+                    ),
+                ));
+            }
+            lower
         }
         JtiFormat::Any if jti.is_empty() => {
             return Err(err(
@@ -233,8 +242,17 @@ pub(crate) fn check(
                 "claim 'jti': expected a non-empty string, found \"\"".into(),
             ));
         }
-        _ => {}
-    }
+        JtiFormat::Any if jti.chars().count() > MAX_JTI_CHARS => {
+            return Err(err(
+                Code::Jti,
+                format!(
+                    "claim 'jti': expected at most {MAX_JTI_CHARS} characters, found {}",
+                    jti.chars().count()
+                ),
+            ));
+        }
+        JtiFormat::Any => super::jti::normalise_jti(&jti).into_owned(),
+    };
 
     Ok(Claims {
         aud,

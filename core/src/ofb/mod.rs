@@ -22,15 +22,18 @@ pub mod server;
 mod sign;
 mod verify;
 
-pub use claims::Claims;
-pub use jti::{JtiCache, JtiStatus, MemoryJtiCache, WhenFull};
+pub use claims::{Claims, MAX_JTI_CHARS};
+pub use jti::{
+    DEFAULT_CAPACITY, JtiCache, JtiStatus, MemoryJtiCache, WhenFull, normalise_jti, store_failed,
+};
 pub use jws::{ALG, Parts, TYP, parse_compact};
 pub use profile::{IatFormat, JtiFormat, OfbProfile, TypRule};
 pub use sign::{
     Prepared, SignParams, Signed, finish, finish_with_provider, prepare, sign, sign_with_provider,
 };
 pub use verify::{
-    Expected, Verified, check_replay, select_key, select_key_ref, verify, verify_with_provider,
+    Expected, Verified, check_replay, check_replay_in_window, select_key, select_key_ref, verify,
+    verify_with_provider,
 };
 
 /// Smallest RSA modulus accepted for PS256, in bits (SPEC §3.1).
@@ -99,11 +102,15 @@ crate::define_error! {
         Replay => ("ofb.replay.jti", Some(403)),
         /// Stage 7: the replay cache is full and its policy is to refuse.
         ReplayCapacity => ("ofb.replay.capacity", Some(503)),
+        /// Stage 7: the host's replay store failed or answered something
+        /// other than "fresh" / "replayed" (its error text is never shown).
+        StoreFailed => ("ofb.replay.store_failed", Some(503)),
         /// Server role: the request content-type is not `application/jwt`.
         ContentType => ("ofb.server.content_type", Some(415)),
         /// Server role: the method carries no signed body (not POST/PUT/PATCH).
         Method => ("ofb.server.method", Some(405)),
-        /// A profile JSON document did not parse.
+        /// A profile JSON document did not parse, or its acceptance window
+        /// (`iat_max_age + iat_future_skew`) exceeds the 86 400 s replay TTL.
         Profile => ("ofb.profile.invalid", None),
     }
 }
@@ -129,7 +136,7 @@ impl Code {
             | Code::Exp
             | Code::Nbf
             | Code::Jti => Some(6),
-            Code::Replay | Code::ReplayCapacity => Some(7),
+            Code::Replay | Code::ReplayCapacity | Code::StoreFailed => Some(7),
             _ => None,
         }
     }

@@ -93,6 +93,33 @@ impl OfbProfile {
             .map_err(|e| Error::new(Code::Profile, format!("OFB profile JSON: {e}")))
     }
 
+    /// Seconds a token stays acceptable by its `iat`:
+    /// `iat_max_age + iat_future_skew` (saturating).
+    pub fn acceptance_window(&self) -> u64 {
+        self.iat_max_age.saturating_add(self.iat_future_skew)
+    }
+
+    /// Checks the profile is usable with a replay cache (run by
+    /// [`MemoryJtiCache::for_profile`](super::MemoryJtiCache::for_profile)
+    /// and by the server helper before stage 7; verifying without replay
+    /// protection does not need it): its acceptance window must not exceed
+    /// the replay TTL (86 400 s, SPEC §3.2 step 7) — a replay cache that
+    /// forgets a `jti` while its token still passes the `iat` check would
+    /// let the replay through.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.acceptance_window() > super::JTI_TTL {
+            return Err(Error::new(
+                Code::Profile,
+                format!(
+                    "OFB profile: iat_max_age + iat_future_skew = {} s exceeds the replay TTL of {} s (a replayed jti could outlive its cache entry)",
+                    self.acceptance_window(),
+                    super::JTI_TTL
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The profile as JSON.
     pub fn to_json(&self) -> String {
         // Serialising plain enums and integers cannot fail.

@@ -4,8 +4,8 @@
 
 use super::verify::verify_with_provider;
 use super::{
-    Code, Error, Expected, JtiCache, MEDIA_TYPE, OfbProfile, SignParams, Verified, check_replay,
-    sign_with_provider,
+    Code, Error, Expected, JtiCache, MEDIA_TYPE, OfbProfile, SignParams, Verified,
+    check_replay_in_window, sign_with_provider,
 };
 use crate::crypto::{RsaProvider, default_provider};
 use crate::keys::RsaPrivateKey;
@@ -74,6 +74,7 @@ pub fn response_code(code: Code) -> &'static str {
         Code::Jti => "INVALID_JTI",
         Code::Replay => "JTI_REUSED",
         Code::ReplayCapacity => "REPLAY_CACHE_FULL",
+        Code::StoreFailed => "REPLAY_STORE_UNAVAILABLE",
         Code::ContentType => "UNSUPPORTED_MEDIA_TYPE",
         Code::Method => "METHOD_NOT_ALLOWED",
         _ => "INTERNAL_ERROR",
@@ -93,7 +94,7 @@ fn title(code: Code) -> &'static str {
         "TOKEN_NOT_YET_VALID" => "Token not yet valid",
         "INVALID_JTI" => "Invalid jti",
         "JTI_REUSED" => "jti already used",
-        "REPLAY_CACHE_FULL" => "Replay protection unavailable",
+        "REPLAY_CACHE_FULL" | "REPLAY_STORE_UNAVAILABLE" => "Replay protection unavailable",
         "UNSUPPORTED_MEDIA_TYPE" => "Unsupported media type",
         "METHOD_NOT_ALLOWED" => "Method not allowed",
         _ => "Internal error",
@@ -129,6 +130,32 @@ fn reject(error: Error) -> Rejection {
     Rejection { error, response }
 }
 
+/// True for `application/jwt`, alone or with one `charset=utf-8` parameter
+/// (value optionally quoted), all case-insensitive, spaces around the parts
+/// ignored — what .NET's `StringContent` sends (SPEC §3.2).
+pub fn is_jwt_media_type(content_type: &str) -> bool {
+    let mut parts = content_type.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case(MEDIA_TYPE) {
+        return false;
+    }
+    match (parts.next(), parts.next()) {
+        (None, _) => true,
+        (Some(param), None) => {
+            let Some((name, value)) = param.split_once('=') else {
+                return false;
+            };
+            let value = value.trim();
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            name.trim().eq_ignore_ascii_case("charset") && value.eq_ignore_ascii_case("utf-8")
+        }
+        _ => false,
+    }
+}
+
 /// Verifies a received request (default RSA provider): method, content
 /// type, then SPEC §3.2 stages 1–6, then replay for `client_id`.
 #[allow(clippy::too_many_arguments)]
@@ -158,11 +185,14 @@ pub fn verify_request(
 /// [`verify_request`] with a chosen RSA provider.
 ///
 /// - `method` must be `POST`, `PUT` or `PATCH` (else 405);
-/// - `content_type` must be `application/jwt`, compared case-insensitively
-///   after trimming spaces, with no parameters (else 415);
+/// - `content_type` must be `application/jwt`, case-insensitive, with at
+///   most a `charset=utf-8` parameter (else 415; [`is_jwt_media_type`]);
 /// - the body must be UTF-8; surrounding ASCII whitespace is ignored
 ///   (none is allowed inside the token);
-/// - the `jti` enters the cache only when everything else passed.
+/// - the `jti` enters the cache only when everything else passed, until
+///   `iat + iat_max_age + iat_future_skew` ([`check_replay_in_window`]);
+/// - a `profile` whose acceptance window exceeds the 86 400 s replay TTL
+///   is refused first ([`Code::Profile`], 500) whatever the request.
 #[allow(clippy::too_many_arguments)]
 pub fn verify_request_with_provider(
     provider: &dyn RsaProvider,
@@ -175,6 +205,9 @@ pub fn verify_request_with_provider(
     profile: &OfbProfile,
     cache: &mut dyn JtiCache,
 ) -> Result<Verified, Rejection> {
+    // A profile that cannot protect against replay is a configuration
+    // error, whatever the request (SPEC §3.3).
+    profile.validate().map_err(reject)?;
     if !SIGNED_METHODS.contains(&method) {
         return Err(reject(Error::new(
             Code::Method,
@@ -185,7 +218,7 @@ pub fn verify_request_with_provider(
         )));
     }
     match content_type {
-        Some(ct) if ct.trim().eq_ignore_ascii_case(MEDIA_TYPE) => {}
+        Some(ct) if is_jwt_media_type(ct) => {}
         Some(ct) => {
             return Err(reject(Error::new(
                 Code::ContentType,
@@ -213,7 +246,7 @@ pub fn verify_request_with_provider(
     let exp = Expected::new(expected.aud.clone(), expected.iss.clone());
     let verified =
         verify_with_provider(provider, token, jwks, &exp, profile, now).map_err(reject)?;
-    check_replay(cache, &expected.client_id, &verified, now).map_err(reject)?;
+    check_replay_in_window(cache, &expected.client_id, &verified, profile, now).map_err(reject)?;
     Ok(verified)
 }
 
@@ -259,4 +292,43 @@ pub fn sign_response_with_provider(
         headers: vec![("content-type".into(), MEDIA_TYPE.into())],
         body: signed.token.into_bytes(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwt_media_type_with_at_most_a_utf8_charset() {
+        for ok in [
+            "application/jwt",
+            " Application/JWT ",
+            "application/jwt; charset=utf-8",
+            "application/jwt;charset=UTF-8",
+            "application/jwt; Charset=\"utf-8\"",
+        ] {
+            assert!(is_jwt_media_type(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "application/json",
+            "application/jwt; charset=latin1",
+            "application/jwt; charset=utf-8; x=1",
+            "application/jwt; foo=bar",
+            "application/jwt;",
+            "application/jwtx",
+            "text/plain; charset=utf-8",
+        ] {
+            assert!(!is_jwt_media_type(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn store_failure_is_503_without_the_store_text() {
+        let r = error_response(&super::super::store_failed());
+        assert_eq!(r.status, 503);
+        let body = String::from_utf8(r.body).unwrap_or_default();
+        assert!(body.contains("REPLAY_STORE_UNAVAILABLE"), "{body}");
+        assert!(body.contains("ofb.replay.store_failed"), "{body}");
+    }
 }

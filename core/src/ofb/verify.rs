@@ -303,22 +303,56 @@ pub fn select_key_ref<'a>(jwks: &'a JwkSet, kid: &str) -> Result<&'a RsaPublicKe
     }
 }
 
-/// Stage 7: records `jti` for `client_id`; a second sighting within the
-/// cache's window is [`Code::Replay`]. Call it only after [`verify`]
-/// succeeded (SPEC §3.2: claim checks precede the replay check).
+/// Stage 7: records `jti` for `client_id` for the full TTL (86 400 s); a
+/// second sighting within it is [`Code::Replay`]. Call it only after
+/// [`verify`] succeeded (SPEC §3.2: claim checks precede the replay check).
+/// [`check_replay_in_window`] lets the cache forget the entry sooner.
 pub fn check_replay(
     cache: &mut dyn JtiCache,
     client_id: &str,
     verified: &Verified,
     now: u64,
 ) -> Result<(), Error> {
-    match cache.check_and_insert(client_id, &verified.claims.jti, now)? {
+    replay(cache, client_id, &verified.claims.jti, now, u64::MAX)
+}
+
+/// Stage 7 as [`check_replay`], telling the cache when the entry becomes
+/// useless (SPEC §3.3): from `iat + iat_max_age + iat_future_skew + 1` on,
+/// a replay of this token is refused by its `iat` at stage 6, so the entry
+/// may go (the TTL stays the upper bound). `profile` must be the one the
+/// token was verified with; one whose window exceeds the TTL is
+/// [`Code::Profile`].
+pub fn check_replay_in_window(
+    cache: &mut dyn JtiCache,
+    client_id: &str,
+    verified: &Verified,
+    profile: &OfbProfile,
+    now: u64,
+) -> Result<(), Error> {
+    profile.validate()?;
+    let forget_after = verified
+        .claims
+        .iat
+        .saturating_add(profile.acceptance_window())
+        .saturating_add(1);
+    replay(cache, client_id, &verified.claims.jti, now, forget_after)
+}
+
+fn replay(
+    cache: &mut dyn JtiCache,
+    client_id: &str,
+    jti: &str,
+    now: u64,
+    forget_after: u64,
+) -> Result<(), Error> {
+    let jti = super::jti::normalise_jti(jti);
+    match cache.check_and_insert_until(client_id, &jti, now, forget_after)? {
         JtiStatus::Fresh => Ok(()),
         JtiStatus::Replayed => Err(Error::new(
             Code::Replay,
             format!(
                 "stage 7 (replay): jti {:?} was already used by client {:?} within {} s",
-                truncate(&verified.claims.jti),
+                truncate(&jti),
                 truncate(client_id),
                 super::JTI_TTL
             ),

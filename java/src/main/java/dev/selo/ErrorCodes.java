@@ -99,6 +99,7 @@ public final class ErrorCodes {
       "ofb.claims.jti",
       "ofb.replay.jti",
       "ofb.replay.capacity",
+      "ofb.replay.store_failed",
       "ofb.server.content_type",
       "ofb.server.method",
       "ofb.profile.invalid",
