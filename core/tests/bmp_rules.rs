@@ -664,7 +664,21 @@ fn confirmation_rejections() {
         (r.status, r.error.unwrap().code()),
         (400, "bmp.confirm.missing_header")
     );
+    // SPEC §4.5: the IdempotencyKey header is optional when the body
+    // carries the key (any case)…
     let r = run(ok, vec![("Content-Type".into(), "application/json".into())]);
+    assert_eq!(r.status, 200, "{:?}", r.error);
+    let cased = ok.replace("idempotencyKey", "IDEMPOTENCYKEY");
+    let r = run(
+        &cased,
+        vec![("Content-Type".into(), "application/json".into())],
+    );
+    assert_eq!(r.status, 200, "{:?}", r.error);
+    // … and required when it does not.
+    let r = run(
+        r#"{"detalhes":{}}"#,
+        vec![("Content-Type".into(), "application/json".into())],
+    );
     assert_eq!(
         (r.status, r.error.unwrap().code()),
         (400, "bmp.confirm.missing_header")
@@ -683,6 +697,64 @@ fn confirmation_rejections() {
     assert_eq!(
         (r.status, r.error.unwrap().code()),
         (404, "bmp.confirm.unknown_transaction")
+    );
+}
+
+#[test]
+fn confirmation_member_names_case_and_extra_members() {
+    let k = key();
+    // The original as the partner sent it (lowerCamelCase) and BMP's
+    // confirmation as the seed's example writes it (PascalCase, .NET
+    // decimals).
+    let original = br#"{"idempotencyKey":"k1","dataTransacao":"2026-11-23T10:15:00","valor":1345.00,"contaOrigem":{"agencia":"0001","conta":"123456"},"chavePix":"fulano@example.com"}"#.to_vec();
+    let o = original.clone();
+    let lookup = move |id: &str| (id == "k1").then(|| o.clone());
+    let pascal = r#"{"IdempotencyKey":"k1","DataTransacao":"2026-11-23T10:15:00","Valor":1345.0,"ContaOrigem":{"Agencia":"0001","Conta":"123456"},"ChavePix":"fulano@example.com"}"#;
+    let headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+    let d = BmpProfile::default();
+    let r = bmp::confirm(&k, &d, &headers, pascal.as_bytes(), &lookup);
+    assert_eq!(r.status, 200, "{:?}", r.error);
+    assert_eq!(
+        header_value(&r.headers, "hmac").unwrap(),
+        bmp::sign(&k, pascal.as_bytes(), &d)
+    );
+    // Values still compared: a PascalCase body with another amount fails.
+    let wrong = pascal.replace("1345.0", "1345.01");
+    let r = bmp::confirm(&k, &d, &headers, wrong.as_bytes(), &lookup);
+    assert_eq!(r.difference.as_deref(), Some("valor"));
+    // Exact case (profile switch): PascalCase is a difference.
+    let exact = BmpProfile {
+        confirm_exact_case: true,
+        ..BmpProfile::default()
+    };
+    let h = confirm_headers("k1");
+    let r = bmp::confirm(&k, &exact, &h, pascal.as_bytes(), &lookup);
+    assert_eq!(
+        (r.status, r.error.unwrap().code()),
+        (409, "bmp.confirm.mismatch")
+    );
+    // An extra member: a difference by default, accepted with the switch.
+    let extra = pascal.replace(r#""ChavePix""#, r#""Observacao":"x","ChavePix""#);
+    let r = bmp::confirm(&k, &d, &headers, extra.as_bytes(), &lookup);
+    assert_eq!(r.difference.as_deref(), Some("Observacao"));
+    let lax = BmpProfile {
+        ignore_extra_members: true,
+        ..BmpProfile::default()
+    };
+    let r = bmp::confirm(&k, &lax, &headers, extra.as_bytes(), &lookup);
+    assert_eq!(r.status, 200, "{:?}", r.error);
+    // A member the confirmation lacks is a difference under every profile.
+    let missing = pascal.replace(r#","ChavePix":"fulano@example.com""#, "");
+    let r = bmp::confirm(&k, &lax, &headers, missing.as_bytes(), &lookup);
+    assert_eq!(r.difference.as_deref(), Some("chavePix"));
+    assert_eq!(
+        BmpProfile::from_json(r#"{"confirm_exact_case":true,"ignore_extra_members":true}"#)
+            .unwrap(),
+        BmpProfile {
+            confirm_exact_case: true,
+            ignore_extra_members: true,
+            ..BmpProfile::default()
+        }
     );
 }
 

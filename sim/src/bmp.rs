@@ -7,7 +7,9 @@
 //! profile's deadline (5 s by default) that must answer 200 with a valid
 //! `hmac` (else 406) → the transaction is executed (recorded) once per
 //! idempotency key: a retry with the same key and body gets the first
-//! result again, byte for byte; the same key with another body is 409.
+//! result again, byte for byte; the same key with another body, or while
+//! the first is being confirmed, is 406 (every refusal is 406, as the seed
+//! says). A client that disconnects mid-confirmation does not stop it.
 //! Refused transactions are not recorded, so a retry can still succeed.
 //!
 //! Partner side ([`PartnerEndpoint`]): what every partner must host. It
@@ -80,6 +82,18 @@ pub struct Executed {
     /// The reply sent (repeated on every retry).
     #[serde(skip)]
     pub reply: ReceivedResponse,
+}
+
+/// Removes an idempotency key from `in_flight` when dropped.
+struct InFlight<'a> {
+    state: &'a Mutex<BmpState>,
+    key: String,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        lock(self.state).in_flight.remove(&self.key);
+    }
 }
 
 #[derive(Default)]
@@ -160,7 +174,7 @@ impl BmpBank {
         }
     }
 
-    async fn transact(&self, req: SimRequest) -> ReceivedResponse {
+    async fn transact(self: Arc<Self>, req: SimRequest) -> ReceivedResponse {
         if !is_protected_endpoint(&req.path) {
             return json_reply(
                 404,
@@ -192,19 +206,25 @@ impl BmpBank {
                     return reply;
                 }
                 return json_reply(
-                    409,
+                    406,
                     &serde_json::json!({"code": "sim.idempotency_conflict", "message": "this IdempotencyKey was already used with another body"}),
                 );
             }
             if s.in_flight.contains_key(&tx.idempotency_key) {
                 return json_reply(
-                    409,
+                    406,
                     &serde_json::json!({"code": "sim.in_progress", "message": "a transaction with this IdempotencyKey is being confirmed"}),
                 );
             }
             s.in_flight
                 .insert(tx.idempotency_key.clone(), tx.body.clone());
         }
+        // Releases the key however this future ends (also if it is dropped
+        // or panics before the confirmation finished).
+        let _release = InFlight {
+            state: &self.state,
+            key: tx.idempotency_key.clone(),
+        };
         let call = if self.cfg.dotnet_decimals {
             self.server.confirmation_request_dotnet(
                 &tx,
@@ -258,7 +278,19 @@ impl Protocol for BmpBank {
     }
 
     fn handle(self: Arc<Self>, req: SimRequest) -> BoxFuture<ReceivedResponse> {
-        Box::pin(async move { self.transact(req).await })
+        // The transaction runs in its own task: when the client goes away
+        // mid-confirmation (hyper drops this future), it still finishes,
+        // releases its idempotency key and records the result, so the
+        // client's retry gets the first result.
+        Box::pin(async move {
+            match tokio::spawn(async move { self.transact(req).await }).await {
+                Ok(reply) => reply,
+                Err(_) => json_reply(
+                    500,
+                    &serde_json::json!({"code": "sim.internal", "message": "the transaction task failed"}),
+                ),
+            }
+        })
     }
 
     fn inject(&self, fault: &Fault) -> Result<(), String> {

@@ -160,13 +160,58 @@ async fn bmp_retry_with_the_same_key_executes_once() {
     let s2 = b.sign(&tx2);
     assert_eq!(send(&b.request(&s2, &tx2)).await.status, 200);
     assert_eq!(b.sim.protocol().executed().len(), 2);
-    // The same key with another body is a conflict, not an execution.
+    // The same key with another body is refused (406, like every BMP
+    // refusal), not an execution.
     let forged = b
         .client
         .sign_transaction_with_key(&pix(30_000), s.idempotency_key())
         .unwrap();
-    assert_eq!(send(&b.request(&forged, &tx)).await.status, 409);
+    let r = send(&b.request(&forged, &tx)).await;
+    assert_eq!(r.status, 406);
+    assert_eq!(r.json()["code"], "sim.idempotency_conflict");
     assert_eq!(b.sim.protocol().executed().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bmp_client_gone_mid_confirmation_retries_and_gets_the_first_result() {
+    let b = bmp(5000, false, None).await;
+    // The partner takes 1.5 s to confirm; the client gives up after 0.3 s.
+    b.partner
+        .inject(Fault::Latency {
+            ms: 1_500,
+            count: Some(1),
+        })
+        .unwrap();
+    let tx = pix(12_345);
+    let s = b.sign(&tx);
+    let req = b.request(&s, &tx);
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let mut rb = impatient.post(&req.url);
+    for (n, v) in &req.headers {
+        rb = rb.header(n.as_str(), v.as_str());
+    }
+    assert!(rb.body(req.body.clone()).send().await.is_err());
+    // While the confirmation still runs, a retry is refused with 406.
+    let busy = send(&req).await;
+    assert_eq!(busy.status, 406);
+    assert_eq!(busy.json()["code"], "sim.in_progress");
+    // Once it finished, the key is released and the retry gets the first
+    // (and only) execution's result.
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    let retry = send(&req).await;
+    assert_eq!(
+        retry.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&retry.body)
+    );
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.json()["idempotencyKey"], s.idempotency_key());
+    assert_eq!(b.sim.protocol().executed().len(), 1);
+    assert_eq!(b.sim.protocol().confirmation_calls(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -82,12 +82,24 @@ fn shown(path: &str) -> String {
 
 /// Compares two bodies value by value and returns the path of the first
 /// difference (`detalhes.valor`, `itens[2].nome`; `(root)` for the whole
-/// body), or `None` when they agree. Numbers compare as decimals (`100.0`
-/// equals `100.00`), strings after unescaping, members in the original's
-/// order (a member only the received body has is a difference too; member
-/// order itself is not).
+/// body), or `None` when they agree, under the default profile (SPEC
+/// §4.5): member names matched case-insensitively, numbers as decimals
+/// (`100.0` equals `100.00`), strings after unescaping, members in the
+/// original's order (member order itself is not compared); a member only
+/// the received body has is a difference.
 pub fn first_difference(original: &JsonValue, received: &JsonValue) -> Option<String> {
-    diff(original, received, "")
+    first_difference_with(original, received, &BmpProfile::default())
+}
+
+/// [`first_difference`] under `profile`: `confirm_exact_case` matches
+/// member names exactly; `ignore_extra_members` lets the received body
+/// carry members the original lacks.
+pub fn first_difference_with(
+    original: &JsonValue,
+    received: &JsonValue,
+    profile: &BmpProfile,
+) -> Option<String> {
+    diff(original, received, "", profile)
 }
 
 fn number_text(v: &JsonValue) -> Option<String> {
@@ -98,27 +110,38 @@ fn number_text(v: &JsonValue) -> Option<String> {
     }
 }
 
-fn diff(a: &JsonValue, b: &JsonValue, path: &str) -> Option<String> {
+fn same_name(a: &str, b: &str, profile: &BmpProfile) -> bool {
+    if profile.confirm_exact_case {
+        a == b
+    } else {
+        a.eq_ignore_ascii_case(b) || (!a.is_ascii() && a.to_lowercase() == b.to_lowercase())
+    }
+}
+
+fn diff(a: &JsonValue, b: &JsonValue, path: &str, profile: &BmpProfile) -> Option<String> {
     match (a, b) {
         (JsonValue::Object(ma), JsonValue::Object(mb)) => {
             for (k, va) in ma {
                 let p = child(path, k);
-                match mb.iter().find(|(n, _)| n == k) {
+                match mb.iter().find(|(n, _)| same_name(k, n, profile)) {
                     Some((_, vb)) => {
-                        if let Some(d) = diff(va, vb, &p) {
+                        if let Some(d) = diff(va, vb, &p, profile) {
                             return Some(d);
                         }
                     }
                     None => return Some(p),
                 }
             }
+            if profile.ignore_extra_members {
+                return None;
+            }
             mb.iter()
-                .find(|(k, _)| !ma.iter().any(|(n, _)| n == k))
+                .find(|(k, _)| !ma.iter().any(|(n, _)| same_name(n, k, profile)))
                 .map(|(k, _)| child(path, k))
         }
         (JsonValue::Array(xa), JsonValue::Array(xb)) => {
             for (i, (va, vb)) in xa.iter().zip(xb).enumerate() {
-                if let Some(d) = diff(va, vb, &format!("{path}[{i}]")) {
+                if let Some(d) = diff(va, vb, &format!("{path}[{i}]"), profile) {
                     return Some(d);
                 }
             }
@@ -180,7 +203,7 @@ fn decide(
     lookup: &dyn TransactionLookup,
 ) -> Result<(), (Error, Option<String>)> {
     let (original, received) = load(profile, headers, body, lookup).map_err(|e| (e, None))?;
-    match first_difference(&original, &received) {
+    match first_difference_with(&original, &received, profile) {
         None => Ok(()),
         Some(path) => Err((
             Error::new(
@@ -192,6 +215,17 @@ fn decide(
     }
 }
 
+/// The root member named `idempotencyKey` in any case.
+fn body_idempotency_key(v: &JsonValue) -> Option<&JsonValue> {
+    match v {
+        JsonValue::Object(members) => members
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("idempotencykey"))
+            .map(|(_, v)| v),
+        _ => None,
+    }
+}
+
 /// Header checks, parsing and lookup: the original and received trees.
 fn load(
     profile: &BmpProfile,
@@ -199,8 +233,14 @@ fn load(
     body: &[u8],
     lookup: &dyn TransactionLookup,
 ) -> Result<(JsonValue, JsonValue), Error> {
+    // The body is parsed first only to know whether it carries the
+    // idempotency key (then the header is optional); header errors still
+    // come first.
+    let parsed = parse(body, "the confirmation body");
+    let body_key = parsed.as_ref().ok().and_then(body_idempotency_key);
     for name in &profile.confirm_required_headers {
         match header_value(headers, name) {
+            None if name.eq_ignore_ascii_case("idempotencykey") && body_key.is_some() => {}
             None => {
                 return Err(Error::new(
                     Code::ConfirmMissingHeader,
@@ -222,11 +262,8 @@ fn load(
             Some(_) => {}
         }
     }
-    let received = parse(body, "the confirmation body")?;
-    let from_body = received
-        .get("idempotencyKey")
-        .or_else(|| received.get("IdempotencyKey"));
-    let from_body = match from_body {
+    let received = parsed?;
+    let from_body = match body_idempotency_key(&received) {
         Some(JsonValue::String(s)) => Some(s.as_str()),
         Some(_) => {
             return Err(Error::new(

@@ -20,7 +20,8 @@ mod signature;
 mod transactions;
 
 pub use confirm::{
-    ConfirmResponse, TransactionLookup, confirm, first_difference, is_json_content_type,
+    ConfirmResponse, TransactionLookup, confirm, first_difference, first_difference_with,
+    is_json_content_type,
 };
 pub use json::JsonValue;
 pub use money::{Money, MoneyFormat, decimal_eq};

@@ -41,10 +41,17 @@ pub struct BmpProfile {
     /// BMP-side header check). Default true.
     pub idempotency_key_uuid_v4: bool,
     /// Headers the partner's confirmation endpoint requires (names,
-    /// case-insensitive). Default `Content-Type` and `IdempotencyKey`.
+    /// case-insensitive). Default `Content-Type` and `IdempotencyKey`; the
+    /// latter is optional when the body carries `idempotencyKey` (any case).
     pub confirm_required_headers: Vec<String>,
     /// Deadline BMP gives the partner's confirmation endpoint, in ms (5000).
     pub confirm_timeout_ms: u64,
+    /// Confirmation: match member names exactly. Default false — names
+    /// match case-insensitively (the seed's example body is PascalCase).
+    pub confirm_exact_case: bool,
+    /// Confirmation: a member the original lacks is not a difference.
+    /// Default false.
+    pub ignore_extra_members: bool,
 }
 
 impl Default for BmpProfile {
@@ -58,6 +65,8 @@ impl Default for BmpProfile {
             idempotency_key_uuid_v4: true,
             confirm_required_headers: vec!["Content-Type".into(), "IdempotencyKey".into()],
             confirm_timeout_ms: 5000,
+            confirm_exact_case: false,
+            ignore_extra_members: false,
         }
     }
 }
