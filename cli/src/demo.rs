@@ -32,6 +32,7 @@ pub async fn run(a: DemoArgs, json: bool) -> Result<(), CliError> {
     let server = ServerOptions {
         port: 0,
         log: a.log,
+        ..ServerOptions::default()
     };
     let t = Instant::now();
     let safra = selo_sim::safra::start(selo_sim::safra::SafraConfig {

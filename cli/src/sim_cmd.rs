@@ -175,6 +175,7 @@ pub async fn run(cmd: SimCommand) -> Result<(), CliError> {
                 server: ServerOptions {
                     port: a.common.port,
                     log: a.common.log,
+                    ..ServerOptions::default()
                 },
             })
             .await
@@ -201,6 +202,7 @@ pub async fn run(cmd: SimCommand) -> Result<(), CliError> {
                 server: ServerOptions {
                     port: a.common.port,
                     log: a.common.log,
+                    ..ServerOptions::default()
                 },
             })
             .await
@@ -239,6 +241,7 @@ pub async fn run(cmd: SimCommand) -> Result<(), CliError> {
                 server: ServerOptions {
                     port: a.common.port,
                     log: a.common.log,
+                    ..ServerOptions::default()
                 },
             })
             .await

@@ -819,3 +819,92 @@ proptest! {
         }
     }
 }
+
+/// `{"m0":0,"m1":0,…}` with `n` members.
+fn wide_object(n: usize) -> Vec<u8> {
+    let mut s = String::with_capacity(n * 12);
+    s.push('{');
+    for i in 0..n {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!("\"m{i}\":0"));
+    }
+    s.push('}');
+    s.into_bytes()
+}
+
+#[test]
+fn hostile_json_is_bounded() {
+    use selo::bmp::json::{MAX_MEMBERS, parse};
+    use std::time::{Duration, Instant};
+    // 50 000 members (no MAC protects the confirmation endpoint): refused
+    // by the member cap, fast. With the old pairwise duplicate check this
+    // body took ~1.25e9 string comparisons.
+    let body = wide_object(50_000);
+    let t = Instant::now();
+    let e = parse(&body).unwrap_err();
+    assert!(e.message.contains("more than"), "{e}");
+    // The confirmation endpoint answers it as a malformed body.
+    let lookup = |_: &str| None;
+    let r = bmp::confirm(
+        &key(),
+        &BmpProfile::default(),
+        &confirm_headers("k1"),
+        &body,
+        &lookup,
+    );
+    assert_eq!(r.error.unwrap().code(), "bmp.confirm.malformed_body");
+    let refused = t.elapsed();
+    // Up to the cap, parsing is linear: MAX_MEMBERS members take well
+    // under a second even unoptimised (pairwise: ~5e7 comparisons).
+    let t = Instant::now();
+    let v = parse(&wide_object(MAX_MEMBERS)).unwrap();
+    let parsed = t.elapsed();
+    match v {
+        bmp::json::JsonValue::Object(m) => assert_eq!(m.len(), MAX_MEMBERS),
+        other => panic!("{other:?}"),
+    }
+    println!("50 000 members refused in {refused:?}; {MAX_MEMBERS} members parsed in {parsed:?}");
+    assert!(refused < Duration::from_secs(2), "{refused:?}");
+    assert!(parsed < Duration::from_secs(2), "{parsed:?}");
+    // A duplicate at the end of a wide object is still found.
+    let mut dup = wide_object(MAX_MEMBERS - 1);
+    dup.pop();
+    dup.extend_from_slice(br#","m0":1}"#);
+    assert!(parse(&dup).unwrap_err().message.contains("duplicate"));
+}
+
+#[test]
+fn body_size_limits_on_bmp_server_roles() {
+    let k = key();
+    let small = BmpProfile {
+        max_body_bytes: 64,
+        ..BmpProfile::default()
+    };
+    assert_eq!(BmpProfile::default().max_body_bytes, 1 << 20);
+    let body = format!(r#"{{"idempotencyKey":"k1","x":"{}"}}"#, "a".repeat(64));
+    let o = body.clone().into_bytes();
+    let lookup = move |id: &str| (id == "k1").then(|| o.clone());
+    let r = bmp::confirm(&k, &small, &confirm_headers("k1"), body.as_bytes(), &lookup);
+    assert_eq!(
+        (r.status, r.error.unwrap().code()),
+        (413, "bmp.confirm.body_too_large")
+    );
+    let r = bmp::confirm(
+        &k,
+        &BmpProfile::default(),
+        &confirm_headers("k1"),
+        body.as_bytes(),
+        &lookup,
+    );
+    assert_eq!(r.status, 200, "{:?}", r.error);
+    let server = BmpServer::new(k.clone(), small);
+    let e = server
+        .check_request(&confirm_headers("k1"), body.as_bytes())
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.http_status()),
+        ("bmp.server.body_too_large", Some(406))
+    );
+}

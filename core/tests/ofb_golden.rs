@@ -1476,3 +1476,53 @@ fn one_call_signing_verifies_unless_the_provider_checks_its_own_results() {
     .unwrap_err();
     assert_eq!(e.kind(), Code::BadSignature);
 }
+
+#[test]
+fn server_body_limit_and_wide_objects() {
+    let mut cache = MemoryJtiCache::default();
+    assert_eq!(dp().max_body_bytes, 1 << 20);
+    let small = OfbProfile {
+        max_body_bytes: 100,
+        ..dp()
+    };
+    let good = craft_claims(json!({}));
+    let r = server::verify_request(
+        "POST",
+        Some("application/jwt"),
+        good.as_bytes(),
+        NOW,
+        &jwks(),
+        &req_exp(),
+        &small,
+        &mut cache,
+    )
+    .unwrap_err();
+    assert_eq!(r.error.kind(), Code::BodyTooLarge);
+    assert_eq!(r.response.status, 413);
+    assert!(cache.is_empty());
+    // Default 1 MiB: a 2 MiB body is refused before any parsing.
+    let huge = vec![b'a'; 2 << 20];
+    let r = server::verify_request(
+        "POST",
+        Some("application/jwt"),
+        &huge,
+        NOW,
+        &jwks(),
+        &req_exp(),
+        &dp(),
+        &mut cache,
+    )
+    .unwrap_err();
+    assert_eq!(r.error.kind(), Code::BodyTooLarge);
+    // A payload with 50 000 members is refused at stage 1 (member cap).
+    let mut payload = String::from("{");
+    for i in 0..50_000 {
+        payload.push_str(&format!("\"m{i}\":0,"));
+    }
+    payload.pop();
+    payload.push('}');
+    let t = std::time::Instant::now();
+    let token = craft(&std_header(), &payload, &signer());
+    assert_eq!(code_of(&token, &dp()), Code::Malformed);
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use selo::http::ReceivedResponse;
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -25,6 +25,13 @@ use tokio::task::JoinHandle;
 
 /// Largest request body a simulator reads (bytes); more is answered 413.
 pub const MAX_BODY: usize = 1 << 20;
+
+/// Default time a client has to send a request's headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default time a client has to send a request's body once its headers
+/// arrived.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A protocol asks the server to lose its reply by returning a response
 /// with this header: `drop` (close the connection without answering) or
@@ -74,6 +81,14 @@ pub struct ServerOptions {
     pub port: u16,
     /// Print one line per request to stderr (`METHOD PATH STATUS MS`).
     pub log: bool,
+    /// Largest request body accepted (larger: 413). `None`: [`MAX_BODY`].
+    pub max_body: Option<usize>,
+    /// Time allowed for a request's headers (then the connection is
+    /// closed). `None`: [`HEADER_READ_TIMEOUT`].
+    pub header_read_timeout: Option<Duration>,
+    /// Time allowed for a request's body after its headers (then 408).
+    /// `None`: [`BODY_READ_TIMEOUT`].
+    pub body_read_timeout: Option<Duration>,
 }
 
 /// One handled request.
@@ -110,6 +125,9 @@ pub(crate) struct Shared<P> {
     faults: Mutex<CommonFaults>,
     log: Mutex<VecDeque<RequestRecord>>,
     log_stderr: bool,
+    max_body: usize,
+    header_read_timeout: Duration,
+    body_read_timeout: Duration,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -246,12 +264,21 @@ async fn serve<P: Protocol>(shared: Arc<Shared<P>>, req: Request<Incoming>) -> S
             )
         })
         .collect();
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
+    let max_body = shared.max_body;
+    let read = Limited::new(req.into_body(), max_body).collect();
+    let body = match tokio::time::timeout(shared.body_read_timeout, read).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(_)) => {
             let reply = json_reply(
                 413,
-                &serde_json::json!({"error": format!("body larger than {MAX_BODY} bytes or unreadable")}),
+                &serde_json::json!({"error": format!("body larger than {max_body} bytes or unreadable")}),
+            );
+            return finish(&shared, method, path, started, Served::Reply(reply));
+        }
+        Err(_) => {
+            let reply = json_reply(
+                408,
+                &serde_json::json!({"error": format!("the body did not arrive within {} ms", shared.body_read_timeout.as_millis())}),
             );
             return finish(&shared, method, path, started, Served::Reply(reply));
         }
@@ -351,6 +378,9 @@ impl<P: Protocol> Sim<P> {
             faults: Mutex::new(CommonFaults::default()),
             log: Mutex::new(VecDeque::new()),
             log_stderr: opts.log,
+            max_body: opts.max_body.unwrap_or(MAX_BODY),
+            header_read_timeout: opts.header_read_timeout.unwrap_or(HEADER_READ_TIMEOUT),
+            body_read_timeout: opts.body_read_timeout.unwrap_or(BODY_READ_TIMEOUT),
         });
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), rx));
@@ -437,6 +467,7 @@ async fn connection<P: Protocol>(
     shared: Arc<Shared<P>>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let header_read_timeout = shared.header_read_timeout;
     let kill = Arc::new(Notify::new());
     let kill_in_service = Arc::clone(&kill);
     let svc = service_fn(move |req: Request<Incoming>| {
@@ -454,7 +485,10 @@ async fn connection<P: Protocol>(
             }
         }
     });
-    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .serve_connection(TokioIo::new(stream), svc);
     tokio::select! {
         _ = conn => {}
         _ = kill.notified() => {}

@@ -233,6 +233,16 @@ fn load(
     body: &[u8],
     lookup: &dyn TransactionLookup,
 ) -> Result<(JsonValue, JsonValue), Error> {
+    if body.len() > profile.max_body_bytes {
+        return Err(Error::new(
+            Code::ConfirmBodyTooLarge,
+            format!(
+                "the confirmation body has {} bytes; the limit is {} (profile max_body_bytes)",
+                body.len(),
+                profile.max_body_bytes
+            ),
+        ));
+    }
     // The body is parsed first only to know whether it carries the
     // idempotency key (then the header is optional); header errors still
     // come first.

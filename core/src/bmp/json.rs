@@ -1,13 +1,19 @@
 //! A small JSON tree that keeps what `serde_json::Value` would lose: the
 //! exact text of every number, the member order, and typed money. Strict
 //! RFC 8259 parser (UTF-8, no BOM, no comments, no trailing commas,
-//! duplicate member names refused, nesting at most [`MAX_DEPTH`]) and a
+//! duplicate member names refused in O(1) each, at most [`MAX_MEMBERS`]
+//! members per object, nesting at most [`MAX_DEPTH`]) and a
 //! minified writer (SPEC §4.1).
 
 use super::money::{Money, MoneyFormat};
 
 /// Deepest nesting the parser accepts (keeps hostile input off the stack).
 pub const MAX_DEPTH: usize = 64;
+
+/// Most members one object may have (the seed's bodies have a few dozen);
+/// duplicate detection is a hash-set lookup per member, so parsing stays
+/// linear in the input either way.
+pub const MAX_MEMBERS: usize = 10_000;
 
 /// A JSON value as selo builds and reads BMP bodies.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,6 +210,7 @@ impl Parser<'_> {
         self.deep(depth)?;
         self.i += 1;
         let mut members: Vec<(String, JsonValue)> = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         self.ws();
         if self.peek() == Some(b'}') {
             self.i += 1;
@@ -216,7 +223,13 @@ impl Parser<'_> {
             }
             let at = self.i;
             let k = self.string()?;
-            if members.iter().any(|(n, _)| *n == k) {
+            if members.len() >= MAX_MEMBERS {
+                return Err(ParseError {
+                    offset: at,
+                    message: format!("an object with more than {MAX_MEMBERS} members"),
+                });
+            }
+            if !seen.insert(k.clone()) {
                 return Err(ParseError {
                     offset: at,
                     message: format!("duplicate member name {k:?}"),

@@ -74,6 +74,8 @@ crate::define_error! {
         ConfirmBadHeader => ("bmp.confirm.bad_header", Some(400)),
         /// Confirmation: the body (or the stored original) is not valid JSON.
         ConfirmMalformedBody => ("bmp.confirm.malformed_body", Some(400)),
+        /// Confirmation: the body is larger than the profile's `max_body_bytes`.
+        ConfirmBodyTooLarge => ("bmp.confirm.body_too_large", Some(413)),
         /// Confirmation: a value differs from the original transaction.
         ConfirmMismatch => ("bmp.confirm.mismatch", Some(409)),
         /// BMP side: a required header is missing.
@@ -84,6 +86,8 @@ crate::define_error! {
         ServerBadMac => ("bmp.server.bad_mac", Some(406)),
         /// BMP side: the body is not valid JSON.
         ServerMalformedBody => ("bmp.server.malformed_body", Some(406)),
+        /// BMP side: the body is larger than the profile's `max_body_bytes`.
+        ServerBodyTooLarge => ("bmp.server.body_too_large", Some(406)),
         /// BMP side: the partner's confirmation did not answer 200.
         ServerConfirmationRefused => ("bmp.server.confirmation_refused", Some(406)),
         /// BMP side: the partner's confirmation `hmac` is missing or wrong.

@@ -5,6 +5,9 @@ use super::money::MoneyFormat;
 use super::{Code, Error};
 use serde::{Deserialize, Serialize};
 
+/// Default largest body a server role accepts: 1 MiB.
+pub const DEFAULT_MAX_BODY: usize = 1 << 20;
+
 /// How the `hmac` header is written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -52,6 +55,9 @@ pub struct BmpProfile {
     /// Confirmation: a member the original lacks is not a difference.
     /// Default false.
     pub ignore_extra_members: bool,
+    /// Largest body the server roles accept (confirmation: 413; BMP side:
+    /// 406), checked before anything is parsed. Default 1 MiB.
+    pub max_body_bytes: usize,
 }
 
 impl Default for BmpProfile {
@@ -67,6 +73,7 @@ impl Default for BmpProfile {
             confirm_timeout_ms: 5000,
             confirm_exact_case: false,
             ignore_extra_members: false,
+            max_body_bytes: DEFAULT_MAX_BODY,
         }
     }
 }

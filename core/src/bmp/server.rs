@@ -54,6 +54,16 @@ impl BmpServer {
         headers: &[(String, String)],
         body: &[u8],
     ) -> Result<AcceptedTransaction, Error> {
+        if body.len() > self.profile.max_body_bytes {
+            return Err(e406(
+                Code::ServerBodyTooLarge,
+                format!(
+                    "the body has {} bytes; the limit is {} (profile max_body_bytes)",
+                    body.len(),
+                    self.profile.max_body_bytes
+                ),
+            ));
+        }
         let ct = header_value(headers, "Content-Type")
             .ok_or_else(|| e406(Code::ServerMissingHeader, "Content-Type header is missing"))?;
         if !is_json_content_type(ct) {

@@ -120,6 +120,9 @@ pub(crate) fn parse_strict_json(text: &str) -> Result<Value, serde_json::Error> 
     Ok(v.0)
 }
 
+/// Most members one JOSE header or payload object may have.
+const MAX_MEMBERS: usize = 10_000;
+
 struct StrictValue(Value);
 
 impl<'de> Deserialize<'de> for StrictValue {
@@ -172,6 +175,11 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
+            if out.len() >= MAX_MEMBERS {
+                return Err(de::Error::custom(format!(
+                    "an object with more than {MAX_MEMBERS} members"
+                )));
+            }
             if out.contains_key(&key) {
                 return Err(de::Error::custom(format!("duplicate member name '{key}'")));
             }

@@ -107,6 +107,8 @@ crate::define_error! {
         StoreFailed => ("ofb.replay.store_failed", Some(503)),
         /// Server role: the request content-type is not `application/jwt`.
         ContentType => ("ofb.server.content_type", Some(415)),
+        /// Server role: the body is larger than the profile's `max_body_bytes`.
+        BodyTooLarge => ("ofb.server.body_too_large", Some(413)),
         /// Server role: the method carries no signed body (not POST/PUT/PATCH).
         Method => ("ofb.server.method", Some(405)),
         /// A profile JSON document did not parse, or its acceptance window

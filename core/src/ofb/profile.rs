@@ -56,6 +56,9 @@ pub struct OfbProfile {
     pub jti_format: JtiFormat,
     /// How `iat` is written when signing. Default `"integer"`.
     pub iat_format: IatFormat,
+    /// Largest request body the server role accepts (larger: 413, before
+    /// anything is parsed). Default 1 MiB.
+    pub max_body_bytes: usize,
 }
 
 impl Default for OfbProfile {
@@ -66,6 +69,7 @@ impl Default for OfbProfile {
             iat_max_age: 60,
             jti_format: JtiFormat::UuidV4,
             iat_format: IatFormat::Integer,
+            max_body_bytes: 1 << 20,
         }
     }
 }

@@ -77,6 +77,7 @@ pub fn response_code(code: Code) -> &'static str {
         Code::StoreFailed => "REPLAY_STORE_UNAVAILABLE",
         Code::ContentType => "UNSUPPORTED_MEDIA_TYPE",
         Code::Method => "METHOD_NOT_ALLOWED",
+        Code::BodyTooLarge => "PAYLOAD_TOO_LARGE",
         _ => "INTERNAL_ERROR",
     }
 }
@@ -97,6 +98,7 @@ fn title(code: Code) -> &'static str {
         "REPLAY_CACHE_FULL" | "REPLAY_STORE_UNAVAILABLE" => "Replay protection unavailable",
         "UNSUPPORTED_MEDIA_TYPE" => "Unsupported media type",
         "METHOD_NOT_ALLOWED" => "Method not allowed",
+        "PAYLOAD_TOO_LARGE" => "Payload too large",
         _ => "Internal error",
     }
 }
@@ -234,6 +236,16 @@ pub fn verify_request_with_provider(
                 format!("request: expected content-type \"{MEDIA_TYPE}\", found none"),
             )));
         }
+    }
+    if body.len() > profile.max_body_bytes {
+        return Err(reject(Error::new(
+            Code::BodyTooLarge,
+            format!(
+                "request: the body has {} bytes; the limit is {} (profile max_body_bytes)",
+                body.len(),
+                profile.max_body_bytes
+            ),
+        )));
     }
     let token = std::str::from_utf8(body)
         .map_err(|_| {
