@@ -56,7 +56,23 @@ pub fn b64_decode(text: &str) -> Result<Vec<u8>, DecodeError> {
     let engine = if has_url { &URL_LENIENT } else { &STD_LENIENT };
     engine
         .decode(text.as_bytes())
-        .map_err(|e| DecodeError(format!("invalid base64 ({e})")))
+        .map_err(|e| DecodeError(format!("invalid base64 ({})", describe(&e))))
+}
+
+/// A base64 error without the offending character: the text decoded may
+/// be a secret (a key, an envelope), so a message names only the kind of
+/// fault and its offset, never a symbol of the input.
+pub(crate) fn describe(e: &base64::DecodeError) -> String {
+    match e {
+        base64::DecodeError::InvalidByte(at, _) => {
+            format!("a character outside the alphabet at offset {at}")
+        }
+        base64::DecodeError::InvalidLength(n) => format!("{n} symbols is not a valid length"),
+        base64::DecodeError::InvalidLastSymbol { offset: at, .. } => {
+            format!("the last symbol, at offset {at}, has bits that must be zero")
+        }
+        base64::DecodeError::InvalidPadding => "wrong padding".into(),
+    }
 }
 
 /// A new random UUID v4, lowercase and hyphenated (36 characters).
@@ -106,6 +122,23 @@ mod tests {
     fn decode_refuses_whitespace_mixed_alphabets_and_garbage() {
         for bad in ["QU JD", "QUJD\n", "+-AA", "QUJD*", "Q"] {
             assert!(b64_decode(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn decode_errors_never_echo_a_symbol_of_the_input() {
+        // Each secret-looking input has one bad or odd symbol; no message
+        // may contain it (nor its byte value).
+        for (bad, secret) in [
+            ("QUJD$EFG", '$'),
+            ("QUJDR", 'R'),
+            ("QUJDRX==", 'X'),
+            ("QUJ\u{e9}", '\u{e9}'),
+        ] {
+            let e = b64_decode(bad).unwrap_err().to_string();
+            assert!(!e.contains(secret), "{e}");
+            assert!(!e.contains(&format!(" {}", u32::from(secret))), "{e}");
+            assert!(!e.contains(bad), "{e}");
         }
     }
 

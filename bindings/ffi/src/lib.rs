@@ -361,8 +361,20 @@ pub(crate) fn free_handle<T: 'static>(p: *mut T) {
 }
 
 /// A NUL-terminated string for the host; registered for `selo_string_free`.
+///
+/// The text is copied once into an allocation with room for the NUL (so
+/// `CString` never reallocates and leaves a stray copy behind) and the
+/// source is zeroized: PEM private keys, JWKs and session data take this
+/// path, and `selo_string_free` zeroizes the copy the host got.
 pub(crate) fn alloc_string(s: String) -> FfiResult<*mut c_char> {
-    let c = CString::new(s).map_err(|_| FfiError::arg("output text contains a NUL byte"))?;
+    let s = zeroize::Zeroizing::new(s);
+    let mut v = Vec::with_capacity(s.len().saturating_add(1));
+    v.extend_from_slice(s.as_bytes());
+    let c = CString::new(v).map_err(|e| {
+        let mut v = e.into_vec();
+        v.zeroize();
+        FfiError::arg("output text contains a NUL byte")
+    })?;
     let p = c.into_raw();
     lock(&STRINGS).insert(p as usize, ());
     Ok(p)
@@ -376,7 +388,16 @@ pub(crate) fn alloc_buffer(v: Vec<u8>) -> SeloBuffer {
             len: 0,
         };
     }
-    let boxed = v.into_boxed_slice();
+    // `into_boxed_slice` would reallocate (and free an unzeroized copy)
+    // when there is spare capacity: copy exactly, then zeroize the source.
+    let boxed = if v.capacity() == v.len() {
+        v.into_boxed_slice()
+    } else {
+        let mut v = v;
+        let exact: Box<[u8]> = v.as_slice().into();
+        v.zeroize();
+        exact
+    };
     let len = boxed.len();
     let data = Box::into_raw(boxed).cast::<u8>();
     lock(&BUFFERS).insert(data as usize, len);

@@ -17,8 +17,19 @@ const ALPHANUMERIC: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 
 /// The shared HMAC key: a string whose UTF-8 bytes key HMAC-SHA512.
 /// Zeroized on drop; `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
+/// Equality runs in constant time over the bytes (a length difference
+/// shows, the contents do not).
+#[derive(Clone)]
 pub struct HmacKey(Zeroizing<String>);
+
+impl PartialEq for HmacKey {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl Eq for HmacKey {}
 
 impl std::fmt::Debug for HmacKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

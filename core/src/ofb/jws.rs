@@ -38,7 +38,10 @@ pub(crate) fn b64url_strict(part: &str, what: &str) -> Result<Vec<u8>, Error> {
     B64URL_STRICT.decode(part.as_bytes()).map_err(|e| {
         Error::new(
             Code::Malformed,
-            format!("stage 1 (form): the {what} part is not unpadded base64url ({e})"),
+            format!(
+                "stage 1 (form): the {what} part is not unpadded base64url ({})",
+                crate::encoding::describe(&e)
+            ),
         )
     })
 }

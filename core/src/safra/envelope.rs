@@ -21,8 +21,18 @@ pub fn header_b64() -> String {
 }
 
 /// A 32-byte AES-256 session key. Zeroized on drop; `Debug` prints nothing.
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+/// Equality runs in constant time.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct SessionKey([u8; 32]);
+
+impl PartialEq for SessionKey {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for SessionKey {}
 
 impl SessionKey {
     /// Wraps 32 key bytes.
