@@ -315,3 +315,20 @@ fn hmac_sha512_vectors() {
     report("HMAC-SHA512", "selo::crypto::hmac_sha512", &c);
     assert!(c.run > 0);
 }
+
+#[path = "../examples/vectors_wycheproof.rs"]
+mod export;
+
+#[test]
+fn exported_vectors_are_current() {
+    let root = export::repo_root();
+    for (rel, text) in export::generate().unwrap() {
+        let committed = std::fs::read_to_string(root.join(&rel))
+            .unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
+        assert!(
+            committed == text,
+            "{} is stale: run `cargo run -p selo --example vectors_wycheproof`",
+            rel.display()
+        );
+    }
+}
