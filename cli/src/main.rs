@@ -3,6 +3,7 @@
 //! exit codes (0 ok, 1 step failure, 2 usage, 3 I/O).
 
 mod bmp_ofb;
+mod completions;
 mod demo;
 mod error;
 mod http;
@@ -53,6 +54,8 @@ enum Command {
     /// Run one simulator on 127.0.0.1 until interrupted.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
+    /// Print a shell completion script (bash, zsh or fish) to standard output.
+    Completions(completions::CompletionsArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -174,6 +177,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Jwks(a) => offline::jwks(&a),
         Command::Validate(a) => offline::validate(&a, json),
         Command::Sim(c) => sim_cmd::run(c).await,
+        Command::Completions(a) => completions::print::<Cli>(a.shell),
     }
 }
 

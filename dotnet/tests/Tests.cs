@@ -14,7 +14,7 @@ namespace Selo.Tests
         {
             CollectionAssert.AreEqual(ErrorCodes.All.ToList(), Library.ErrorCodes().ToList());
             CollectionAssert.AreEqual(ErrorCodes.Ffi.ToList(), Library.FfiErrorCodes().ToList());
-            Assert.AreEqual("0.1.0", Library.Version);
+            Assert.AreEqual("0.2.0", Library.Version);
         }
 
         [Test]

@@ -7,6 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define SELO_VERSION_MAJOR 0
+#define SELO_VERSION_MINOR 2
+#define SELO_VERSION_PATCH 0
+#define SELO_VERSION_STRING "0.2.0"
+
+
 // The status every fallible function returns. Values are stable: new
 // families get new numbers, existing ones never change.
 //
@@ -309,7 +315,7 @@ size_t selo_ffi_error_code_count(void);
 // The `index`-th `ffi.*` code, or NULL past the end. Static storage.
 const char *selo_ffi_error_code_at(size_t index);
 
-// The library version (`"0.1.0"`). Static storage.
+// The library version (`SELO_VERSION_STRING`, the workspace version). Static storage.
 const char *selo_version(void);
 
 // A signer for the shared `key` (128 alphanumeric characters unless the

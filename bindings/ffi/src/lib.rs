@@ -578,7 +578,7 @@ pub extern "C" fn selo_ffi_error_code_at(index: usize) -> *const c_char {
     })
 }
 
-/// The library version (`"0.1.0"`). Static storage.
+/// The library version (`SELO_VERSION_STRING`, the workspace version). Static storage.
 #[unsafe(no_mangle)]
 pub extern "C" fn selo_version() -> *const c_char {
     guard(std::ptr::null(), || VERSION.as_ptr())

@@ -21,13 +21,30 @@ import java.util.Map;
  * (64-bit platforms), C {@code bool} to {@code byte}, handles to {@link Pointer}.
  */
 public interface SeloNative extends Library {
-  /** The loaded library. Set {@code jna.library.path} to where libselo lives. */
+  /**
+   * The loaded library: the jar carries it under JNA's resource layout
+   * ({@code linux-x86-64/libselo.so}); {@code jna.library.path} overrides it.
+   * On a platform the jar has no library for, every call throws
+   * {@link SeloException} ({@code ffi.no_native_library}) naming the platform.
+   */
   SeloNative LIB = load();
 
   private static SeloNative load() {
     Map<String, Object> options = new HashMap<>();
     options.put(Library.OPTION_STRING_ENCODING, "UTF-8");
-    return Native.load("selo", SeloNative.class, options);
+    try {
+      return Native.load("selo", SeloNative.class, options);
+    } catch (UnsatisfiedLinkError e) {
+      String platform = com.sun.jna.Platform.RESOURCE_PREFIX;
+      String message = "no native selo library for " + platform
+          + "; this jar carries linux-x86-64 only: build libselo for your platform and set"
+          + " -Djna.library.path to its directory (" + e.getMessage() + ")";
+      return (SeloNative) java.lang.reflect.Proxy.newProxyInstance(
+          SeloNative.class.getClassLoader(), new Class<?>[] {SeloNative.class},
+          (proxy, method, args) -> {
+            throw new SeloException("ffi.no_native_library", message, 0);
+          });
+    }
   }
 
   /** {@code SeloBuffer}: bytes returned by selo, freed by selo_buffer_free. */

@@ -18,7 +18,7 @@ class ErrorCodesTest {
 
   @Test
   void versionIsTheCrateVersion() {
-    assertEquals("0.1.0", Selo.version());
+    assertEquals("0.2.0", Selo.version());
   }
 
   @Test
