@@ -170,8 +170,14 @@ def test_own_confirm_vectors():
             assert r.confirmed and dict(r.headers)["hmac"] == c["hmac"]
     r = bmp.confirm(v["key"], h, v["original"].encode(), {})
     assert r.status == 404 and r.error.code == "bmp.confirm.unknown_transaction"
+    # No IdempotencyKey header: the body's idempotencyKey is the key (SPEC §4.5).
     r = bmp.confirm(v["key"], h[:1], v["original"].encode(), lookup)
-    assert r.status == 400
+    assert r.status == 200 and r.confirmed
+    # Neither the header nor the body member: refused.
+    body = json.loads(v["original"])
+    del body["idempotencyKey"]
+    r = bmp.confirm(v["key"], h[:1], json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(), lookup)
+    assert r.status == 400 and r.error.code == "bmp.confirm.missing_header"
 
 
 def _pix(signer):

@@ -65,7 +65,7 @@ def test_external_jws_cases_stop_where_expected():
 def test_own_verify_vectors_with_profiles():
     v = vec("ofb/verify.json")
     jwks = selo.JwkSet.parse(json.dumps(v["jwks"]))
-    assert len(v["cases"]) == 40
+    assert len(v["cases"]) == 41
     for c in v["cases"]:
         prof = dict(ofb.default_profile(), **c["profile"])
         kw = dict(aud=v["expected_aud"], iss=v["expected_iss"], now=v["now"], profile=prof)
@@ -311,7 +311,7 @@ def test_verifier_fast_path_equals_the_uniffi_path_on_every_vector():
                 assert a == b, (path, c["name"])
                 cases += 1
             assert (a[0] == "ok") == (c["expect"] == "ok"), c["name"]
-    assert cases == 3 * (40 + 16)
+    assert cases == 3 * (41 + 16)
     # Inputs the C ABI cannot take as C strings go the uniffi way and fail the same.
     fast = ofb.Verifier(JWKS, aud=AUD, iss=ISS)
     tok = ofb.Signer(KEY, KID, ISS).sign({"a": 1}, AUD).token
