@@ -9,7 +9,11 @@ namespace Selo
     /// byte arrays built by <see cref="Utf8.Z"/> (no reliance on the runtime's
     /// string marshalling, so mono and every .NET behave the same); returned
     /// strings are read with <see cref="Utf8.Read"/>. size_t is UIntPtr,
-    /// C bool is a 1-byte bool.
+    /// C bool is a 1-byte bool. Owned handles cross as their SafeHandle
+    /// types (Handles.cs): the marshaller keeps each alive for the call, and
+    /// creates them for out parameters. Only the *_free functions (called by
+    /// those SafeHandles) and short-lived request/response/reply handles, used
+    /// and freed by one thread, take IntPtr.
     /// </summary>
     internal static class Native
     {
@@ -57,50 +61,50 @@ namespace Selo
         [DllImport(Lib)] internal static extern IntPtr selo_response_body(IntPtr r);
         [DllImport(Lib)] internal static extern void selo_response_free(IntPtr r);
 
-        [DllImport(Lib)] internal static extern int selo_private_key_import(byte[] data, UIntPtr len, out IntPtr o);
-        [DllImport(Lib)] internal static extern int selo_private_key_generate(uint bits, out IntPtr o);
-        [DllImport(Lib)] internal static extern UIntPtr selo_private_key_bits(IntPtr k);
-        [DllImport(Lib)] internal static extern int selo_private_key_public(IntPtr k, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_private_key_import(byte[] data, UIntPtr len, out PrivateKeyHandle o);
+        [DllImport(Lib)] internal static extern int selo_private_key_generate(uint bits, out PrivateKeyHandle o);
+        [DllImport(Lib)] internal static extern UIntPtr selo_private_key_bits(PrivateKeyHandle k);
+        [DllImport(Lib)] internal static extern int selo_private_key_public(PrivateKeyHandle k, out PublicKeyHandle o);
         [DllImport(Lib)] internal static extern void selo_private_key_free(IntPtr k);
-        [DllImport(Lib)] internal static extern int selo_public_key_import(byte[] data, UIntPtr len, out IntPtr o);
-        [DllImport(Lib)] internal static extern int selo_public_key_encode(IntPtr k, byte[] format, ref SeloBuffer o);
-        [DllImport(Lib)] internal static extern int selo_public_key_to_jwk(IntPtr k, byte[] kid, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_public_key_import(byte[] data, UIntPtr len, out PublicKeyHandle o);
+        [DllImport(Lib)] internal static extern int selo_public_key_encode(PublicKeyHandle k, byte[] format, ref SeloBuffer o);
+        [DllImport(Lib)] internal static extern int selo_public_key_to_jwk(PublicKeyHandle k, byte[] kid, out IntPtr o);
         [DllImport(Lib)] internal static extern void selo_public_key_free(IntPtr k);
 
-        [DllImport(Lib)] internal static extern int selo_safra_session_new(byte[] profile, byte[] baseUrl, byte[] cliente, out IntPtr o);
-        [DllImport(Lib)] internal static extern int selo_safra_session_set_client_key(IntPtr s, IntPtr key);
-        [DllImport(Lib)] internal static extern int selo_safra_session_set_seed(IntPtr s, byte[] seed, UIntPtr len);
-        [DllImport(Lib)] internal static extern int selo_safra_session_prepare_next(IntPtr s, uint op, byte[] payload, long now, out ulong id, out IntPtr req);
-        [DllImport(Lib)] internal static extern int selo_safra_session_handle_response(IntPtr s, ulong id, IntPtr resp, long now, out uint step, out IntPtr reply);
-        [DllImport(Lib)] internal static extern int selo_safra_session_handle_transport_error(IntPtr s, ulong id, uint failure, long now, out uint step, out IntPtr reply);
-        [DllImport(Lib)] internal static extern uint selo_safra_session_state(IntPtr s);
-        [DllImport(Lib)] internal static extern int selo_safra_session_id(IntPtr s, out IntPtr o);
-        [DllImport(Lib)] internal static extern int selo_safra_session_export(IntPtr s, ref SeloBuffer o);
-        [DllImport(Lib)] internal static extern int selo_safra_session_import(byte[] data, UIntPtr len, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_safra_session_new(byte[] profile, byte[] baseUrl, byte[] cliente, out SafraSessionHandle o);
+        [DllImport(Lib)] internal static extern int selo_safra_session_set_client_key(SafraSessionHandle s, PrivateKeyHandle key);
+        [DllImport(Lib)] internal static extern int selo_safra_session_set_seed(SafraSessionHandle s, byte[] seed, UIntPtr len);
+        [DllImport(Lib)] internal static extern int selo_safra_session_prepare_next(SafraSessionHandle s, uint op, byte[] payload, long now, out ulong id, out IntPtr req);
+        [DllImport(Lib)] internal static extern int selo_safra_session_handle_response(SafraSessionHandle s, ulong id, IntPtr resp, long now, out uint step, out IntPtr reply);
+        [DllImport(Lib)] internal static extern int selo_safra_session_handle_transport_error(SafraSessionHandle s, ulong id, uint failure, long now, out uint step, out IntPtr reply);
+        [DllImport(Lib)] internal static extern uint selo_safra_session_state(SafraSessionHandle s);
+        [DllImport(Lib)] internal static extern int selo_safra_session_id(SafraSessionHandle s, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_safra_session_export(SafraSessionHandle s, ref SeloBuffer o);
+        [DllImport(Lib)] internal static extern int selo_safra_session_import(byte[] data, UIntPtr len, out SafraSessionHandle o);
         [DllImport(Lib)] internal static extern void selo_safra_session_free(IntPtr s);
         [DllImport(Lib)] internal static extern uint selo_safra_reply_kind(IntPtr r);
         [DllImport(Lib)] internal static extern IntPtr selo_safra_reply_json(IntPtr r);
         [DllImport(Lib)] internal static extern IntPtr selo_safra_reply_field(IntPtr r, byte[] name);
         [DllImport(Lib)] internal static extern void selo_safra_reply_free(IntPtr r);
-        [DllImport(Lib)] internal static extern int selo_safra_bank_new(byte[] profile, IntPtr key, long lifetime, out IntPtr o);
-        [DllImport(Lib)] internal static extern int selo_safra_bank_inject(IntPtr b, uint fault);
-        [DllImport(Lib)] internal static extern int selo_safra_bank_handle(IntPtr b, IntPtr req, long now, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_safra_bank_new(byte[] profile, PrivateKeyHandle key, long lifetime, out SafraBankHandle o);
+        [DllImport(Lib)] internal static extern int selo_safra_bank_inject(SafraBankHandle b, uint fault);
+        [DllImport(Lib)] internal static extern int selo_safra_bank_handle(SafraBankHandle b, IntPtr req, long now, out IntPtr o);
         [DllImport(Lib)] internal static extern void selo_safra_bank_free(IntPtr b);
-        [DllImport(Lib)] internal static extern int selo_safra_stage1_jwk(IntPtr key, byte[] sid, byte[] format, out IntPtr o);
-        [DllImport(Lib)] internal static extern int selo_safra_parse_stage1_reply(byte[] body, UIntPtr len, out IntPtr o);
-        [DllImport(Lib)] internal static extern int selo_safra_parse_stage2_reply(byte[] body, UIntPtr len, IntPtr client, IntPtr bank, byte[] padding, byte[] message, ref SeloBuffer key, out IntPtr winners);
+        [DllImport(Lib)] internal static extern int selo_safra_stage1_jwk(PrivateKeyHandle key, byte[] sid, byte[] format, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_safra_parse_stage1_reply(byte[] body, UIntPtr len, out PublicKeyHandle o);
+        [DllImport(Lib)] internal static extern int selo_safra_parse_stage2_reply(byte[] body, UIntPtr len, PrivateKeyHandle client, PublicKeyHandle bank, byte[] padding, byte[] message, ref SeloBuffer key, out IntPtr winners);
         [DllImport(Lib)] internal static extern int selo_safra_seal_with_iv(byte[] key, UIntPtr kl, byte[] iv, UIntPtr il, byte[] pt, UIntPtr pl, out IntPtr o);
         [DllImport(Lib)] internal static extern int selo_safra_open(byte[] key, UIntPtr kl, byte[] envelope, ref SeloBuffer o);
         [DllImport(Lib)] internal static extern int selo_safra_token_schedule(byte[] token, long t0, byte[] profile, out IntPtr o);
         [DllImport(Lib)] internal static extern int selo_safra_boleto_validate(byte[] json);
 
-        [DllImport(Lib)] internal static extern int selo_bmp_signer_new(byte[] key, byte[] profile, out IntPtr o);
-        [DllImport(Lib)] internal static extern int selo_bmp_signer_sign_json(IntPtr s, byte[] url, byte[] json, UIntPtr len, out IntPtr o);
-        [DllImport(Lib)] internal static extern int selo_bmp_signer_sign_bytes(IntPtr s, byte[] url, byte[] body, UIntPtr len, byte[] ikey, out IntPtr o);
-        [DllImport(Lib)] internal static extern int selo_bmp_signer_hmac(IntPtr s, byte[] body, UIntPtr len, out IntPtr o);
-        [DllImport(Lib)] internal static extern int selo_bmp_signer_verify(IntPtr s, byte[] body, UIntPtr len, byte[] hmac);
+        [DllImport(Lib)] internal static extern int selo_bmp_signer_new(byte[] key, byte[] profile, out BmpSignerHandle o);
+        [DllImport(Lib)] internal static extern int selo_bmp_signer_sign_json(BmpSignerHandle s, byte[] url, byte[] json, UIntPtr len, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_bmp_signer_sign_bytes(BmpSignerHandle s, byte[] url, byte[] body, UIntPtr len, byte[] ikey, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_bmp_signer_hmac(BmpSignerHandle s, byte[] body, UIntPtr len, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_bmp_signer_verify(BmpSignerHandle s, byte[] body, UIntPtr len, byte[] hmac);
         [DllImport(Lib)] internal static extern int selo_bmp_original_set(IntPtr original, byte[] data, UIntPtr len);
-        [DllImport(Lib)] internal static extern int selo_bmp_confirm(IntPtr s, IntPtr req, BmpLookup lookup, IntPtr user, out IntPtr resp, out IntPtr diff);
+        [DllImport(Lib)] internal static extern int selo_bmp_confirm(BmpSignerHandle s, IntPtr req, BmpLookup lookup, IntPtr user, out IntPtr resp, out IntPtr diff);
         [DllImport(Lib)] internal static extern void selo_bmp_signer_free(IntPtr s);
         [DllImport(Lib)] internal static extern int selo_bmp_generate_key(out IntPtr o);
         [DllImport(Lib)] internal static extern int selo_bmp_canonical(byte[] json, UIntPtr len, byte[] profile, ref SeloBuffer o);
@@ -117,15 +121,15 @@ namespace Selo
         [DllImport(Lib)] internal static extern int selo_br_barcode_to_linha(byte[] s, out IntPtr o);
         [DllImport(Lib)] internal static extern int selo_br_detect_pix_key(byte[] s, out IntPtr o);
 
-        [DllImport(Lib)] internal static extern int selo_jwks_parse(byte[] json, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_jwks_parse(byte[] json, out JwksHandle o);
         [DllImport(Lib)] internal static extern void selo_jwks_free(IntPtr j);
-        [DllImport(Lib)] internal static extern int selo_ofb_signer_new(IntPtr key, byte[] kid, byte[] iss, byte[] profile, out IntPtr o);
-        [DllImport(Lib)] internal static extern int selo_ofb_signer_set_seed(IntPtr s, byte[] seed, UIntPtr len);
-        [DllImport(Lib)] internal static extern int selo_ofb_signer_sign(IntPtr s, byte[] payload, byte[] aud, long exp, long now, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_ofb_signer_new(PrivateKeyHandle key, byte[] kid, byte[] iss, byte[] profile, out OfbSignerHandle o);
+        [DllImport(Lib)] internal static extern int selo_ofb_signer_set_seed(OfbSignerHandle s, byte[] seed, UIntPtr len);
+        [DllImport(Lib)] internal static extern int selo_ofb_signer_sign(OfbSignerHandle s, byte[] payload, byte[] aud, long exp, long now, out IntPtr o);
         [DllImport(Lib)] internal static extern void selo_ofb_signer_free(IntPtr s);
-        [DllImport(Lib)] internal static extern int selo_ofb_verify(byte[] token, IntPtr jwks, byte[] aud, byte[] iss, byte[] profile, long now, out IntPtr o);
-        [DllImport(Lib)] internal static extern int selo_jti_cache_new(UIntPtr capacity, [MarshalAs(UnmanagedType.I1)] bool evictOldest, out IntPtr o);
-        [DllImport(Lib)] internal static extern int selo_jti_cache_check(IntPtr c, byte[] client, byte[] jti, long now);
+        [DllImport(Lib)] internal static extern int selo_ofb_verify(byte[] token, JwksHandle jwks, byte[] aud, byte[] iss, byte[] profile, long now, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_jti_cache_new(UIntPtr capacity, [MarshalAs(UnmanagedType.I1)] bool evictOldest, out JtiCacheHandle o);
+        [DllImport(Lib)] internal static extern int selo_jti_cache_check(JtiCacheHandle c, byte[] client, byte[] jti, long now);
         [DllImport(Lib)] internal static extern void selo_jti_cache_free(IntPtr c);
     }
 

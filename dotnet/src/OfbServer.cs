@@ -14,8 +14,8 @@ namespace Selo
     internal static class NativeOfbServer
     {
         [DllImport("selo")]
-        internal static extern int selo_ofb_server_verify(IntPtr request, IntPtr jwks, byte[] aud, byte[] iss, byte[] clientId,
-            byte[] profileJson, IntPtr cache, long now, out IntPtr verifiedJson, out IntPtr rejection, out IntPtr errorCode);
+        internal static extern int selo_ofb_server_verify(IntPtr request, JwksHandle jwks, byte[] aud, byte[] iss, byte[] clientId,
+            byte[] profileJson, JtiCacheHandle cache, long now, out IntPtr verifiedJson, out IntPtr rejection, out IntPtr errorCode);
     }
 
     /// <summary>The resource server's decision: the verified token JSON, or the response to send and its code.</summary>
@@ -128,11 +128,11 @@ namespace Selo
             IntPtr r = Ffi.NativeRequest(request);
             try
             {
-                IntPtr v, rej, code;
+                IntPtr v = IntPtr.Zero, rej = IntPtr.Zero, code = IntPtr.Zero;
                 lock (cache)
                 {
-                    Ffi.Check(NativeOfbServer.selo_ofb_server_verify(r, jwks.Ptr, Utf8.Z(aud), Utf8.Z(iss), Utf8.Z(clientId),
-                        Utf8.Z(profileJson ?? string.Empty), cache.Ptr, now, out v, out rej, out code));
+                    Handle.Call(() => Ffi.Check(NativeOfbServer.selo_ofb_server_verify(r, jwks.Safe, Utf8.Z(aud), Utf8.Z(iss), Utf8.Z(clientId),
+                        Utf8.Z(profileJson ?? string.Empty), cache.Safe, now, out v, out rej, out code)), jwks, cache);
                 }
 
                 string verified = v == IntPtr.Zero ? null : Ffi.TakeString(v);

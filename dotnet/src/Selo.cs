@@ -202,66 +202,19 @@ namespace Selo
             Headers.Where(h => string.Equals(h.Key.Trim(), name, StringComparison.OrdinalIgnoreCase)).Select(h => h.Value).FirstOrDefault();
     }
 
-    /// <summary>An owned native handle: Dispose frees it (keys are zeroized); the finalizer is the fallback.</summary>
-    public abstract class Handle : IDisposable
-    {
-        private readonly Action<IntPtr> free;
-        private IntPtr ptr;
-
-        internal Handle(IntPtr ptr, Action<IntPtr> free)
-        {
-            this.ptr = ptr;
-            this.free = free;
-        }
-
-        ~Handle()
-        {
-            Release();
-        }
-
-        internal IntPtr Ptr
-        {
-            get
-            {
-                lock (this)
-                {
-                    if (ptr == IntPtr.Zero)
-                    {
-                        throw new SeloException("ffi.closed", GetType().Name + " is disposed", 4);
-                    }
-
-                    return ptr;
-                }
-            }
-        }
-
-        public void Dispose()
-        {
-            Release();
-            GC.SuppressFinalize(this);
-        }
-
-        private void Release()
-        {
-            lock (this)
-            {
-                if (ptr != IntPtr.Zero)
-                {
-                    free(ptr);
-                    ptr = IntPtr.Zero;
-                }
-            }
-        }
-    }
-
     public sealed class PrivateKey : Handle
     {
-        internal PrivateKey(IntPtr p) : base(p, Native.selo_private_key_free) { }
+        internal readonly PrivateKeyHandle Safe;
+
+        internal PrivateKey(PrivateKeyHandle h) : base(h)
+        {
+            Safe = h;
+        }
 
         /// <summary>Imports PEM or DER (PKCS#8, PKCS#1).</summary>
         public static PrivateKey Import(byte[] data)
         {
-            IntPtr o;
+            PrivateKeyHandle o;
             Ffi.Check(Native.selo_private_key_import(data, Ffi.Len(data), out o));
             return new PrivateKey(o);
         }
@@ -270,47 +223,52 @@ namespace Selo
 
         public static PrivateKey Generate(int bits)
         {
-            IntPtr o;
+            PrivateKeyHandle o;
             Ffi.Check(Native.selo_private_key_generate((uint)bits, out o));
             return new PrivateKey(o);
         }
 
-        public int Bits => (int)Native.selo_private_key_bits(Ptr).ToUInt64();
+        public int Bits => Call(() => (int)Native.selo_private_key_bits(Safe).ToUInt64(), this);
 
-        public PublicKey PublicKey()
+        public PublicKey PublicKey() => Call(() =>
         {
-            IntPtr o;
-            Ffi.Check(Native.selo_private_key_public(Ptr, out o));
+            PublicKeyHandle o;
+            Ffi.Check(Native.selo_private_key_public(Safe, out o));
             return new PublicKey(o);
-        }
+        }, this);
     }
 
     public sealed class PublicKey : Handle
     {
-        internal PublicKey(IntPtr p) : base(p, Native.selo_public_key_free) { }
+        internal readonly PublicKeyHandle Safe;
+
+        internal PublicKey(PublicKeyHandle h) : base(h)
+        {
+            Safe = h;
+        }
 
         public static PublicKey Import(byte[] data)
         {
-            IntPtr o;
+            PublicKeyHandle o;
             Ffi.Check(Native.selo_public_key_import(data, Ffi.Len(data), out o));
             return new PublicKey(o);
         }
 
         /// <summary>"der-spki", "pem-spki" or "der-pkcs1".</summary>
-        public byte[] Encode(string format)
+        public byte[] Encode(string format) => Call(() =>
         {
             var b = default(Native.SeloBuffer);
-            Ffi.Check(Native.selo_public_key_encode(Ptr, Utf8.Z(format), ref b));
+            Ffi.Check(Native.selo_public_key_encode(Safe, Utf8.Z(format), ref b));
             return Ffi.TakeBuffer(ref b);
-        }
+        }, this);
 
         /// <summary>Public JWK (PS256, sig); empty kid = RFC 7638 thumbprint.</summary>
-        public string ToJwk(string kid)
+        public string ToJwk(string kid) => Call(() =>
         {
             IntPtr o;
-            Ffi.Check(Native.selo_public_key_to_jwk(Ptr, Utf8.Z(kid), out o));
+            Ffi.Check(Native.selo_public_key_to_jwk(Safe, Utf8.Z(kid), out o));
             return Ffi.TakeString(o);
-        }
+        }, this);
     }
 
     public enum SafraOp { Handshake = 0, Authenticate = 1, Renew = 2, RegisterBoleto = 3, QueryBoleto = 4 }
@@ -409,30 +367,35 @@ namespace Selo
     /// <summary>The Safra PSD client state machine (see SafraClient for the loop).</summary>
     public sealed class SafraSession : Handle
     {
-        private SafraSession(IntPtr p) : base(p, Native.selo_safra_session_free) { }
+        internal readonly SafraSessionHandle Safe;
+
+        private SafraSession(SafraSessionHandle h) : base(h)
+        {
+            Safe = h;
+        }
 
         public static SafraSession Create(string profileJson, string baseUrl, string cliente)
         {
-            IntPtr o;
+            SafraSessionHandle o;
             Ffi.Check(Native.selo_safra_session_new(Utf8.Z(profileJson), Utf8.Z(baseUrl), Utf8.Z(cliente), out o));
             return new SafraSession(o);
         }
 
         public static SafraSession Import(byte[] blob)
         {
-            IntPtr o;
+            SafraSessionHandle o;
             Ffi.Check(Native.selo_safra_session_import(blob, Ffi.Len(blob), out o));
             return new SafraSession(o);
         }
 
         public void SetClientKey(PrivateKey key)
         {
-            lock (this) Ffi.Check(Native.selo_safra_session_set_client_key(Ptr, key.Ptr));
+            lock (this) Call(() => Ffi.Check(Native.selo_safra_session_set_client_key(Safe, key.Safe)), this, key);
         }
 
         public void SetSeed(byte[] seed)
         {
-            lock (this) Ffi.Check(Native.selo_safra_session_set_seed(Ptr, seed, Ffi.Len(seed)));
+            lock (this) Call(() => Ffi.Check(Native.selo_safra_session_set_seed(Safe, seed, Ffi.Len(seed))), this);
         }
 
         /// <summary>The next request for op at now (Unix s); returns the id to hand back.</summary>
@@ -440,9 +403,15 @@ namespace Selo
         {
             lock (this)
             {
-                IntPtr req;
-                Ffi.Check(Native.selo_safra_session_prepare_next(Ptr, (uint)op, Utf8.Z(payloadJson ?? string.Empty), now, out id, out req));
-                return Ffi.TakeRequest(req);
+                ulong i = 0;
+                var request = Call(() =>
+                {
+                    IntPtr req;
+                    Ffi.Check(Native.selo_safra_session_prepare_next(Safe, (uint)op, Utf8.Z(payloadJson ?? string.Empty), now, out i, out req));
+                    return Ffi.TakeRequest(req);
+                }, this);
+                id = i;
+                return request;
             }
         }
 
@@ -451,19 +420,25 @@ namespace Selo
         {
             lock (this)
             {
-                IntPtr r = Ffi.NativeResponse(response);
-                try
+                SafraReply rep = null;
+                var step = Call(() =>
                 {
-                    uint step;
-                    IntPtr rep;
-                    Ffi.Check(Native.selo_safra_session_handle_response(Ptr, id, r, now, out step, out rep));
-                    reply = rep == IntPtr.Zero ? null : SafraReply.Take(rep);
-                    return (SafraStep)step;
-                }
-                finally
-                {
-                    Native.selo_response_free(r);
-                }
+                    IntPtr r = Ffi.NativeResponse(response);
+                    try
+                    {
+                        uint s;
+                        IntPtr p;
+                        Ffi.Check(Native.selo_safra_session_handle_response(Safe, id, r, now, out s, out p));
+                        rep = p == IntPtr.Zero ? null : SafraReply.Take(p);
+                        return (SafraStep)s;
+                    }
+                    finally
+                    {
+                        Native.selo_response_free(r);
+                    }
+                }, this);
+                reply = rep;
+                return step;
             }
         }
 
@@ -476,17 +451,23 @@ namespace Selo
         {
             lock (this)
             {
-                uint step;
-                IntPtr rep;
-                Ffi.Check(Native.selo_safra_session_handle_transport_error(Ptr, id, (uint)failure, now, out step, out rep));
-                reply = rep == IntPtr.Zero ? null : SafraReply.Take(rep);
-                return (SafraStep)step;
+                SafraReply rep = null;
+                var step = Call(() =>
+                {
+                    uint s;
+                    IntPtr p;
+                    Ffi.Check(Native.selo_safra_session_handle_transport_error(Safe, id, (uint)failure, now, out s, out p));
+                    rep = p == IntPtr.Zero ? null : SafraReply.Take(p);
+                    return (SafraStep)s;
+                }, this);
+                reply = rep;
+                return step;
             }
         }
 
         public SafraState State
         {
-            get { lock (this) return (SafraState)Native.selo_safra_session_state(Ptr); }
+            get { lock (this) return Call(() => (SafraState)Native.selo_safra_session_state(Safe), this); }
         }
 
         public string SessionId
@@ -495,9 +476,12 @@ namespace Selo
             {
                 lock (this)
                 {
-                    IntPtr o;
-                    Ffi.Check(Native.selo_safra_session_id(Ptr, out o));
-                    return Ffi.TakeString(o);
+                    return Call(() =>
+                    {
+                        IntPtr o;
+                        Ffi.Check(Native.selo_safra_session_id(Safe, out o));
+                        return Ffi.TakeString(o);
+                    }, this);
                 }
             }
         }
@@ -506,9 +490,12 @@ namespace Selo
         {
             lock (this)
             {
-                var b = default(Native.SeloBuffer);
-                Ffi.Check(Native.selo_safra_session_export(Ptr, ref b));
-                return Ffi.TakeBuffer(ref b);
+                return Call(() =>
+                {
+                    var b = default(Native.SeloBuffer);
+                    Ffi.Check(Native.selo_safra_session_export(Safe, ref b));
+                    return Ffi.TakeBuffer(ref b);
+                }, this);
             }
         }
     }
@@ -522,40 +509,45 @@ namespace Selo
     /// <summary>The Safra bank role: mocks, simulators, in-process tests.</summary>
     public sealed class SafraBank : Handle, ISafraTransport
     {
+        internal readonly SafraBankHandle Safe;
         private readonly Func<long> clock;
 
-        private SafraBank(IntPtr p, Func<long> clock) : base(p, Native.selo_safra_bank_free)
+        private SafraBank(SafraBankHandle h, Func<long> clock) : base(h)
         {
+            Safe = h;
             this.clock = clock;
         }
 
-        public static SafraBank Create(string profileJson, PrivateKey bankKey, long tokenLifetime, Func<long> clock)
+        public static SafraBank Create(string profileJson, PrivateKey bankKey, long tokenLifetime, Func<long> clock) => Call(() =>
         {
-            IntPtr o;
-            Ffi.Check(Native.selo_safra_bank_new(Utf8.Z(profileJson), bankKey.Ptr, tokenLifetime, out o));
+            SafraBankHandle o;
+            Ffi.Check(Native.selo_safra_bank_new(Utf8.Z(profileJson), bankKey.Safe, tokenLifetime, out o));
             return new SafraBank(o, clock);
-        }
+        }, bankKey);
 
         public void Inject(SafraFault fault)
         {
-            lock (this) Ffi.Check(Native.selo_safra_bank_inject(Ptr, (uint)fault));
+            lock (this) Call(() => Ffi.Check(Native.selo_safra_bank_inject(Safe, (uint)fault)), this);
         }
 
         public HttpResponse Handle(HttpRequest request, long now)
         {
             lock (this)
             {
-                IntPtr r = Ffi.NativeRequest(request);
-                try
+                return Call(() =>
                 {
-                    IntPtr o;
-                    Ffi.Check(Native.selo_safra_bank_handle(Ptr, r, now, out o));
-                    return Ffi.TakeResponse(o);
-                }
-                finally
-                {
-                    Native.selo_request_free(r);
-                }
+                    IntPtr r = Ffi.NativeRequest(request);
+                    try
+                    {
+                        IntPtr o;
+                        Ffi.Check(Native.selo_safra_bank_handle(Safe, r, now, out o));
+                        return Ffi.TakeResponse(o);
+                    }
+                    finally
+                    {
+                        Native.selo_request_free(r);
+                    }
+                }, this);
             }
         }
 
@@ -811,27 +803,33 @@ namespace Selo
     /// <summary>Safra building blocks (vectors, custom hosts).</summary>
     public static class Safra
     {
-        public static string Stage1Jwk(PrivateKey key, string sessionId, string keyFormat)
+        public static string Stage1Jwk(PrivateKey key, string sessionId, string keyFormat) => Handle.Call(() =>
         {
             IntPtr o;
-            Ffi.Check(Native.selo_safra_stage1_jwk(key.Ptr, Utf8.Z(sessionId), Utf8.Z(keyFormat), out o));
+            Ffi.Check(Native.selo_safra_stage1_jwk(key.Safe, Utf8.Z(sessionId), Utf8.Z(keyFormat), out o));
             return Ffi.TakeString(o);
-        }
+        }, key);
 
         public static PublicKey ParseStage1Reply(byte[] body)
         {
-            IntPtr o;
+            PublicKeyHandle o;
             Ffi.Check(Native.selo_safra_parse_stage1_reply(body, Ffi.Len(body), out o));
             return new PublicKey(o);
         }
 
         public static byte[] ParseStage2Reply(byte[] body, PrivateKey client, PublicKey bank, string padding, string message, out string winnersJson)
         {
-            var key = default(Native.SeloBuffer);
-            IntPtr w;
-            Ffi.Check(Native.selo_safra_parse_stage2_reply(body, Ffi.Len(body), client.Ptr, bank.Ptr, Utf8.Z(padding), Utf8.Z(message), ref key, out w));
-            var k = Ffi.TakeBuffer(ref key);
-            winnersJson = Ffi.TakeString(w);
+            string winners = null;
+            var k = Handle.Call(() =>
+            {
+                var key = default(Native.SeloBuffer);
+                IntPtr w;
+                Ffi.Check(Native.selo_safra_parse_stage2_reply(body, Ffi.Len(body), client.Safe, bank.Safe, Utf8.Z(padding), Utf8.Z(message), ref key, out w));
+                var kb = Ffi.TakeBuffer(ref key);
+                winners = Ffi.TakeString(w);
+                return kb;
+            }, client, bank);
+            winnersJson = winners;
             return k;
         }
 
@@ -862,11 +860,16 @@ namespace Selo
     /// <summary>The partner side of BMP: signs with the shared key, verifies, confirms.</summary>
     public sealed class BmpSigner : Handle
     {
-        private BmpSigner(IntPtr p) : base(p, Native.selo_bmp_signer_free) { }
+        internal readonly BmpSignerHandle Safe;
+
+        private BmpSigner(BmpSignerHandle h) : base(h)
+        {
+            Safe = h;
+        }
 
         public static BmpSigner Create(string key, string profileJson)
         {
-            IntPtr o;
+            BmpSignerHandle o;
             Ffi.Check(Native.selo_bmp_signer_new(Utf8.Z(key), Utf8.Z(profileJson), out o));
             return new BmpSigner(o);
         }
@@ -882,9 +885,12 @@ namespace Selo
         {
             lock (this)
             {
-                IntPtr o;
-                Ffi.Check(Native.selo_bmp_signer_sign_json(Ptr, Utf8.Z(url), json, Ffi.Len(json), out o));
-                return Ffi.TakeRequest(o);
+                return Call(() =>
+                {
+                    IntPtr o;
+                    Ffi.Check(Native.selo_bmp_signer_sign_json(Safe, Utf8.Z(url), json, Ffi.Len(json), out o));
+                    return Ffi.TakeRequest(o);
+                }, this);
             }
         }
 
@@ -892,9 +898,12 @@ namespace Selo
         {
             lock (this)
             {
-                IntPtr o;
-                Ffi.Check(Native.selo_bmp_signer_sign_bytes(Ptr, Utf8.Z(url), body, Ffi.Len(body), Utf8.Z(idempotencyKey), out o));
-                return Ffi.TakeRequest(o);
+                return Call(() =>
+                {
+                    IntPtr o;
+                    Ffi.Check(Native.selo_bmp_signer_sign_bytes(Safe, Utf8.Z(url), body, Ffi.Len(body), Utf8.Z(idempotencyKey), out o));
+                    return Ffi.TakeRequest(o);
+                }, this);
             }
         }
 
@@ -902,15 +911,18 @@ namespace Selo
         {
             lock (this)
             {
-                IntPtr o;
-                Ffi.Check(Native.selo_bmp_signer_hmac(Ptr, body, Ffi.Len(body), out o));
-                return Ffi.TakeString(o);
+                return Call(() =>
+                {
+                    IntPtr o;
+                    Ffi.Check(Native.selo_bmp_signer_hmac(Safe, body, Ffi.Len(body), out o));
+                    return Ffi.TakeString(o);
+                }, this);
             }
         }
 
         public void Verify(byte[] body, string hmac)
         {
-            lock (this) Ffi.Check(Native.selo_bmp_signer_verify(Ptr, body, Ffi.Len(body), Utf8.Z(hmac)));
+            lock (this) Call(() => Ffi.Check(Native.selo_bmp_signer_verify(Safe, body, Ffi.Len(body), Utf8.Z(hmac))), this);
         }
 
         public static byte[] Canonical(byte[] json, string profileJson)
@@ -945,8 +957,8 @@ namespace Selo
             };
             try
             {
-                IntPtr resp, diff;
-                lock (this) Ffi.Check(Native.selo_bmp_confirm(Ptr, r, cb, IntPtr.Zero, out resp, out diff));
+                IntPtr resp = IntPtr.Zero, diff = IntPtr.Zero;
+                lock (this) Call(() => Ffi.Check(Native.selo_bmp_confirm(Safe, r, cb, IntPtr.Zero, out resp, out diff)), this);
                 GC.KeepAlive(cb);
                 var response = Ffi.TakeResponse(resp);
                 difference = diff == IntPtr.Zero ? null : Ffi.TakeString(diff);
@@ -1044,11 +1056,16 @@ namespace Selo
     {
         public sealed class Jwks : Handle
         {
-            private Jwks(IntPtr p) : base(p, Native.selo_jwks_free) { }
+            internal readonly JwksHandle Safe;
+
+            private Jwks(JwksHandle h) : base(h)
+            {
+                Safe = h;
+            }
 
             public static Jwks Parse(string json)
             {
-                IntPtr o;
+                JwksHandle o;
                 Ffi.Check(Native.selo_jwks_parse(Utf8.Z(json), out o));
                 return new Jwks(o);
             }
@@ -1056,18 +1073,23 @@ namespace Selo
 
         public sealed class Signer : Handle
         {
-            private Signer(IntPtr p) : base(p, Native.selo_ofb_signer_free) { }
+            internal readonly OfbSignerHandle Safe;
 
-            public static Signer Create(PrivateKey key, string kid, string iss, string profileJson)
+            private Signer(OfbSignerHandle h) : base(h)
             {
-                IntPtr o;
-                Ffi.Check(Native.selo_ofb_signer_new(key.Ptr, Utf8.Z(kid), Utf8.Z(iss), Utf8.Z(profileJson), out o));
-                return new Signer(o);
+                Safe = h;
             }
+
+            public static Signer Create(PrivateKey key, string kid, string iss, string profileJson) => Call(() =>
+            {
+                OfbSignerHandle o;
+                Ffi.Check(Native.selo_ofb_signer_new(key.Safe, Utf8.Z(kid), Utf8.Z(iss), Utf8.Z(profileJson), out o));
+                return new Signer(o);
+            }, key);
 
             public void SetSeed(byte[] seed)
             {
-                lock (this) Ffi.Check(Native.selo_ofb_signer_set_seed(Ptr, seed, Ffi.Len(seed)));
+                lock (this) Call(() => Ffi.Check(Native.selo_ofb_signer_set_seed(Safe, seed, Ffi.Len(seed))), this);
             }
 
             /// <summary>The compact JWS; exp 0 = none.</summary>
@@ -1075,20 +1097,28 @@ namespace Selo
             {
                 lock (this)
                 {
-                    IntPtr o;
-                    Ffi.Check(Native.selo_ofb_signer_sign(Ptr, Utf8.Z(payloadJson), Utf8.Z(aud), exp, now, out o));
-                    return Ffi.TakeString(o);
+                    return Call(() =>
+                    {
+                        IntPtr o;
+                        Ffi.Check(Native.selo_ofb_signer_sign(Safe, Utf8.Z(payloadJson), Utf8.Z(aud), exp, now, out o));
+                        return Ffi.TakeString(o);
+                    }, this);
                 }
             }
         }
 
         public sealed class JtiCache : Handle
         {
-            private JtiCache(IntPtr p) : base(p, Native.selo_jti_cache_free) { }
+            internal readonly JtiCacheHandle Safe;
+
+            private JtiCache(JtiCacheHandle h) : base(h)
+            {
+                Safe = h;
+            }
 
             public static JtiCache Create(long capacity, bool evictOldest)
             {
-                IntPtr o;
+                JtiCacheHandle o;
                 Ffi.Check(Native.selo_jti_cache_new(new UIntPtr((ulong)capacity), evictOldest, out o));
                 return new JtiCache(o);
             }
@@ -1096,17 +1126,17 @@ namespace Selo
             /// <summary>Throws ofb.replay.jti on a replay.</summary>
             public void Check(string clientId, string jti, long now)
             {
-                lock (this) Ffi.Check(Native.selo_jti_cache_check(Ptr, Utf8.Z(clientId), Utf8.Z(jti), now));
+                lock (this) Call(() => Ffi.Check(Native.selo_jti_cache_check(Safe, Utf8.Z(clientId), Utf8.Z(jti), now)), this);
             }
         }
 
         /// <summary>Verifies (SPEC §3.2 stages 1–6); returns {"header","payload","claims","kid"} JSON.</summary>
-        public static string Verify(string token, Jwks jwks, string aud, string iss, string profileJson, long now)
+        public static string Verify(string token, Jwks jwks, string aud, string iss, string profileJson, long now) => Handle.Call(() =>
         {
             IntPtr o;
-            Ffi.Check(Native.selo_ofb_verify(Utf8.Z(token), jwks.Ptr, Utf8.Z(aud), Utf8.Z(iss), Utf8.Z(profileJson), now, out o));
+            Ffi.Check(Native.selo_ofb_verify(Utf8.Z(token), jwks.Safe, Utf8.Z(aud), Utf8.Z(iss), Utf8.Z(profileJson), now, out o));
             return Ffi.TakeString(o);
-        }
+        }, jwks);
     }
 
     /// <summary>Library-wide queries.</summary>
