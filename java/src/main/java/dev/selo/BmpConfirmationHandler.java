@@ -80,7 +80,7 @@ public final class BmpConfirmationHandler {
       PointerByReference resp = new PointerByReference();
       PointerByReference diff = new PointerByReference();
       synchronized (signer) {
-        Ffi.check(Ffi.N.selo_bmp_confirm(signer.ptr(), r, cb, null, resp, diff));
+        signer.run(s -> Ffi.check(Ffi.N.selo_bmp_confirm(s, r, cb, null, resp, diff)));
       }
       HttpMessage.Response response = Ffi.takeResponse(resp.getValue());
       String difference = Ffi.takeString(diff);

@@ -24,7 +24,7 @@ public final class BmpSigner extends Handle {
   }
 
   public synchronized void setSeed(byte[] seed) {
-    Ffi.check(Ffi.N.selo_bmp_signer_set_seed(ptr(), seed, Ffi.len(seed)));
+    run(p -> Ffi.check(Ffi.N.selo_bmp_signer_set_seed(p, seed, Ffi.len(seed))));
   }
 
   /**
@@ -33,27 +33,27 @@ public final class BmpSigner extends Handle {
    */
   public synchronized HttpMessage.Request signJson(String url, byte[] json) {
     PointerByReference out = new PointerByReference();
-    Ffi.check(Ffi.N.selo_bmp_signer_sign_json(ptr(), url, json, Ffi.len(json), out));
+    run(p -> Ffi.check(Ffi.N.selo_bmp_signer_sign_json(p, url, json, Ffi.len(json), out)));
     return Ffi.takeRequest(out.getValue());
   }
 
   /** Signs exact (already canonical) body bytes with a given idempotency key. */
   public synchronized HttpMessage.Request signBytes(String url, byte[] body, String idempotencyKey) {
     PointerByReference out = new PointerByReference();
-    Ffi.check(Ffi.N.selo_bmp_signer_sign_bytes(ptr(), url, body, Ffi.len(body), idempotencyKey, out));
+    run(p -> Ffi.check(Ffi.N.selo_bmp_signer_sign_bytes(p, url, body, Ffi.len(body), idempotencyKey, out)));
     return Ffi.takeRequest(out.getValue());
   }
 
   /** The hmac header value for exact body bytes. */
   public synchronized String hmac(byte[] body) {
     PointerByReference out = new PointerByReference();
-    Ffi.check(Ffi.N.selo_bmp_signer_hmac(ptr(), body, Ffi.len(body), out));
+    run(p -> Ffi.check(Ffi.N.selo_bmp_signer_hmac(p, body, Ffi.len(body), out)));
     return Ffi.takeString(out);
   }
 
   /** Throws {@code bmp.mac.mismatch} / {@code bmp.mac.encoding} unless the hmac matches. */
   public synchronized void verify(byte[] body, String hmac) {
-    Ffi.check(Ffi.N.selo_bmp_signer_verify(ptr(), body, Ffi.len(body), hmac));
+    run(p -> Ffi.check(Ffi.N.selo_bmp_signer_verify(p, body, Ffi.len(body), hmac)));
   }
 
   /** The canonical body bytes of a JSON text. */

@@ -22,7 +22,7 @@ public final class Ofb {
     /** The set without private members (what you publish). */
     public String toPublicJson() {
       PointerByReference out = new PointerByReference();
-      Ffi.check(Ffi.N.selo_jwks_to_public_json(ptr(), out));
+      run(p -> Ffi.check(Ffi.N.selo_jwks_to_public_json(p, out)));
       return Ffi.takeString(out);
     }
   }
@@ -35,18 +35,18 @@ public final class Ofb {
 
     public static Signer create(PrivateKey key, String kid, String iss, String profileJson) {
       PointerByReference out = new PointerByReference();
-      Ffi.check(Ffi.N.selo_ofb_signer_new(key.ptr(), kid, iss, profileJson, out));
+      key.run(k -> Ffi.check(Ffi.N.selo_ofb_signer_new(k, kid, iss, profileJson, out)));
       return new Signer(out.getValue());
     }
 
     public synchronized void setSeed(byte[] seed) {
-      Ffi.check(Ffi.N.selo_ofb_signer_set_seed(ptr(), seed, Ffi.len(seed)));
+      run(p -> Ffi.check(Ffi.N.selo_ofb_signer_set_seed(p, seed, Ffi.len(seed))));
     }
 
     /** The compact JWS of {@code payloadJson} for {@code aud}; {@code exp} 0 = none. */
     public synchronized String sign(String payloadJson, String aud, long exp, long now) {
       PointerByReference out = new PointerByReference();
-      Ffi.check(Ffi.N.selo_ofb_signer_sign(ptr(), payloadJson, aud, exp, now, out));
+      run(p -> Ffi.check(Ffi.N.selo_ofb_signer_sign(p, payloadJson, aud, exp, now, out)));
       return Ffi.takeString(out);
     }
   }
@@ -65,18 +65,18 @@ public final class Ofb {
 
     /** Records the pair; throws {@code ofb.replay.jti} on a replay. */
     public synchronized void check(String clientId, String jti, long now) {
-      Ffi.check(Ffi.N.selo_jti_cache_check(ptr(), clientId, jti, now));
+      run(p -> Ffi.check(Ffi.N.selo_jti_cache_check(p, clientId, jti, now)));
     }
 
     public synchronized long size() {
-      return Ffi.N.selo_jti_cache_len(ptr());
+      return use(p -> Ffi.N.selo_jti_cache_len(p));
     }
   }
 
   /** Verifies a token (SPEC §3.2 stages 1–6); returns {"header","payload","claims","kid"} JSON. */
   public static String verify(String token, Jwks jwks, String aud, String iss, String profileJson, long now) {
     PointerByReference out = new PointerByReference();
-    Ffi.check(Ffi.N.selo_ofb_verify(token, jwks.ptr(), aud, iss, profileJson, now, out));
+    jwks.run(j -> Ffi.check(Ffi.N.selo_ofb_verify(token, j, aud, iss, profileJson, now, out)));
     return Ffi.takeString(out);
   }
 
@@ -96,8 +96,8 @@ public final class Ofb {
       PointerByReference rej = new PointerByReference();
       PointerByReference code = new PointerByReference();
       synchronized (cache) {
-        Ffi.check(Ffi.N.selo_ofb_server_verify(r, jwks.ptr(), aud, iss, clientId, profileJson, cache.ptr(), now,
-            v, rej, code));
+        jwks.run(j -> cache.run(c -> Ffi.check(Ffi.N.selo_ofb_server_verify(r, j, aud, iss, clientId, profileJson,
+            c, now, v, rej, code))));
       }
       String verified = Ffi.takeString(v);
       HttpMessage.Response rejection = rej.getValue() == null ? null : Ffi.takeResponse(rej.getValue());

@@ -29,19 +29,19 @@ public final class PrivateKey extends Handle {
   }
 
   public int bits() {
-    return (int) Ffi.N.selo_private_key_bits(ptr());
+    return use(p -> (int) Ffi.N.selo_private_key_bits(p));
   }
 
   public PublicKey publicKey() {
     PointerByReference out = new PointerByReference();
-    Ffi.check(Ffi.N.selo_private_key_public(ptr(), out));
+    run(p -> Ffi.check(Ffi.N.selo_private_key_public(p, out)));
     return new PublicKey(out.getValue());
   }
 
   /** PKCS#8 PEM (a secret). */
   public String toPkcs8Pem() {
     PointerByReference out = new PointerByReference();
-    Ffi.check(Ffi.N.selo_private_key_to_pkcs8_pem(ptr(), out));
+    run(p -> Ffi.check(Ffi.N.selo_private_key_to_pkcs8_pem(p, out)));
     return Ffi.takeString(out);
   }
 }

@@ -16,24 +16,24 @@ public final class PublicKey extends Handle {
   }
 
   public int bits() {
-    return (int) Ffi.N.selo_public_key_bits(ptr());
+    return use(p -> (int) Ffi.N.selo_public_key_bits(p));
   }
 
   /** Encodes as "der-spki", "pem-spki" or "der-pkcs1". */
   public byte[] encode(String format) {
     SeloNative.SeloBuffer out = new SeloNative.SeloBuffer();
-    Ffi.check(Ffi.N.selo_public_key_encode(ptr(), format, out));
+    run(p -> Ffi.check(Ffi.N.selo_public_key_encode(p, format, out)));
     return Ffi.takeBuffer(out);
   }
 
   /** The public JWK (alg PS256, use sig); an empty kid means the RFC 7638 thumbprint. */
   public String toJwk(String kid) {
     PointerByReference out = new PointerByReference();
-    Ffi.check(Ffi.N.selo_public_key_to_jwk(ptr(), kid, out));
+    run(p -> Ffi.check(Ffi.N.selo_public_key_to_jwk(p, kid, out)));
     return Ffi.takeString(out);
   }
 
   public boolean sameKey(PublicKey other) {
-    return Ffi.N.selo_public_key_equals(ptr(), other.ptr()) != 0;
+    return use(p -> other.use(q -> Ffi.N.selo_public_key_equals(p, q) != 0));
   }
 }

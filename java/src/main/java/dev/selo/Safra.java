@@ -10,7 +10,7 @@ public final class Safra {
   /** The stage-1 jwk for a client key, session GUID and key format. */
   public static String stage1Jwk(PrivateKey clientKey, String sessionId, String keyFormat) {
     PointerByReference out = new PointerByReference();
-    Ffi.check(Ffi.N.selo_safra_stage1_jwk(clientKey.ptr(), sessionId, keyFormat, out));
+    clientKey.run(k -> Ffi.check(Ffi.N.selo_safra_stage1_jwk(k, sessionId, keyFormat, out)));
     return Ffi.takeString(out);
   }
 
@@ -28,8 +28,8 @@ public final class Safra {
       String signatureMessage) {
     SeloNative.SeloBuffer key = new SeloNative.SeloBuffer();
     PointerByReference winners = new PointerByReference();
-    Ffi.check(Ffi.N.selo_safra_parse_stage2_reply(body, Ffi.len(body), client.ptr(), bank.ptr(), padding,
-        signatureMessage, key, winners));
+    client.run(c -> bank.run(b -> Ffi.check(Ffi.N.selo_safra_parse_stage2_reply(body, Ffi.len(body), c, b, padding,
+        signatureMessage, key, winners))));
     byte[] k = Ffi.takeBuffer(key);
     return new Agreed(k, Ffi.takeString(winners));
   }

@@ -19,12 +19,12 @@ public final class SafraBank extends Handle implements SafraClient.Transport {
   public static SafraBank create(String profileJson, PrivateKey bankKey, long tokenLifetime,
       java.util.function.LongSupplier clock) {
     PointerByReference out = new PointerByReference();
-    Ffi.check(Ffi.N.selo_safra_bank_new(profileJson, bankKey.ptr(), tokenLifetime, out));
+    bankKey.run(k -> Ffi.check(Ffi.N.selo_safra_bank_new(profileJson, k, tokenLifetime, out)));
     return new SafraBank(out.getValue(), clock);
   }
 
   public synchronized void inject(Fault fault) {
-    Ffi.check(Ffi.N.selo_safra_bank_inject(ptr(), fault.ordinal()));
+    run(p -> Ffi.check(Ffi.N.selo_safra_bank_inject(p, fault.ordinal())));
   }
 
   /** Answers one request (protocol errors become their HTTP responses). */
@@ -32,7 +32,7 @@ public final class SafraBank extends Handle implements SafraClient.Transport {
     Pointer r = Ffi.nativeRequest(request);
     try {
       PointerByReference out = new PointerByReference();
-      Ffi.check(Ffi.N.selo_safra_bank_handle(ptr(), r, now, out));
+      run(p -> Ffi.check(Ffi.N.selo_safra_bank_handle(p, r, now, out)));
       return Ffi.takeResponse(out.getValue());
     } finally {
       Ffi.N.selo_request_free(r);
@@ -45,9 +45,9 @@ public final class SafraBank extends Handle implements SafraClient.Transport {
     return handle(request, clock.getAsLong());
   }
 
-  public PublicKey publicKey() {
+  public synchronized PublicKey publicKey() {
     PointerByReference out = new PointerByReference();
-    Ffi.check(Ffi.N.selo_safra_bank_public_key(ptr(), out));
+    run(p -> Ffi.check(Ffi.N.selo_safra_bank_public_key(p, out)));
     return new PublicKey(out.getValue());
   }
 }

@@ -71,20 +71,20 @@ public final class SafraSession extends Handle {
 
   /** Uses this client key instead of generating one. */
   public synchronized void setClientKey(PrivateKey key) {
-    Ffi.check(Ffi.N.selo_safra_session_set_client_key(ptr(), key.ptr()));
+    run(p -> key.run(k -> Ffi.check(Ffi.N.selo_safra_session_set_client_key(p, k))));
   }
 
   /** Deterministic randomness (32 bytes), for tests and transcripts only. */
   public synchronized void setSeed(byte[] seed) {
-    Ffi.check(Ffi.N.selo_safra_session_set_seed(ptr(), seed, Ffi.len(seed)));
+    run(p -> Ffi.check(Ffi.N.selo_safra_session_set_seed(p, seed, Ffi.len(seed))));
   }
 
   /** The next request {@code op} needs at {@code now} (Unix seconds). */
   public synchronized Prepared prepareNext(Op op, String payloadJson, long now) {
     LongByReference id = new LongByReference();
     PointerByReference req = new PointerByReference();
-    Ffi.check(Ffi.N.selo_safra_session_prepare_next(ptr(), op.ordinal(), payloadJson == null ? "" : payloadJson,
-        now, id, req));
+    run(p -> Ffi.check(Ffi.N.selo_safra_session_prepare_next(p, op.ordinal(), payloadJson == null ? "" : payloadJson,
+        now, id, req)));
     boolean resendable = Ffi.N.selo_request_resendable(req.getValue()) != 0;
     return new Prepared(id.getValue(), Ffi.takeRequest(req.getValue()), resendable);
   }
@@ -95,7 +95,7 @@ public final class SafraSession extends Handle {
     try {
       IntByReference step = new IntByReference();
       PointerByReference reply = new PointerByReference();
-      Ffi.check(Ffi.N.selo_safra_session_handle_response(ptr(), id, r, now, step, reply));
+      run(p -> Ffi.check(Ffi.N.selo_safra_session_handle_response(p, id, r, now, step, reply)));
       Step s = Step.values()[step.getValue()];
       return new Outcome(s, reply.getValue() == null ? null : SafraReply.take(reply.getValue()));
     } finally {
@@ -113,25 +113,26 @@ public final class SafraSession extends Handle {
   public synchronized Outcome handleTransportError(long id, TransportFailure failure, long now) {
     IntByReference step = new IntByReference();
     PointerByReference reply = new PointerByReference();
-    Ffi.check(Ffi.N.selo_safra_session_handle_transport_error(ptr(), id, failure.ordinal(), now, step, reply));
+    run(p -> Ffi.check(
+        Ffi.N.selo_safra_session_handle_transport_error(p, id, failure.ordinal(), now, step, reply)));
     Step s = Step.values()[step.getValue()];
     return new Outcome(s, reply.getValue() == null ? null : SafraReply.take(reply.getValue()));
   }
 
   public synchronized State state() {
-    return State.values()[Ffi.N.selo_safra_session_state(ptr())];
+    return State.values()[use(p -> Ffi.N.selo_safra_session_state(p))];
   }
 
   public synchronized String sessionId() {
     PointerByReference out = new PointerByReference();
-    Ffi.check(Ffi.N.selo_safra_session_id(ptr(), out));
+    run(p -> Ffi.check(Ffi.N.selo_safra_session_id(p, out)));
     return Ffi.takeString(out);
   }
 
   /** The session with its keys (encrypt it at rest). */
   public synchronized byte[] export() {
     SeloNative.SeloBuffer out = new SeloNative.SeloBuffer();
-    Ffi.check(Ffi.N.selo_safra_session_export(ptr(), out));
+    run(p -> Ffi.check(Ffi.N.selo_safra_session_export(p, out)));
     return Ffi.takeBuffer(out);
   }
 }
