@@ -382,6 +382,7 @@ export declare class OfbPrepared {
 }
 export declare function ofbPrepare(payload: object | string, opts: { kid: string; aud: string; iss: string; exp?: UnixSeconds; now?: UnixSeconds; profile?: OfbProfile | string } & SeedOptions): OfbPrepared;
 export declare class JtiCache {
+  /** `capacity` defaults to 1 000 000 entries (the core's DEFAULT_CAPACITY). */
   constructor(opts?: { capacity?: number; whenFull?: 'refuse' | 'evict-oldest'; ttl?: number });
   checkAndInsert(clientId: string, jti: string, now?: UnixSeconds): 'fresh' | 'replayed';
   readonly size: number;

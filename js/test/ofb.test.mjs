@@ -168,6 +168,14 @@ test('drivers: OfbClient signs requests and verifies responses with a JWKS URL; 
   assert.equal(seen.size, 1);
 });
 
+test('JtiCache: the default bound is the core\'s DEFAULT_CAPACITY (1 000 000), not 100 000', () => {
+  const c = new selo.JtiCache();
+  for (let i = 0; i <= 100_000; i++) assert.equal(c.checkAndInsert('c', String(i), 1), 'fresh');
+  assert.equal(c.size, 100_001);
+  assert.equal(c.checkAndInsert('c', '0', 1), 'replayed');
+  c.free();
+});
+
 test('JtiCache: capacity refusal, eviction, TTL', () => {
   const c = new selo.JtiCache({ capacity: 2 });
   assert.equal(c.checkAndInsert('a', '1', 100), 'fresh');

@@ -314,10 +314,12 @@ def store_failed_response(message: str) -> "Response":
 
 
 class MemoryJtiStore(JtiStore):
-    """The core's in-memory store: at most ``capacity`` live entries for 86 400 s;
-    when full, refuse (503, the default) or ``evict_oldest``."""
+    """The core's in-memory store: at most ``capacity`` live entries (default
+    1,000,000, the core's ``DEFAULT_CAPACITY``), each kept for the acceptance
+    window (at most 86 400 s); when full, refuse (503, the default) or
+    ``evict_oldest``."""
 
-    def __init__(self, capacity: int = 100_000, *, evict_oldest: bool = False,
+    def __init__(self, capacity: Optional[int] = None, *, evict_oldest: bool = False,
                  ttl_seconds: Optional[int] = None) -> None:
         self._native = _n.ofb_memory_jti_store(capacity, evict_oldest, ttl_seconds)
 

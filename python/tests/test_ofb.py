@@ -221,6 +221,15 @@ def test_memory_store_capacity_refuses_or_evicts():
         ofb.check_replay(ttl, "c", "a", 7)
 
 
+def test_memory_store_default_capacity_is_the_cores():
+    # The default bound is the core's DEFAULT_CAPACITY (1,000,000), not the
+    # old 100,000: the 100,001st live entry must still be accepted.
+    s = ofb.MemoryJtiStore()
+    for i in range(100_001):
+        assert s.check_and_insert("c", str(i), 1)
+    assert not s.check_and_insert("c", "0", 1)
+
+
 def test_error_response_table():
     r = ofb.error_response("ofb.claims.iss", "nope")
     assert r.status == 403 and r.json()["errors"][0]["code"] == "INVALID_ISS"

@@ -377,11 +377,12 @@ impl JtiStore for MemoryJtiStore {
     }
 }
 
-/// An in-memory replay store: `capacity` live entries; when full,
-/// `evict_oldest` forgets the oldest, else new entries are refused (503).
+/// An in-memory replay store: `capacity` live entries (default: the core's
+/// `DEFAULT_CAPACITY`, 1,000,000); when full, `evict_oldest` forgets the
+/// oldest, else new entries are refused (503).
 #[uniffi::export]
 pub fn ofb_memory_jti_store(
-    capacity: u64,
+    capacity: Option<u64>,
     evict_oldest: bool,
     ttl_seconds: Option<u64>,
 ) -> Arc<dyn JtiStore> {
@@ -390,7 +391,10 @@ pub fn ofb_memory_jti_store(
     } else {
         WhenFull::Refuse
     };
-    let mut c = ofb::MemoryJtiCache::new(usize::try_from(capacity).unwrap_or(usize::MAX), when);
+    let capacity = capacity.map_or(ofb::DEFAULT_CAPACITY, |c| {
+        usize::try_from(c).unwrap_or(usize::MAX)
+    });
+    let mut c = ofb::MemoryJtiCache::new(capacity, when);
     if let Some(t) = ttl_seconds {
         c = c.with_ttl(t);
     }

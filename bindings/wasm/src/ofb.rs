@@ -255,10 +255,11 @@ pub struct JtiCache {
 
 #[wasm_bindgen]
 impl JtiCache {
-    /// `{ capacity? (100000), whenFull?: "refuse" | "evict-oldest", ttl? (86400 s) }`.
+    /// `{ capacity? (1000000, the core's `DEFAULT_CAPACITY`), whenFull?: "refuse" | "evict-oldest", ttl? (86400 s) }`.
     #[wasm_bindgen(constructor)]
     pub fn new(opts: JsValue) -> Result<JtiCache, JsValue> {
-        let cap = get_opt_f64(&opts, "capacity", "options")?.unwrap_or(100_000.0);
+        #[allow(clippy::cast_precision_loss)]
+        let cap = get_opt_f64(&opts, "capacity", "options")?.unwrap_or(ofb::DEFAULT_CAPACITY as f64);
         if !(cap.is_finite() && cap >= 1.0) {
             return Err(type_err("options.capacity: expected a positive integer"));
         }

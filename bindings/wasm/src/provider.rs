@@ -53,35 +53,74 @@ fn key_id(kind: &str, key: &RsaPublicKey) -> String {
     id
 }
 
-/// Calls `op` with the private key's id, loading the key into Node first
-/// when Node does not know it yet.
+/// What Node made of an operation.
+enum Node<T> {
+    /// Node did it.
+    Done(T),
+    /// Node ran it on the loaded key and threw: its answer is a refusal
+    /// (a bad OAEP ciphertext, say). For verify and decrypt it is final —
+    /// handing the input on to RustCrypto could overturn it (RustCrypto's
+    /// OAEP ignores the first octet that OpenSSL checks).
+    Refused,
+    /// Node could not run it (the key did not load, no answer): RustCrypto
+    /// does it instead.
+    Unavailable,
+}
+
+/// Calls `op` with the key's id (`kind` + RFC 7638 thumbprint), loading the
+/// key into Node first when Node does not know it yet (`load` gives its
+/// PKCS#1 DER). `undefined` from `op` means "unknown key".
+fn with_key(
+    id: &str,
+    der: impl FnOnce() -> Option<Zeroizing<Vec<u8>>>,
+    load: fn(&str, &[u8]) -> Result<(), JsValue>,
+    op: impl Fn(&str) -> Result<JsValue, JsValue>,
+) -> Node<JsValue> {
+    let mut v = match op(id) {
+        Ok(v) => v,
+        Err(_) => return Node::Refused,
+    };
+    if v.is_undefined() {
+        let Some(der) = der() else {
+            return Node::Unavailable;
+        };
+        if load(id, &der).is_err() {
+            return Node::Unavailable;
+        }
+        v = match op(id) {
+            Ok(v) => v,
+            Err(_) => return Node::Refused,
+        };
+    }
+    if v.is_undefined() {
+        Node::Unavailable
+    } else {
+        Node::Done(v)
+    }
+}
+
 fn with_private(
     key: &RsaPrivateKey,
     op: impl Fn(&str) -> Result<JsValue, JsValue>,
-) -> Option<Vec<u8>> {
+) -> Node<Vec<u8>> {
     let id = key_id("priv:", key.public_key_ref());
-    let mut v = op(&id).ok()?;
-    if v.is_undefined() {
-        let der = key.to_pkcs1_der().ok()?;
-        node_load_private(&id, &der).ok()?;
-        v = op(&id).ok()?;
+    match with_key(&id, || key.to_pkcs1_der().ok(), node_load_private, op) {
+        Node::Done(v) => match v.dyn_ref::<js_sys::Uint8Array>() {
+            Some(a) => Node::Done(a.to_vec()),
+            None => Node::Unavailable,
+        },
+        Node::Refused => Node::Refused,
+        Node::Unavailable => Node::Unavailable,
     }
-    v.dyn_ref::<js_sys::Uint8Array>()
-        .map(js_sys::Uint8Array::to_vec)
 }
 
 fn with_public(
     key: &RsaPublicKey,
     op: impl Fn(&str) -> Result<JsValue, JsValue>,
-) -> Option<JsValue> {
+) -> Node<JsValue> {
     let id = key_id("pub:", key);
-    let mut v = op(&id).ok()?;
-    if v.is_undefined() {
-        let der = key.to_pkcs1_der().ok()?;
-        node_load_public(&id, &der).ok()?;
-        v = op(&id).ok()?;
-    }
-    (!v.is_undefined()).then_some(v)
+    let der = || key.to_pkcs1_der().ok().map(Zeroizing::new);
+    with_key(&id, der, node_load_public, op)
 }
 
 /// Node's `crypto` where it supports the operation, RustCrypto otherwise.
@@ -119,7 +158,9 @@ impl RsaProvider for NodeCryptoProvider {
         rng: &mut dyn CryptoRng,
     ) -> Result<Vec<u8>, selo::crypto::Error> {
         let pss = scheme == SignatureScheme::PssSha256;
-        if let Some(sig) = with_private(key, |id| node_sign(pss, id, msg)) {
+        // Signing refuses no peer input: whatever Node could not do,
+        // RustCrypto does (and re-checks its result too).
+        if let Node::Done(sig) = with_private(key, |id| node_sign(pss, id, msg)) {
             return Ok(sig);
         }
         node_fallback("sign");
@@ -134,17 +175,21 @@ impl RsaProvider for NodeCryptoProvider {
         sig: &[u8],
     ) -> Result<(), selo::crypto::Error> {
         let pss = scheme == SignatureScheme::PssSha256;
-        if let Some(ok) =
-            with_public(key, |id| node_verify(pss, id, msg, sig)).and_then(|v| v.as_bool())
-        {
-            return if ok {
-                Ok(())
-            } else {
-                Err(selo::crypto::Error::new(
-                    selo::crypto::Code::BadSignature,
-                    "signature does not verify",
-                ))
-            };
+        let refused = || {
+            Err(selo::crypto::Error::new(
+                selo::crypto::Code::BadSignature,
+                "signature does not verify",
+            ))
+        };
+        match with_public(key, |id| node_verify(pss, id, msg, sig)) {
+            Node::Done(v) => match v.as_bool() {
+                Some(true) => return Ok(()),
+                Some(false) => return refused(),
+                None => {}
+            },
+            // Node's refusal is final: never handed on to be overturned.
+            Node::Refused => return refused(),
+            Node::Unavailable => {}
         }
         node_fallback("verify");
         RUSTCRYPTO.verify(key, scheme, msg, sig)
@@ -158,8 +203,8 @@ impl RsaProvider for NodeCryptoProvider {
         rng: &mut dyn CryptoRng,
     ) -> Result<Vec<u8>, selo::crypto::Error> {
         if let Some(p) = node_padding(padding)
-            && let Some(ct) = with_public(key, |id| node_encrypt(p, id, msg))
-                .and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
+            && let Node::Done(v) = with_public(key, |id| node_encrypt(p, id, msg))
+            && let Some(ct) = v.dyn_ref::<js_sys::Uint8Array>()
         {
             return Ok(ct.to_vec());
         }
@@ -176,12 +221,23 @@ impl RsaProvider for NodeCryptoProvider {
     ) -> Result<Zeroizing<Vec<u8>>, selo::crypto::Error> {
         // PKCS#1 v1.5 decryption never goes to Node: it refuses it, and the
         // contract requires implicit rejection, which RustCrypto implements.
+        // An OAEP ciphertext Node (OpenSSL) refuses stays refused: handed
+        // on, RustCrypto would accept one whose first octet is not zero
+        // (its `rsa` ignores that octet on purpose; RFC 8017 refuses it).
         if padding != Padding::Pkcs1v15
             && ciphertext.len() == key.size()
             && let Some(p) = node_padding(padding)
-            && let Some(pt) = with_private(key, |id| node_decrypt(p, id, ciphertext))
         {
-            return Ok(Zeroizing::new(pt));
+            match with_private(key, |id| node_decrypt(p, id, ciphertext)) {
+                Node::Done(pt) => return Ok(Zeroizing::new(pt)),
+                Node::Refused => {
+                    return Err(selo::crypto::Error::new(
+                        selo::crypto::Code::DecryptFailed,
+                        "decrypt: decryption failed",
+                    ));
+                }
+                Node::Unavailable => {}
+            }
         }
         node_fallback("decrypt");
         RUSTCRYPTO.decrypt(key, padding, ciphertext, rng)
