@@ -24,13 +24,20 @@ export interface ReceivedResponse { status: number; headers?: HeadersLike; body?
 export declare class SeloError extends Error {
   constructor(code: string, message: string, httpStatus?: number);
   readonly name: 'SeloError';
-  /** The core's stable dotted code, one of `allCodes()` (drivers add one: `OfbHttpError`'s "ofb.client.http_status"). */
+  /** The stable dotted code: one of `allCodes()`, or of `hostCodes()` for the package's own layers (`OfbHttpError`, `JwksFetchError`). */
   readonly code: string;
   /** The HTTP status a server role answers with, where the protocol defines one. */
   readonly httpStatus?: number;
 }
 
 export declare function allCodes(): string[];
+/**
+ * The codes only the host-language layers of the selo packages raise, never
+ * the core (`selo::HOST_CODES`, one table for every binding); this package's
+ * HTTP helpers, `JwksSource` and `OfbClient` raise "ofb.jwks.fetch",
+ * "ofb.client.http_status" and "http.body_too_large".
+ */
+export declare function hostCodes(): string[];
 export declare function coreVersion(): string;
 export declare function setDefaultRsaProvider(name: RsaProviderName): void;
 export declare function getDefaultRsaProvider(): RsaProviderName;
@@ -426,7 +433,7 @@ export declare class JwksSource {
   refresh(): Promise<void>;
   verifier(kid?: string): Promise<OfbVerifier>;
 }
-/** The JWK Set could not be fetched: code "ofb.jwks.fetch" (driver-level, not in `allCodes()`). */
+/** The JWK Set could not be fetched: code "ofb.jwks.fetch" (driver-level: in `hostCodes()`, not in `allCodes()`). */
 export declare class JwksFetchError extends SeloError {
   readonly code: 'ofb.jwks.fetch';
   readonly kind: 'timeout' | 'network' | 'status' | 'malformed';
@@ -443,7 +450,7 @@ export declare class OfbClient {
 }
 /**
  * `OfbClient.request`: a non-2xx reply whose body is not a JWS. A driver-level
- * code, not in `allCodes()`: "ofb.client.http_status".
+ * code (in `hostCodes()`, not in `allCodes()`): "ofb.client.http_status".
  */
 export declare class OfbHttpError extends SeloError {
   readonly code: 'ofb.client.http_status';

@@ -50,6 +50,7 @@ export const {
   formatCpf,
   getDefaultRsaProvider,
   hmacSha512,
+  hostCodes,
   importJwk,
   importPublicKey,
   isValidBarcode,

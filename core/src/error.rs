@@ -8,6 +8,11 @@
 //!
 //! The areas declare their codes with [`define_error!`]; [`all_codes`] is the
 //! single table the bindings expose and test against.
+//!
+//! A few codes are raised only by the host-language layers (HTTP drivers,
+//! JWKS fetchers, the Java/C# loaders and handle wrappers), never by the
+//! core. They are listed here too, in [`HOST_CODES`] ([`host_codes`]), so
+//! every binding's copy is generated from, or tested against, one table.
 
 use std::fmt;
 
@@ -202,6 +207,90 @@ pub fn all_codes() -> Vec<&'static str> {
     v
 }
 
+/// Which host-language layer raises a [`HostCode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HostLayer {
+    /// The HTTP helpers of the packages: server body limits, OFB clients,
+    /// remote JWK Set fetchers.
+    Http,
+    /// The language wrappers over the native library (Java and C# over the C
+    /// ABI, Python over uniffi): loading it, handle lifetime, a native panic.
+    Wrapper,
+}
+
+/// A stable code raised by the host-language layers (HTTP drivers, loaders),
+/// never by the core. Same promise as the core's codes: the string never
+/// changes once released.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostCode {
+    /// The stable dotted code string.
+    pub code: &'static str,
+    /// The HTTP status a server helper answers with, where one applies.
+    pub http_status: Option<u16>,
+    /// The layer that raises it.
+    pub layer: HostLayer,
+    /// One line: what went wrong.
+    pub meaning: &'static str,
+}
+
+/// The codes raised by the host-language layers (HTTP drivers, loaders),
+/// never by the core, in a fixed order. They are not in [`all_codes`]; the
+/// bindings expose them as a second list (`selo_host_error_code_at`,
+/// `hostCodes()`, `selo.host_codes()`, `ErrorCodes.HOST`, `ErrorCodes.Host`)
+/// and each language's tests check that every code its sources raise is in
+/// one of the lists.
+pub const HOST_CODES: &[HostCode] = &[
+    HostCode {
+        code: "ofb.jwks.fetch",
+        http_status: None,
+        layer: HostLayer::Http,
+        meaning: "a remote JWK Set could not be fetched or read (timeout, network, HTTP status, malformed)",
+    },
+    HostCode {
+        code: "ofb.client.http_status",
+        http_status: None,
+        layer: HostLayer::Http,
+        meaning: "OFB client: a non-2xx reply whose body is not a signed JWS",
+    },
+    HostCode {
+        code: "http.body_too_large",
+        http_status: Some(413),
+        layer: HostLayer::Http,
+        meaning: "a server helper refused a request body over its limit (default 1 MiB) before reading it all",
+    },
+    HostCode {
+        code: "ffi.no_native_library",
+        http_status: None,
+        layer: HostLayer::Wrapper,
+        meaning: "no native selo library for this platform could be loaded",
+    },
+    HostCode {
+        code: "ffi.closed",
+        http_status: None,
+        layer: HostLayer::Wrapper,
+        meaning: "a closed (disposed) handle was used",
+    },
+    HostCode {
+        code: "ffi.unknown",
+        http_status: None,
+        layer: HostLayer::Wrapper,
+        meaning: "a native call failed without leaving an error code (defensive fallback)",
+    },
+    HostCode {
+        // Python, released undotted in 0.2.0: kept as is (a rename breaks users).
+        code: "internal",
+        http_status: None,
+        layer: HostLayer::Wrapper,
+        meaning: "the native module failed internally (a caught Rust panic); please report it",
+    },
+];
+
+/// The codes of [`HOST_CODES`], in its order.
+pub fn host_codes() -> Vec<&'static str> {
+    HOST_CODES.iter().map(|h| h.code).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +316,43 @@ mod tests {
                 "code {c} has unknown area {area}"
             );
         }
+    }
+
+    #[test]
+    fn host_codes_are_unique_dotted_and_never_core_codes() {
+        let core: HashSet<_> = all_codes().into_iter().collect();
+        let mut seen = HashSet::new();
+        for h in HOST_CODES {
+            let c = h.code;
+            assert!(seen.insert(c), "duplicate host code {c}");
+            assert!(!core.contains(c), "host code {c} is also a core code");
+            // `internal` (Python) was released undotted; every other code is dotted.
+            assert!(
+                c.split('.').count() >= 2 || c == "internal",
+                "host code {c} is not dotted"
+            );
+            assert!(
+                c.chars().all(|ch| ch.is_ascii_lowercase()
+                    || ch.is_ascii_digit()
+                    || ch == '.'
+                    || ch == '_'),
+                "host code {c} has characters outside [a-z0-9._]"
+            );
+            let area = c.split('.').next().unwrap_or_default();
+            let expected: &[&str] = match h.layer {
+                HostLayer::Http => &["ofb", "http"],
+                HostLayer::Wrapper => &["ffi", "internal"],
+            };
+            assert!(
+                expected.contains(&area),
+                "host code {c}: area {area} for {:?}",
+                h.layer
+            );
+            assert!(
+                !h.meaning.is_empty() && !h.meaning.contains('\n'),
+                "{c}: one-line meaning"
+            );
+        }
+        assert_eq!(host_codes().len(), HOST_CODES.len());
     }
 }

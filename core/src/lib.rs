@@ -16,7 +16,8 @@
 //! as plain data ([`http::ReceivedResponse`]).
 //!
 //! Every error carries a stable dotted code ([`error::all_codes`]) shared by
-//! every language binding.
+//! every language binding; the few codes only the host-language layers raise
+//! (HTTP drivers, loaders) are listed in [`error::HOST_CODES`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -33,4 +34,4 @@ pub mod ofb;
 pub mod rng;
 pub mod safra;
 
-pub use error::{Error, all_codes};
+pub use error::{Error, HOST_CODES, HostCode, HostLayer, all_codes, host_codes};

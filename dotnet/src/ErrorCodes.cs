@@ -3,7 +3,8 @@ namespace Selo
     using System.Collections.Generic;
 
     /// <summary>
-    /// Every stable error code, in the core's order (<c>selo::all_codes()</c>).
+    /// Every stable error code, in the core's order (<c>selo::all_codes()</c>),
+    /// then the C binding's own and the host layers' codes.
     /// Generated from the library by scripts/test-ffi (bindings/ffi/tests/gen_error_codes.py),
     /// which fails when this copy is stale; a test also checks it equals <c>selo_error_codes</c>.
     /// </summary>
@@ -147,6 +148,22 @@ namespace Selo
             "ffi.invalid_argument",
             "ffi.invalid_handle",
             "ffi.panic"
+        };
+
+        /// <summary>
+        /// Codes raised only by the host-language layers of the selo packages (HTTP helpers,
+        /// JWKS fetchers, loaders and handle wrappers; this wrapper raises some of them),
+        /// never by the library (<c>selo::HOST_CODES</c>, <c>selo_host_error_code_at</c>).
+        /// </summary>
+        public static readonly IReadOnlyList<string> Host = new[]
+        {
+            "ofb.jwks.fetch",
+            "ofb.client.http_status",
+            "http.body_too_large",
+            "ffi.no_native_library",
+            "ffi.closed",
+            "ffi.unknown",
+            "internal"
         };
     }
 }

@@ -36,6 +36,8 @@ namespace Selo
         [DllImport(Lib)] internal static extern int selo_error_codes(out IntPtr o);
         [DllImport(Lib)] internal static extern UIntPtr selo_ffi_error_code_count();
         [DllImport(Lib)] internal static extern IntPtr selo_ffi_error_code_at(UIntPtr i);
+        [DllImport(Lib)] internal static extern UIntPtr selo_host_error_code_count();
+        [DllImport(Lib)] internal static extern IntPtr selo_host_error_code_at(UIntPtr i);
         [DllImport(Lib)] internal static extern IntPtr selo_version();
 
         [DllImport(Lib)] internal static extern int selo_request_new(byte[] method, byte[] url, out IntPtr o);

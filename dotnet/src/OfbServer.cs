@@ -42,7 +42,7 @@ namespace Selo
     {
         public const long DefaultMaxBytes = 1024 * 1024;
 
-        /// <summary>A body over the limit: code "http.body_too_large" (driver-level, not in the core's list).</summary>
+        /// <summary>A body over the limit: code "http.body_too_large" (driver-level: in <see cref="ErrorCodes.Host"/>, not the core's list).</summary>
         public sealed class TooLargeException : SeloException
         {
             public TooLargeException(long limit)
@@ -300,7 +300,7 @@ namespace Selo
     /// </summary>
     public sealed class OfbRemoteJwks
     {
-        /// <summary>The set could not be fetched: code "ofb.jwks.fetch" (driver-level); Kind says why.</summary>
+        /// <summary>The set could not be fetched: code "ofb.jwks.fetch" (driver-level, in <see cref="ErrorCodes.Host"/>); Kind says why.</summary>
         public sealed class FetchException : SeloException
         {
             public FetchException(string kind, string message, Exception inner)

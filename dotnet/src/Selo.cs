@@ -1162,5 +1162,18 @@ namespace Selo
 
             return l;
         }
+
+        /// <summary>The codes only the host layers raise (HTTP helpers, loaders), never the library.</summary>
+        public static IList<string> HostErrorCodes()
+        {
+            var n = Native.selo_host_error_code_count().ToUInt64();
+            var l = new List<string>();
+            for (ulong i = 0; i < n; i++)
+            {
+                l.Add(Utf8.Read(Native.selo_host_error_code_at(new UIntPtr(i))));
+            }
+
+            return l;
+        }
     }
 }

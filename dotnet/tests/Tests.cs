@@ -14,7 +14,62 @@ namespace Selo.Tests
         {
             CollectionAssert.AreEqual(ErrorCodes.All.ToList(), Library.ErrorCodes().ToList());
             CollectionAssert.AreEqual(ErrorCodes.Ffi.ToList(), Library.FfiErrorCodes().ToList());
+            CollectionAssert.AreEqual(ErrorCodes.Host.ToList(), Library.HostErrorCodes().ToList());
             Assert.AreEqual("0.2.0", Library.Version);
+        }
+
+        /// <summary>
+        /// Every code this wrapper raises: string literals that are a dotted code (or start a
+        /// message with "code: "), and the first literal argument of <c>new SeloException(…)</c> /
+        /// <c>base(…)</c> (which also catches an undotted code). dotnet/src is found from
+        /// SELO_VECTORS (repo/tests/vectors); the generated ErrorCodes.cs is left out.
+        /// </summary>
+        public static SortedDictionary<string, string> CodesInCSharpSources()
+        {
+            var src = System.IO.Path.Combine(Json.VectorsRoot, "..", "..", "dotnet", "src");
+            var patterns = new[]
+            {
+                new System.Text.RegularExpressions.Regex("\"([a-z]+(?:\\.[a-z0-9_]+)+)(?:\"|: )"),
+                new System.Text.RegularExpressions.Regex("(?:new SeloException|base)\\(\"([a-z][a-z0-9_.]*)\""),
+            };
+            var found = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (var f in System.IO.Directory.GetFiles(src, "*.cs").OrderBy(f => f, StringComparer.Ordinal))
+            {
+                if (System.IO.Path.GetFileName(f) == "ErrorCodes.cs")
+                {
+                    continue;
+                }
+
+                var text = System.IO.File.ReadAllText(f);
+                foreach (var p in patterns)
+                {
+                    foreach (System.Text.RegularExpressions.Match m in p.Matches(text))
+                    {
+                        if (!found.ContainsKey(m.Groups[1].Value))
+                        {
+                            found[m.Groups[1].Value] = System.IO.Path.GetFileName(f);
+                        }
+                    }
+                }
+            }
+
+            return found;
+        }
+
+        [Test]
+        public void EveryCodeTheCSharpSourcesRaiseIsInATable()
+        {
+            var found = CodesInCSharpSources();
+            // The scan sees the wrapper's own codes (so it would see a new one).
+            foreach (var c in new[] { "ofb.jwks.fetch", "http.body_too_large", "ffi.closed", "ffi.unknown" })
+            {
+                Assert.IsTrue(found.ContainsKey(c), "scan missed " + c);
+            }
+
+            var known = new HashSet<string>(ErrorCodes.All.Concat(ErrorCodes.Ffi).Concat(ErrorCodes.Host));
+            var unlisted = found.Where(e => !known.Contains(e.Key)).Select(e => e.Key + " (" + e.Value + ")").ToList();
+            CollectionAssert.AreEqual(new List<string>(), unlisted,
+                "codes raised in C# but in no table: add them to HOST_CODES in core/src/error.rs");
         }
 
         [Test]

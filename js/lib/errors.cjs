@@ -1,7 +1,8 @@
 'use strict';
 /**
  * Every error selo raises for a protocol, key or crypto failure.
- * `code` is the core's stable dotted code (see `allCodes()`), `httpStatus`
+ * `code` is the core's stable dotted code (see `allCodes()`; the package's
+ * own HTTP helpers add the few of `hostCodes()`), `httpStatus`
  * the status a server role answers with, where the protocol defines one.
  */
 class SeloError extends Error {

@@ -158,8 +158,8 @@ function isPermanentTransportError(err) {
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 /**
- * A request body over the limit (HTTP 413). A driver-level code, not in
- * `allCodes()`: "http.body_too_large". `limit` is the configured maximum.
+ * A request body over the limit (HTTP 413). A driver-level code (in
+ * `hostCodes()`, not `allCodes()`): "http.body_too_large". `limit` is the configured maximum.
  */
 class BodyTooLargeError extends Error {
   constructor(limit, declared) {

@@ -262,8 +262,8 @@ function makeOfb(wasm) {
 
 /**
  * A non-2xx OFB reply that is not a signed JWS. A driver-level code (the
- * reply's HTTP status is not a core protocol failure, so it is not in
- * `allCodes()`): "ofb.client.http_status".
+ * reply's HTTP status is not a core protocol failure, so it is in
+ * `hostCodes()`, not `allCodes()`): "ofb.client.http_status".
  */
 class OfbHttpError extends SeloError {
   constructor(method, url, r) {
@@ -282,8 +282,8 @@ class OfbHttpError extends SeloError {
 }
 
 /**
- * The JWK Set could not be fetched. A driver-level code, not in
- * `allCodes()`: "ofb.jwks.fetch"; `kind` is "timeout", "network", "status"
+ * The JWK Set could not be fetched. A driver-level code (in `hostCodes()`,
+ * not `allCodes()`): "ofb.jwks.fetch"; `kind` is "timeout", "network", "status"
  * or "malformed".
  */
 class JwksFetchError extends SeloError {

@@ -46,6 +46,7 @@ __all__ = [
     "BmpError",
     "BrError",
     "all_codes",
+    "host_codes",
     "http_status",
     "Money",
     "cents",
@@ -71,6 +72,15 @@ def all_codes() -> List[str]:
     return list(_n.all_codes())
 
 
+def host_codes() -> List[str]:
+    """The codes only the host-language layers of the selo packages raise
+    (HTTP helpers, JWKS fetchers, wrappers — here ``ofb.jwks.fetch`` and
+    ``internal``), never the core: the core's one table of them
+    (``selo::HOST_CODES``)."""
+    return list(_n.host_codes())
+
+
 def http_status(code: str):  # type: ignore[no-untyped-def]
-    """The HTTP status a server role answers for ``code`` (``None`` if the core defines none)."""
+    """The HTTP status a server role answers for ``code`` (``None`` if the core's
+    tables define none; host-layer codes included, ``http.body_too_large`` is 413)."""
     return _n.http_status(code)

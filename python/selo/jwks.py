@@ -35,8 +35,8 @@ __all__ = ["RemoteJwks", "AsyncRemoteJwks", "JwksFetchError", "SkippedKey", "kid
 
 
 class JwksFetchError(SeloError):
-    """The JWK Set could not be fetched or read. A driver-level code (not in
-    ``selo.all_codes()``): ``ofb.jwks.fetch``; ``kind`` is ``"timeout"``,
+    """The JWK Set could not be fetched or read. A driver-level code (in
+    ``selo.host_codes()``, not ``selo.all_codes()``): ``ofb.jwks.fetch``; ``kind`` is ``"timeout"``,
     ``"network"``, ``"status"`` or ``"malformed"``."""
 
     def __init__(self, kind: str, message: str) -> None:

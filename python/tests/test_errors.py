@@ -82,3 +82,86 @@ def test_argument_errors_are_value_errors():
         selo.safra.Session("hml", "C", provider="openssl")
     with pytest.raises(ValueError):
         selo.safra.Session("hml", "C").prepare(selo.safra.Operation.authenticate(), now=-1)
+
+
+def host_codes_in_source():
+    """The codes only the host layers raise, read from the core's
+    ``HOST_CODES`` table in core/src/error.rs, in its order."""
+    text = (ROOT / "core/src/error.rs").read_text(encoding="utf-8")
+    block = text[text.index("pub const HOST_CODES"):]
+    block = block[: block.index("\n];\n")]
+    return re.findall(r'code: "([a-z0-9_.]+)",', block)
+
+
+def test_host_codes_equal_the_core_table_and_are_not_core_codes():
+    host = selo.host_codes()
+    assert host == host_codes_in_source()
+    assert "ofb.jwks.fetch" in host and "internal" in host
+    assert not set(host) & set(selo.all_codes())
+    assert selo.http_status("http.body_too_large") == 413
+    assert selo.http_status("ofb.jwks.fetch") is None
+
+
+# String constants in the package that look like a code but are not one:
+# ASGI/WSGI keys and message types, field paths of a boleto.
+NOT_CODES = {"http.response.start", "http.response.body", "wsgi.input", "documento.valor", "documento.desconto.valor"}
+CODE_RE = re.compile(r"([a-z]+(?:\.[a-z0-9_]+)+)(?::\s|$)")
+
+
+def codes_in_python_sources():
+    """Every code the package's own Python raises: string constants (f-string
+    parts included) that are a dotted code or start a message with "code: ",
+    and the first string argument of ``error_for`` or of a SeloError
+    (subclass) taking ``(code, message)``, and of ``super().__init__`` in a
+    SeloError subclass (these also catch an undotted code)."""
+    import ast
+
+    error_classes = set()  # SeloError and its subclasses
+    code_first = set()  # those whose constructor is SeloError's (code, message)
+    todo = [selo.SeloError]
+    while todo:
+        c = todo.pop()
+        error_classes.add(c.__name__)
+        if c.__init__ is selo.SeloError.__init__:
+            code_first.add(c.__name__)
+        todo += c.__subclasses__()
+    found = {}
+    for path in sorted((ROOT / "python" / "selo").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                m = CODE_RE.match(node.value)
+                if m:
+                    found.setdefault(m.group(1), path.name)
+            if isinstance(node, ast.ClassDef):
+                bases = {getattr(b, "id", getattr(b, "attr", None)) for b in node.bases}
+                if bases & error_classes:
+                    for call in ast.walk(node):
+                        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                                and call.func.attr == "__init__" and isinstance(call.func.value, ast.Call)
+                                and getattr(call.func.value.func, "id", None) == "super"
+                                and call.args and isinstance(call.args[0], ast.Constant)
+                                and isinstance(call.args[0].value, str)):
+                            found.setdefault(call.args[0].value, path.name)
+            if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+                name = getattr(node.func, "id", getattr(node.func, "attr", None))
+                if (name in code_first or name == "error_for") and isinstance(node.args[0].value, str):
+                    found.setdefault(node.args[0].value, path.name)
+    return {c: f for c, f in found.items() if c not in NOT_CODES}
+
+
+def test_every_code_the_python_sources_raise_is_in_a_table():
+    found = codes_in_python_sources()
+    # The scan sees the driver codes (so it would see a new one).
+    for c in ("ofb.jwks.fetch", "http.body_too_large", "internal", "ofb.replay.store_failed"):
+        assert c in found, f"scan missed {c}"
+    # ffi.* codes reach Python only through the C ABI fast path (_capi.py),
+    # which turns them into ValueError / SeloError("internal"): the C
+    # binding's FFI_CODES, read from its source.
+    text = (ROOT / "bindings/ffi/src/lib.rs").read_text(encoding="utf-8")
+    block = text[text.index("pub const FFI_CODES"):]
+    ffi = set(re.findall(r'"(ffi\.[a-z0-9_]+)"', block[: block.index("];")]))
+    assert "ffi.panic" in ffi
+    known = set(selo.all_codes()) | set(selo.host_codes()) | ffi
+    unlisted = sorted(f"{c} ({f})" for c, f in found.items() if c not in known)
+    assert unlisted == [], "codes raised in Python but in no table: add them to HOST_CODES in core/src/error.rs"

@@ -315,6 +315,14 @@ size_t selo_ffi_error_code_count(void);
 // The `index`-th `ffi.*` code, or NULL past the end. Static storage.
 const char *selo_ffi_error_code_at(size_t index);
 
+// The number of codes raised only by the host-language layers of the selo
+// packages (HTTP drivers, JWKS fetchers, the wrappers' loaders and handles),
+// never by this library: `selo::HOST_CODES`.
+size_t selo_host_error_code_count(void);
+
+// The `index`-th host-layer code, or NULL past the end. Static storage.
+const char *selo_host_error_code_at(size_t index);
+
 // The library version (`SELO_VERSION_STRING`, the workspace version). Static storage.
 const char *selo_version(void);
 

@@ -529,6 +529,8 @@ static CORE_CODES: LazyLock<Vec<CString>> =
     LazyLock::new(|| selo::all_codes().into_iter().map(c_string_lossy).collect());
 static FFI_CODES_C: LazyLock<Vec<CString>> =
     LazyLock::new(|| FFI_CODES.iter().map(|c| c_string_lossy(c)).collect());
+static HOST_CODES_C: LazyLock<Vec<CString>> =
+    LazyLock::new(|| selo::host_codes().into_iter().map(c_string_lossy).collect());
 static VERSION: LazyLock<CString> = LazyLock::new(|| c_string_lossy(env!("CARGO_PKG_VERSION")));
 
 /// The number of stable error codes in the core's table (`selo::all_codes()`).
@@ -578,6 +580,24 @@ pub extern "C" fn selo_ffi_error_code_at(index: usize) -> *const c_char {
     })
 }
 
+/// The number of codes raised only by the host-language layers of the selo
+/// packages (HTTP drivers, JWKS fetchers, the wrappers' loaders and handles),
+/// never by this library: `selo::HOST_CODES`.
+#[unsafe(no_mangle)]
+pub extern "C" fn selo_host_error_code_count() -> usize {
+    guard(0, || HOST_CODES_C.len())
+}
+
+/// The `index`-th host-layer code, or NULL past the end. Static storage.
+#[unsafe(no_mangle)]
+pub extern "C" fn selo_host_error_code_at(index: usize) -> *const c_char {
+    guard(std::ptr::null(), || {
+        HOST_CODES_C
+            .get(index)
+            .map_or(std::ptr::null(), |c| c.as_ptr())
+    })
+}
+
 /// The library version (`SELO_VERSION_STRING`, the workspace version). Static storage.
 #[unsafe(no_mangle)]
 pub extern "C" fn selo_version() -> *const c_char {
@@ -593,6 +613,20 @@ mod tests {
         let e: FfiError = selo::bmp::Money::parse("1.234").unwrap_err().into();
         assert_eq!(e.status, SELO_ERR_BMP);
         assert_eq!(e.code, "bmp.money.precision");
+    }
+
+    #[test]
+    fn the_three_code_lists_are_disjoint() {
+        let core = selo::all_codes();
+        let host = selo::host_codes();
+        for c in FFI_CODES {
+            assert!(
+                !core.contains(&c) && !host.contains(&c),
+                "{c} is in two lists"
+            );
+        }
+        assert_eq!(selo_host_error_code_count(), host.len());
+        assert!(selo_host_error_code_at(host.len()).is_null());
     }
 
     #[test]

@@ -2,8 +2,10 @@
 """Rewrites the error-code lists of the Java and C# wrappers from the library.
 
 java/src/main/java/dev/selo/ErrorCodes.java and dotnet/src/ErrorCodes.cs are
-hand-readable copies of the core's table (selo_error_code_at) and the C
-binding's own codes (selo_ffi_error_code_at). This script loads libselo with
+hand-readable copies of the core's table (selo_error_code_at), the C
+binding's own codes (selo_ffi_error_code_at) and the codes only the host
+layers raise (selo_host_error_code_at, selo::HOST_CODES: HTTP drivers, JWKS
+fetchers, the wrappers' loaders and handles). This script loads libselo with
 ctypes and rewrites only the string lists inside them; scripts/test-ffi then
 fails when git sees a difference (stale copy: commit the regenerated file).
 Usage: gen_error_codes.py <repo root> <path to libselo.so>
@@ -15,10 +17,10 @@ from pathlib import Path
 
 root = Path(sys.argv[1])
 lib = ctypes.CDLL(sys.argv[2])
-for name in ("selo_error_code_at", "selo_ffi_error_code_at"):
+for name in ("selo_error_code_at", "selo_ffi_error_code_at", "selo_host_error_code_at"):
     getattr(lib, name).restype = ctypes.c_char_p
     getattr(lib, name).argtypes = [ctypes.c_size_t]
-for name in ("selo_error_code_count", "selo_ffi_error_code_count"):
+for name in ("selo_error_code_count", "selo_ffi_error_code_count", "selo_host_error_code_count"):
     getattr(lib, name).restype = ctypes.c_size_t
     getattr(lib, name).argtypes = []
 
@@ -32,7 +34,7 @@ def codes(prefix):
     return out
 
 
-core, ffi = codes("error_"), codes("ffi_error_")
+core, ffi, host = codes("error_"), codes("ffi_error_"), codes("host_error_")
 
 
 def rewrite(path, blocks):
@@ -51,6 +53,7 @@ rewrite(
     [
         (r"(List<String> ALL =\n\s*List\.of\(\n).*?\);", core, "      ", ");"),
         (r"(List<String> FFI =\n\s*List\.of\(\n).*?\);", ffi, "      ", ");"),
+        (r"(List<String> HOST =\n\s*List\.of\(\n).*?\);", host, "      ", ");"),
     ],
 )
 rewrite(
@@ -58,6 +61,7 @@ rewrite(
     [
         (r"(IReadOnlyList<string> All = new\[\]\n\s*\{\n).*?\n(?=\s*\};)", core, "            ", "\n"),
         (r"(IReadOnlyList<string> Ffi = new\[\]\n\s*\{\n).*?\n(?=\s*\};)", ffi, "            ", "\n"),
+        (r"(IReadOnlyList<string> Host = new\[\]\n\s*\{\n).*?\n(?=\s*\};)", host, "            ", "\n"),
     ],
 )
-print(f"error codes: {len(core)} core + {len(ffi)} ffi written to the Java and C# lists")
+print(f"error codes: {len(core)} core + {len(ffi)} ffi + {len(host)} host written to the Java and C# lists")

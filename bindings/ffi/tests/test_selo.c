@@ -77,6 +77,16 @@ static void test_error_codes(void) {
   }
   CHECK(selo_error_code_at(n) == NULL, "past the end");
   CHECK(selo_ffi_error_code_count() == 5, "ffi codes");
+  /* Codes only the host layers raise (selo::HOST_CODES): dotted (but Python's
+     released `internal`), never a core code. */
+  size_t h = selo_host_error_code_count();
+  CHECK(h >= 6, "host codes: %zu", h);
+  for (size_t i = 0; i < h; i++) {
+    const char *c = selo_host_error_code_at(i);
+    CHECK(c && (strchr(c, '.') || strcmp(c, "internal") == 0), "host code %zu", i);
+    for (size_t j = 0; c && j < n; j++) CHECK(strcmp(c, selo_error_code_at(j)) != 0, "host code %s is a core code", c);
+  }
+  CHECK(selo_host_error_code_at(h) == NULL, "host codes: past the end");
   CHECK(strcmp(str(selo_version()), SELO_VERSION_STRING) == 0, "version (library = header macros)");
   selo_string_free(joined);
   selo_string_free(joined); /* double free is harmless */

@@ -40,9 +40,21 @@ pub fn core_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
-/// The HTTP status a server role answers for `code`, where the core defines one.
+/// The codes only the host-language layers of the selo packages raise (this
+/// package's HTTP helpers and JWKS fetcher among them), never the core:
+/// `selo::HOST_CODES`, in its order.
+#[uniffi::export]
+pub fn host_codes() -> Vec<String> {
+    selo::host_codes().into_iter().map(str::to_string).collect()
+}
+
+/// The HTTP status a server role answers for `code`, where the core (or, for
+/// a host-layer code, `selo::HOST_CODES`) defines one.
 #[uniffi::export]
 pub fn http_status(code: String) -> Option<u16> {
+    if let Some(h) = selo::HOST_CODES.iter().find(|h| h.code == code) {
+        return h.http_status;
+    }
     macro_rules! find {
         ($($area:path),*) => {{
             $(

@@ -29,6 +29,14 @@ pub fn all_codes() -> Vec<String> {
     selo::all_codes().into_iter().map(str::to_string).collect()
 }
 
+/// The codes only the host-language layers of the selo packages raise (this
+/// package's HTTP helpers, JWKS fetcher and OFB client among them), never the
+/// core: `selo::HOST_CODES`, in its order.
+#[wasm_bindgen(js_name = hostCodes)]
+pub fn host_codes() -> Vec<String> {
+    selo::host_codes().into_iter().map(str::to_string).collect()
+}
+
 /// The version of the core this module was built from.
 #[wasm_bindgen(js_name = coreVersion)]
 pub fn core_version() -> String {

@@ -17,7 +17,7 @@ public final class BodyLimit {
 
   private BodyLimit() {}
 
-  /** A body over the limit: code {@code http.body_too_large}, status 413 (driver-level, not in the core's list). */
+  /** A body over the limit: code {@code http.body_too_large}, status 413 (driver-level: in {@link ErrorCodes#HOST}, not the core's list). */
   public static final class TooLargeException extends SeloException {
     private static final long serialVersionUID = 1L;
     private final long limit;

@@ -3,7 +3,8 @@ package dev.selo;
 import java.util.List;
 
 /**
- * Every stable error code, in the core's order ({@code selo::all_codes()}).
+ * Every stable error code, in the core's order ({@code selo::all_codes()}),
+ * then the C binding's own and the host layers' codes.
  * Generated from the library by scripts/test-ffi
  * (bindings/ffi/tests/gen_error_codes.py), which fails when this copy is
  * stale; a test also checks it equals {@code selo_error_codes}.
@@ -148,4 +149,20 @@ public final class ErrorCodes {
       "ffi.invalid_argument",
       "ffi.invalid_handle",
       "ffi.panic");
+
+  /**
+   * Codes raised only by the host-language layers of the selo packages (HTTP
+   * helpers, JWKS fetchers, loaders and handle wrappers; this wrapper raises
+   * some of them), never by the library ({@code selo::HOST_CODES},
+   * {@code selo_host_error_code_at}).
+   */
+  public static final List<String> HOST =
+      List.of(
+      "ofb.jwks.fetch",
+      "ofb.client.http_status",
+      "http.body_too_large",
+      "ffi.no_native_library",
+      "ffi.closed",
+      "ffi.unknown",
+      "internal");
 }

@@ -27,4 +27,13 @@ public final class Selo {
     }
     return List.of(c);
   }
+
+  /** The codes only the host layers raise (HTTP helpers, loaders), never the library. */
+  public static List<String> hostErrorCodes() {
+    String[] c = new String[(int) Ffi.N.selo_host_error_code_count()];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = Ffi.N.selo_host_error_code_at(i);
+    }
+    return List.of(c);
+  }
 }

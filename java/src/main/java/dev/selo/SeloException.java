@@ -3,7 +3,8 @@ package dev.selo;
 /**
  * A selo error: a stable dotted code ({@code "safra.envelope.reused_iv"}) and a
  * message saying what was expected and what was found (never key material).
- * The codes are {@link ErrorCodes#ALL} plus the binding's own {@link ErrorCodes#FFI}.
+ * The codes are {@link ErrorCodes#ALL} plus the binding's own {@link ErrorCodes#FFI}
+ * and the host layers' {@link ErrorCodes#HOST}.
  */
 public class SeloException extends RuntimeException {
   private static final long serialVersionUID = 1L;

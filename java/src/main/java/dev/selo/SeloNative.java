@@ -68,6 +68,10 @@ public interface SeloNative extends Library {
   int selo_error_codes(PointerByReference out);
   long selo_ffi_error_code_count();
   String selo_ffi_error_code_at(long index);
+
+  long selo_host_error_code_count();
+
+  String selo_host_error_code_at(long index);
   String selo_version();
 
   int selo_request_new(String method, String url, PointerByReference out);
