@@ -259,7 +259,8 @@ impl JtiCache {
     #[wasm_bindgen(constructor)]
     pub fn new(opts: JsValue) -> Result<JtiCache, JsValue> {
         #[allow(clippy::cast_precision_loss)]
-        let cap = get_opt_f64(&opts, "capacity", "options")?.unwrap_or(ofb::DEFAULT_CAPACITY as f64);
+        let cap =
+            get_opt_f64(&opts, "capacity", "options")?.unwrap_or(ofb::DEFAULT_CAPACITY as f64);
         if !(cap.is_finite() && cap >= 1.0) {
             return Err(type_err("options.capacity: expected a positive integer"));
         }

@@ -114,10 +114,7 @@ fn with_private(
     }
 }
 
-fn with_public(
-    key: &RsaPublicKey,
-    op: impl Fn(&str) -> Result<JsValue, JsValue>,
-) -> Node<JsValue> {
+fn with_public(key: &RsaPublicKey, op: impl Fn(&str) -> Result<JsValue, JsValue>) -> Node<JsValue> {
     let id = key_id("pub:", key);
     let der = || key.to_pkcs1_der().ok().map(Zeroizing::new);
     with_key(&id, der, node_load_public, op)
