@@ -17,13 +17,13 @@ public final class BodyLimit {
 
   private BodyLimit() {}
 
-  /** A body over the limit: code {@code http.body_too_large}, status 413 (driver-level: in {@link ErrorCodes#HOST}, not the core's list). */
+  /** A body over the limit: code {@code http.body_too_large}, status 0 like every host-layer error (the response is a 413; driver-level: in {@link ErrorCodes#HOST}, not the core's list). */
   public static final class TooLargeException extends SeloException {
     private static final long serialVersionUID = 1L;
     private final long limit;
 
     public TooLargeException(long limit) {
-      super("http.body_too_large", "the request body is over the limit of " + limit + " bytes", 413);
+      super("http.body_too_large", "the request body is over the limit of " + limit + " bytes", 0);
       this.limit = limit;
     }
 

@@ -22,7 +22,7 @@ public class SeloException extends RuntimeException {
     return code;
   }
 
-  /** The C ABI status family ({@code SELO_ERR_SAFRA} = 12, ...). */
+  /** The C ABI status family ({@code SELO_ERR_SAFRA} = 12, ...); 0 for the host layers' own errors ({@link ErrorCodes#HOST}). */
   public int getStatus() {
     return status;
   }
