@@ -11,22 +11,14 @@
 
 mod common;
 
+use common::safra::key;
 use selo::http::{ReceivedResponse, TransportFailure};
-use selo::keys::RsaPrivateKey;
 use selo::rng::seeded;
-use selo::safra::bank::{Bank, BankConfig};
 use selo::safra::boleto::BoletoRequest;
-use selo::safra::{
-    BaseUrl, NextAction, Operation, Outcome, PaddingChoice, Reply, SafraProfile, Session,
-};
-
-fn key(name: &str) -> RsaPrivateKey {
-    RsaPrivateKey::import(common::vector_text(&format!("external/keys/{name}.pem")).as_bytes())
-        .unwrap()
-}
+use selo::safra::{NextAction, Operation, Outcome, PaddingChoice, Reply, SafraProfile};
 
 fn boleto(nosso: u64) -> BoletoRequest {
-    let mut b = BoletoRequest::from_json(&common::vector_text("safra/boleto-sample.json")).unwrap();
+    let mut b = common::safra::boleto_sample();
     b.documento.nosso_numero = nosso;
     b
 }
@@ -44,37 +36,13 @@ enum Net {
     Gateway(u16),
 }
 
-struct World {
-    session: Session,
-    bank: Bank,
-    rng: chacha20::ChaCha20Rng,
-    now: u64,
-    /// (service, what happened) per exchange.
-    log: Vec<(String, String)>,
-}
+/// The log says what happened to each exchange.
+type World = common::safra::World<String>;
 
 impl World {
+    /// A client with `client` against a bank with the default profile.
     fn new(client: SafraProfile) -> World {
-        let mut rng = seeded([7; 32]);
-        let mut session =
-            Session::new(client, BaseUrl::parse("http://bank.test/psd"), "CLIENTE01").unwrap();
-        session.set_client_key(key("rsa1024-client"));
-        let bank = Bank::new(
-            BankConfig {
-                profile: SafraProfile::default(),
-                bank_key: key("rsa1024-bank"),
-                token_lifetime: 600,
-            },
-            &mut rng,
-        )
-        .unwrap();
-        World {
-            session,
-            bank,
-            rng,
-            now: 1_800_000_000,
-            log: vec![],
-        }
+        World::start(client, SafraProfile::default(), 7)
     }
 
     /// One exchange; `net(service)` decides what happens to it on the wire.
@@ -83,11 +51,11 @@ impl World {
         op: &Operation,
         net: &mut dyn FnMut(&str) -> Net,
     ) -> Result<Outcome, selo::safra::Error> {
-        let (id, req) = self.session.prepare_next(op, self.now, &mut self.rng)?;
-        let path = req.url.trim_start_matches("http://bank.test").to_string();
-        let service = path.rsplit('/').next().unwrap().to_string();
+        let sent = self.prepare(op)?;
+        let id = sent.id;
+        let service = sent.service.clone();
         assert_eq!(
-            req.resendable,
+            sent.request.resendable,
             service != "psd050",
             "{service}: resendable flag"
         );
@@ -96,9 +64,7 @@ impl World {
             self.log.push((service, format!("not sent ({f})")));
             return self.session.handle_transport_error(id, f, self.now);
         }
-        let resp = self
-            .bank
-            .handle(&path, &req.headers, &req.body, self.now, &mut self.rng);
+        let resp = self.deliver(&sent);
         match net {
             Net::LoseReply(f) => {
                 self.log
@@ -132,22 +98,14 @@ impl World {
         plan: &dyn Fn(&str, usize) -> Net,
     ) -> Result<Reply, selo::safra::Error> {
         let mut seen: std::collections::HashMap<String, usize> = Default::default();
-        for _ in 0..30 {
-            let out = self.exchange_with(op, &mut |svc| {
+        self.run_until_done(30, |w| {
+            w.exchange_with(op, &mut |svc| {
                 let n = seen.entry(svc.to_string()).or_default();
                 let net = plan(svc, *n);
                 *n += 1;
                 net
-            })?;
-            if let Outcome::Done(r) = out {
-                return Ok(r);
-            }
-        }
-        panic!("no result after 30 exchanges: {:?}", self.log);
-    }
-
-    fn services(&self) -> Vec<String> {
-        self.log.iter().map(|(s, w)| format!("{s}:{w}")).collect()
+            })
+        })
     }
 
     fn psd050_calls(&self, nosso: u64) -> u32 {
@@ -470,23 +428,14 @@ fn a_transport_error_for_an_unknown_id_is_refused() {
         .unwrap_err();
     assert_eq!(err.code(), "safra.session.unknown_request");
     // The id of a finished operation is unknown too (no double handling).
-    let (id, req) = w
-        .session
-        .prepare_next(&Operation::Handshake, w.now, &mut w.rng)
-        .unwrap();
-    let resp = w.bank.handle(
-        req.url.trim_start_matches("http://bank.test"),
-        &req.headers,
-        &req.body,
-        w.now,
-        &mut w.rng,
-    );
+    let sent = w.prepare(&Operation::Handshake).unwrap();
+    let resp = w.deliver(&sent);
     w.session
-        .handle_response(id, &resp, w.now, &mut w.rng)
+        .handle_response(sent.id, &resp, w.now, &mut w.rng)
         .unwrap();
     let err = w
         .session
-        .handle_transport_error(id, TransportFailure::Reset, w.now)
+        .handle_transport_error(sent.id, TransportFailure::Reset, w.now)
         .unwrap_err();
     assert_eq!(err.code(), "safra.session.unknown_request");
 }

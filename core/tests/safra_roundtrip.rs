@@ -9,81 +9,36 @@
 
 mod common;
 
+use common::safra::{boleto_sample as boleto, key};
 use selo::crypto::Padding;
 use selo::http::ReceivedResponse;
-use selo::keys::{KeyFormat, RsaPrivateKey};
+use selo::keys::KeyFormat;
 use selo::rng::seeded;
-use selo::safra::bank::{Bank, BankConfig, Fault};
-use selo::safra::boleto::{BoletoQuery, BoletoRequest};
+use selo::safra::bank::Fault;
+use selo::safra::boleto::BoletoQuery;
 use selo::safra::{
     BaseUrl, NextAction, On480, Operation, Outcome, PaddingChoice, Reply, SafraProfile, Session,
     SignatureMessage, State,
 };
 
-fn key(name: &str) -> RsaPrivateKey {
-    RsaPrivateKey::import(common::vector_text(&format!("external/keys/{name}.pem")).as_bytes())
-        .unwrap()
-}
-
-fn boleto() -> BoletoRequest {
-    BoletoRequest::from_json(&common::vector_text("safra/boleto-sample.json")).unwrap()
-}
-
-struct World {
-    session: Session,
-    bank: Bank,
-    rng: chacha20::ChaCha20Rng,
-    now: u64,
-    log: Vec<(String, u16)>,
-}
+/// The log holds the status of each exchange.
+type World = common::safra::World<u16>;
 
 impl World {
     fn new(client: SafraProfile, bank: SafraProfile) -> World {
-        let mut rng = seeded([9; 32]);
-        let mut session =
-            Session::new(client, BaseUrl::parse("http://bank.test/psd"), "CLIENTE01").unwrap();
-        session.set_client_key(key("rsa1024-client"));
-        let bank = Bank::new(
-            BankConfig {
-                profile: bank,
-                bank_key: key("rsa1024-bank"),
-                token_lifetime: 600,
-            },
-            &mut rng,
-        )
-        .unwrap();
-        World {
-            session,
-            bank,
-            rng,
-            now: 1_800_000_000,
-            log: vec![],
-        }
+        World::start(client, bank, 9)
     }
 
     fn exchange(&mut self, op: &Operation) -> Result<Outcome, selo::safra::Error> {
-        let (id, req) = self.session.prepare_next(op, self.now, &mut self.rng)?;
-        let path = req.url.trim_start_matches("http://bank.test").to_string();
-        let resp = self
-            .bank
-            .handle(&path, &req.headers, &req.body, self.now, &mut self.rng);
-        self.log
-            .push((path.rsplit('/').next().unwrap().to_string(), resp.status));
+        let sent = self.prepare(op)?;
+        let resp = self.deliver(&sent);
+        self.log.push((sent.service, resp.status));
         self.session
-            .handle_response(id, &resp, self.now, &mut self.rng)
+            .handle_response(sent.id, &resp, self.now, &mut self.rng)
     }
 
     fn run(&mut self, op: Operation) -> Result<Reply, selo::safra::Error> {
-        for _ in 0..20 {
-            if let Outcome::Done(r) = self.exchange(&op)? {
-                return Ok(r);
-            }
-        }
-        panic!("operation did not finish: {:?}", self.log);
-    }
-
-    fn services(&self) -> Vec<String> {
-        self.log.iter().map(|(s, st)| format!("{s}:{st}")).collect()
+        self.run_until_done(20, |w| w.exchange(&op))
     }
 }
 
@@ -477,15 +432,7 @@ fn garbage_responses_never_panic_and_have_codes() {
 #[test]
 fn bank_never_panics_on_garbage() {
     let mut rng = seeded([2; 32]);
-    let mut bank = Bank::new(
-        BankConfig {
-            profile: SafraProfile::default(),
-            bank_key: key("rsa1024-bank"),
-            token_lifetime: 600,
-        },
-        &mut rng,
-    )
-    .unwrap();
+    let mut bank = common::safra::bank(SafraProfile::default(), &mut rng);
     let h = |sid: &str| {
         vec![
             ("amc-session-id".to_string(), sid.to_string()),
