@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::providers;
 use selo::crypto::{RsaProvider, RustCryptoProvider, SignatureScheme};
 use selo::encoding::{b64url, is_uuid_v4};
 use selo::keys::jwk::{Jwk, JwkSet};
@@ -26,14 +27,6 @@ const ISS: &str = "5647fe90-f6bc-11eb-9a03-0242ac130003";
 const NOW: u64 = 1_790_000_000;
 const KID: &str = "selo-test-1";
 const JTI: &str = "7960577c-662c-456e-8cf5-e630828af635";
-
-fn providers() -> Vec<&'static dyn RsaProvider> {
-    #[allow(unused_mut)]
-    let mut v: Vec<&'static dyn RsaProvider> = vec![&RustCryptoProvider];
-    #[cfg(feature = "aws-lc")]
-    v.push(&selo::crypto::AwsLcProvider);
-    v
-}
 
 fn key(name: &str) -> RsaPrivateKey {
     let pem = std::fs::read(

@@ -11,7 +11,7 @@
 
 mod common;
 
-use selo::crypto::{RsaProvider, RustCryptoProvider};
+use common::providers;
 use selo::encoding::b64_decode;
 use selo::keys::RsaPrivateKey;
 use selo::keys::jwk::{Jwk, JwkSet};
@@ -21,14 +21,6 @@ use serde_json::{Value, json};
 const AUD: &str = "https://api.banco.example/open-banking/payments/v1/consents";
 const ISS: &str = "5647fe90-f6bc-11eb-9a03-0242ac130003";
 const KID: &str = "selo-test-1";
-
-fn providers() -> Vec<&'static dyn RsaProvider> {
-    #[allow(unused_mut)]
-    let mut v: Vec<&'static dyn RsaProvider> = vec![&RustCryptoProvider];
-    #[cfg(feature = "aws-lc")]
-    v.push(&selo::crypto::AwsLcProvider);
-    v
-}
 
 /// PyJWT and jose check `iat` against the real clock, so these tests use it.
 fn now() -> u64 {

@@ -13,20 +13,12 @@ mod common;
 #[path = "../examples/vectors_ofb.rs"]
 mod generator;
 
-use selo::crypto::RsaProvider;
+use common::providers;
 use selo::keys::RsaPrivateKey;
 use selo::keys::jwk::{Jwk, JwkSet};
 use selo::ofb::server::{self, RequestExpectations};
 use selo::ofb::{self, Expected, MemoryJtiCache, OfbProfile};
 use serde_json::Value;
-
-fn providers() -> Vec<&'static dyn RsaProvider> {
-    #[allow(unused_mut)]
-    let mut v: Vec<&'static dyn RsaProvider> = vec![&selo::crypto::RustCryptoProvider];
-    #[cfg(feature = "aws-lc")]
-    v.push(&selo::crypto::AwsLcProvider);
-    v
-}
 
 #[test]
 fn regenerating_gives_the_committed_files() {

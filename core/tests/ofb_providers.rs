@@ -10,16 +10,9 @@
 
 mod common;
 
-use selo::crypto::{Code, Padding, RsaProvider, RustCryptoProvider, SignatureScheme};
+use common::providers;
+use selo::crypto::{Code, Padding, SignatureScheme};
 use selo::keys::RsaPrivateKey;
-
-fn providers() -> Vec<&'static dyn RsaProvider> {
-    #[allow(unused_mut)]
-    let mut v: Vec<&'static dyn RsaProvider> = vec![&RustCryptoProvider];
-    #[cfg(feature = "aws-lc")]
-    v.push(&selo::crypto::AwsLcProvider);
-    v
-}
 
 fn keys() -> Vec<RsaPrivateKey> {
     ["rsa2048-ofb.pem", "rsa1024-client.pem"]

@@ -9,18 +9,10 @@
 
 mod common;
 
-use selo::crypto::RsaProvider;
+use common::providers;
 use selo::keys::jwk::JwkSet;
 use selo::ofb::{self, Code, Expected, OfbProfile};
 use serde_json::Value;
-
-fn providers() -> Vec<&'static dyn RsaProvider> {
-    #[allow(unused_mut)]
-    let mut v: Vec<&'static dyn RsaProvider> = vec![&selo::crypto::RustCryptoProvider];
-    #[cfg(feature = "aws-lc")]
-    v.push(&selo::crypto::AwsLcProvider);
-    v
-}
 
 /// The codes a vector's `expect` word may map to.
 fn codes_for(expect: &str, name: &str) -> Vec<Code> {

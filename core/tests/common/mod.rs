@@ -13,12 +13,23 @@
     clippy::indexing_slicing
 )]
 
+use selo::crypto::{RsaProvider, RustCryptoProvider};
 use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 pub mod safra;
+
+/// Every RSA provider this build has: RustCrypto and, with the `aws-lc`
+/// feature, aws-lc.
+pub fn providers() -> Vec<&'static dyn RsaProvider> {
+    #[allow(unused_mut)]
+    let mut v: Vec<&'static dyn RsaProvider> = vec![&RustCryptoProvider];
+    #[cfg(feature = "aws-lc")]
+    v.push(&selo::crypto::AwsLcProvider);
+    v
+}
 
 /// The repository root.
 pub fn root() -> PathBuf {
