@@ -487,6 +487,23 @@ class _ClientBase:
         #: oldest first (the latest 64).
         self.transport_errors: List[Tuple[str, BaseException]] = []
 
+    def _answered(self, p: Prepared, r: Any) -> Optional[Reply]:
+        """Hands the session the httpx response to ``p``; the reply if it
+        ended the operation, ``None`` to go round again."""
+        return self._went(self.session.handle(p.id, r.status_code, r.headers.multi_items(), r.content, self._clock()))
+
+    def _failed(self, p: Prepared, exc: BaseException) -> Optional[Reply]:
+        """The send of ``p`` raised ``exc`` (called from the driver's
+        ``except``). An httpx transport error is reported to the session
+        (:meth:`_transport_error`); anything else is re-raised once the
+        session knows the request's fate is unknown (:meth:`_abandoned`)."""
+        import httpx
+
+        if not isinstance(exc, httpx.TransportError):
+            self._abandoned(p)
+            raise exc
+        return self._transport_error(p, exc)
+
     def _transport_error(self, p: Prepared, exc: BaseException) -> Optional[Reply]:
         """Reports a failed send to the session; the reply if it ended the
         operation, ``None`` to go round again. Raises the session's error,
@@ -570,8 +587,6 @@ class Client(_ClientBase):
         """Runs one operation to its end and returns the core's reply.
         ``timeout`` (seconds or ``httpx.Timeout``) replaces the client's
         for each request of this operation."""
-        import httpx
-
         t = self.timeout if timeout is _UNSET else timeout
         with self._lock:
             last: Optional[BaseException] = None  # the transport failure behind the last recovery
@@ -579,16 +594,10 @@ class Client(_ClientBase):
                 p = self._prepare(op, last)
                 try:
                     r = self.http.request(p.method, p.url, headers=p.headers, content=p.body, timeout=t)
-                except httpx.TransportError as e:
-                    last = e
-                    reply = self._transport_error(p, e)
-                except BaseException:
-                    self._abandoned(p)
-                    raise
+                except BaseException as e:
+                    last, reply = e, self._failed(p, e)
                 else:
-                    last = None
-                    reply = self._went(self.session.handle(p.id, r.status_code, r.headers.multi_items(), r.content,
-                                                           self._clock()))
+                    last, reply = None, self._answered(p, r)
                 if reply is not None:
                     return reply
 
@@ -641,8 +650,6 @@ class AsyncClient(_ClientBase):
 
     async def run(self, op: Operation, *, timeout: Any = _UNSET) -> Reply:
         """Runs one operation to its end (see :meth:`Client.run`)."""
-        import httpx
-
         t = self.timeout if timeout is _UNSET else timeout
         if self._lock is None:
             self._lock = asyncio.Lock()
@@ -652,16 +659,10 @@ class AsyncClient(_ClientBase):
                 p = self._prepare(op, last)
                 try:
                     r = await self.http.request(p.method, p.url, headers=p.headers, content=p.body, timeout=t)
-                except httpx.TransportError as e:
-                    last = e
-                    reply = self._transport_error(p, e)
-                except BaseException:
-                    self._abandoned(p)
-                    raise
+                except BaseException as e:
+                    last, reply = e, self._failed(p, e)
                 else:
-                    last = None
-                    reply = self._went(self.session.handle(p.id, r.status_code, r.headers.multi_items(), r.content,
-                                                           self._clock()))
+                    last, reply = None, self._answered(p, r)
                 if reply is not None:
                     return reply
 
