@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Union
+from typing import Any, Callable, Iterator, List, Optional, Union
 
 from ._errors import SeloError
 from .keys import JwkSet
@@ -67,7 +68,8 @@ def kid_of(token: Union[str, bytes]) -> Optional[str]:
 
 class _Base:
     def __init__(self, url: str, *, timeout: float, max_age: float, cooldown: float,
-                 clock: Optional[Callable[[], float]], on_skipped_key: Optional[Callable[[SkippedKey], Any]]) -> None:
+                 clock: Optional[Callable[[], float]], on_skipped_key: Optional[Callable[[SkippedKey], Any]],
+                 http: Any, http_class: Callable[..., Any], transport: Any, verify: Any, cert: Any) -> None:
         self.url, self.timeout, self.max_age, self.cooldown = url, timeout, max_age, cooldown
         self._clock = clock or time.monotonic
         self._on_skipped = on_skipped_key
@@ -79,6 +81,9 @@ class _Base:
         self.skipped: List[SkippedKey] = []
         #: fetches started so far
         self.fetches = 0
+        self._own = http is None
+        self.http = http if http is not None else http_class(timeout=timeout, transport=transport, verify=verify,
+                                                             cert=cert)
 
     def _need(self, kid: Optional[str]) -> bool:
         now = self._clock()
@@ -114,6 +119,17 @@ class _Base:
             for s in skipped:
                 self._on_skipped(s)
 
+    @contextlib.contextmanager
+    def _fetching(self) -> Iterator[None]:
+        """Around one fetch's request: counts it, starts the cooldown, and
+        turns an httpx error into :class:`JwksFetchError`."""
+        self._attempt_at = self._clock()
+        self.fetches += 1
+        try:
+            yield
+        except Exception as e:  # noqa: BLE001 - httpx errors become JwksFetchError
+            raise self._transport_error(e) from e
+
     def _transport_error(self, e: BaseException) -> JwksFetchError:
         import httpx
 
@@ -129,13 +145,11 @@ class RemoteJwks(_Base):
                  clock: Optional[Callable[[], float]] = None, http: Any = None, transport: Any = None,
                  verify: Any = True, cert: Any = None,
                  on_skipped_key: Optional[Callable[[SkippedKey], Any]] = None) -> None:
-        super().__init__(url, timeout=timeout, max_age=max_age, cooldown=cooldown, clock=clock,
-                         on_skipped_key=on_skipped_key)
         import httpx
 
-        self._own = http is None
-        self.http = http if http is not None else httpx.Client(timeout=timeout, transport=transport, verify=verify,
-                                                             cert=cert)
+        super().__init__(url, timeout=timeout, max_age=max_age, cooldown=cooldown, clock=clock,
+                         on_skipped_key=on_skipped_key, http=http, http_class=httpx.Client, transport=transport,
+                         verify=verify, cert=cert)
         self._lock = threading.Lock()
 
     def refresh(self) -> None:
@@ -144,12 +158,8 @@ class RemoteJwks(_Base):
             self._fetch()
 
     def _fetch(self) -> None:
-        self._attempt_at = self._clock()
-        self.fetches += 1
-        try:
+        with self._fetching():
             r = self.http.get(self.url, headers={"accept": "application/json"}, timeout=self.timeout)
-        except Exception as e:  # noqa: BLE001 - httpx errors become JwksFetchError
-            raise self._transport_error(e) from e
         self._read(r.status_code, r.content)
 
     def get(self, kid: Optional[str] = None) -> JwkSet:
@@ -178,22 +188,16 @@ class AsyncRemoteJwks(_Base):
                  clock: Optional[Callable[[], float]] = None, http: Any = None, transport: Any = None,
                  verify: Any = True, cert: Any = None,
                  on_skipped_key: Optional[Callable[[SkippedKey], Any]] = None) -> None:
-        super().__init__(url, timeout=timeout, max_age=max_age, cooldown=cooldown, clock=clock,
-                         on_skipped_key=on_skipped_key)
         import httpx
 
-        self._own = http is None
-        self.http = http if http is not None else httpx.AsyncClient(timeout=timeout, transport=transport,
-                                                                  verify=verify, cert=cert)
+        super().__init__(url, timeout=timeout, max_age=max_age, cooldown=cooldown, clock=clock,
+                         on_skipped_key=on_skipped_key, http=http, http_class=httpx.AsyncClient, transport=transport,
+                         verify=verify, cert=cert)
         self._pending: Optional["asyncio.Task[None]"] = None
 
     async def _fetch(self) -> None:
-        self._attempt_at = self._clock()
-        self.fetches += 1
-        try:
+        with self._fetching():
             r = await self.http.get(self.url, headers={"accept": "application/json"}, timeout=self.timeout)
-        except Exception as e:  # noqa: BLE001 - httpx errors become JwksFetchError
-            raise self._transport_error(e) from e
         self._read(r.status_code, r.content)
 
     async def refresh(self) -> None:
