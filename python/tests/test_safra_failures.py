@@ -12,8 +12,7 @@ import pytest
 
 import selo
 from selo import safra
-from conftest import vec_text
-from test_simulators import Sim
+from conftest import Sim, vec_text
 
 BOLETO = json.loads(vec_text("safra/boleto-sample.json"))
 

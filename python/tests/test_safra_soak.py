@@ -20,8 +20,7 @@ import httpx
 
 import selo
 from selo import safra
-from conftest import vec_text
-from test_simulators import Sim
+from conftest import Sim, vec_text
 
 BOLETO = json.loads(vec_text("safra/boleto-sample.json"))
 

@@ -28,7 +28,6 @@ import os
 import pathlib
 import random
 import re
-import subprocess
 import sys
 import time
 from urllib.parse import urlsplit
@@ -39,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import selo
 from selo import safra
+from conftest import Sim
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "witness"))
@@ -420,46 +420,11 @@ def test_selo_never_resends_psd050_blindly_after_an_ambiguous_outcome(status, qu
 # ---- the witness as a client against selo's bank over HTTP ---------------------------------
 
 
-def selo_bin():
-    cands = [os.environ.get("SELO_BIN")]
-    for t in (os.environ.get("CARGO_TARGET_DIR"), str(ROOT / "target")):
-        if t:
-            cands += [f"{t}/release/selo", f"{t}/debug/selo"]
-    for c in cands:
-        if c and os.access(c, os.X_OK):
-            return c
-    pytest.fail("the selo binary (selo-cli) was not found; set SELO_BIN")
-
-
-class Sim:
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([selo_bin(), "sim", "safra", *args, "--port", "0"], stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
-        first = self.proc.stdout.readline().strip()
-        m = re.match(r"listening on (http://127\.0\.0\.1:(\d+)(/\S*))$", first)
-        assert m, first
-        self.url, self.origin = m.group(1), f"http://127.0.0.1:{m.group(2)}"
-
-    def fault(self, name):
-        import httpx
-
-        r = httpx.post(self.origin + "/_control/fault", json={"fault": name})
-        assert r.status_code < 300, r.text
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 @pytest.fixture
 def witness_client():
     import httpx
 
-    sim = Sim()
+    sim = Sim("safra")
     http = httpx.Client(timeout=30)
 
     def send(method, u, headers, body):

@@ -6,10 +6,7 @@ The `selo` binary comes from $SELO_BIN, else the cargo target directory.
 scripts/test-python builds it; a missing binary fails, it never skips."""
 
 import json
-import os
 import pathlib
-import re
-import subprocess
 import threading
 from decimal import Decimal
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -19,46 +16,9 @@ import pytest
 
 import selo
 from selo import bmp, ofb, safra
-from conftest import ROOT, vec_text
+from conftest import Sim, vec_text
 
 BOLETO = json.loads(vec_text("safra/boleto-sample.json"))
-
-
-def selo_bin():
-    cands = [os.environ.get("SELO_BIN")]
-    for t in (os.environ.get("CARGO_TARGET_DIR"), str(ROOT / "target")):
-        if t:
-            cands += [f"{t}/release/selo", f"{t}/debug/selo"]
-    for c in cands:
-        if c and os.access(c, os.X_OK):
-            return c
-    # Never a skip: these tests must run (scripts/test-python builds it).
-    pytest.fail("the selo binary (selo-cli) was not found: build it (cargo build --release -p selo-cli) "
-                "or set SELO_BIN")
-
-
-class Sim:
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([selo_bin(), "sim", *args, "--port", "0"], stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
-        self.lines = [self.proc.stdout.readline().strip()]
-        m = re.match(r"listening on (http://127\.0\.0\.1:(\d+)(/\S*))$", self.lines[0])
-        assert m, self.lines
-        self.url, self.origin = m.group(1), f"http://127.0.0.1:{m.group(2)}"
-        while not self.lines[-1].startswith("control:"):
-            self.lines.append(self.proc.stdout.readline().strip())
-
-    def fault(self, *faults):
-        r = httpx.post(self.origin + "/_control/fault", json=[{"fault": f} if isinstance(f, str) else f
-                                                              for f in faults])
-        assert r.status_code < 300, r.text
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 @pytest.fixture
