@@ -8,8 +8,8 @@
 
 mod common;
 
-use common::{SELO, json, selo, stdout};
-use std::io::{BufRead, BufReader, Write};
+use common::{SELO, first_line, flow_at, json, selo, stdout};
+use std::io::Write;
 use std::process::{Command, Stdio};
 
 #[test]
@@ -83,25 +83,12 @@ fn sim_safra_prints_its_url_first_and_serves_a_flow() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let url = first
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line: {first:?}"))
-        .to_string();
+    let (url, _lines) = first_line(&mut child);
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with("/psd/"),
         "{url}"
     );
-    let out = selo(&[
-        "--json",
-        "safra",
-        "flow",
-        "--base-url",
-        &url,
-        "--cliente",
-        "C",
-    ]);
+    let out = flow_at(&url, "C", &[]);
     let result = json(&out);
     child.kill().unwrap();
     let _ = child.wait();

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{Harness, flow, json, recoveries, safra, selo, stdout, step};
+use common::{Harness, flow, flow_at, json, recoveries, safra, selo, stdout, step};
 use selo::keys::KeyFormat;
 use selo::safra::{On480, PaddingChoice, SafraProfile};
 use selo_sim::Fault;
@@ -393,15 +393,7 @@ fn unreachable_server_is_exit_3_and_bad_usage_is_exit_2() {
         });
     let port = held.local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}/psd/");
-    let out = selo(&[
-        "--json",
-        "safra",
-        "flow",
-        "--base-url",
-        &url,
-        "--cliente",
-        "C",
-    ]);
+    let out = flow_at(&url, "C", &[]);
     assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
     let doc = json(&out);
     let err = &step(&doc, "handshake")["error"];

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{selo, stdout};
+use common::{selo, stderr, stdout};
 
 #[test]
 fn a_thousand_faulty_flows_end_typed_with_no_duplicate_registration() {
@@ -24,7 +24,7 @@ fn a_thousand_faulty_flows_end_typed_with_no_duplicate_registration() {
     eprintln!("soak seed {seed}");
     let out = selo(&["safra", "soak", "--flows", "1000", "--seed", &seed]);
     let text = stdout(&out);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let err = stderr(&out);
     println!("{text}");
     assert_eq!(out.status.code(), Some(0), "seed {seed}\n{text}\n{err}");
     let line = text

@@ -9,8 +9,8 @@
 
 mod common;
 
-use common::{SELO, json, selo, stdout};
-use std::io::{BufRead, BufReader, Write};
+use common::{SELO, first_line, json, selo, stdout};
+use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 fn run_stdin(args: &[&str], input: &[u8]) -> Output {
@@ -195,20 +195,6 @@ fn jws_sign_verify_with_jwks_and_keygen_jwk() {
     let jwk = json(&selo(&["keygen", "--bits", "2048", "--format", "jwk"]));
     assert_eq!(jwk["kty"], "RSA");
     assert!(jwk.get("d").is_some() && jwk.get("kid").is_some());
-}
-
-fn first_line(
-    child: &mut std::process::Child,
-) -> (String, std::io::Lines<BufReader<std::process::ChildStdout>>) {
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    (
-        first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("{first}"))
-            .to_string(),
-        lines,
-    )
 }
 
 #[test]

@@ -11,7 +11,8 @@
 use selo::safra::SafraProfile;
 use selo_sim::ServerOptions;
 use selo_sim::safra::{SafraConfig, SafraSim};
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader, Lines};
+use std::process::{Child, ChildStdout, Command, Output};
 
 pub const SELO: &str = env!("CARGO_BIN_EXE_selo");
 
@@ -64,18 +65,37 @@ pub fn json(o: &Output) -> serde_json::Value {
 
 /// `selo --json safra flow` against the harness with extra arguments.
 pub fn flow(h: &Harness, extra: &[&str]) -> Output {
-    let url = h.sim.base_url();
+    flow_at(&h.sim.base_url(), "CLI0001", extra)
+}
+
+/// `selo --json safra flow --base-url <url> --cliente <cliente>` with extra
+/// arguments.
+pub fn flow_at(url: &str, cliente: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "--json",
         "safra",
         "flow",
         "--base-url",
-        &url,
+        url,
         "--cliente",
-        "CLI0001",
+        cliente,
     ];
     args.extend_from_slice(extra);
     selo(&args)
+}
+
+/// The URL a spawned `selo sim …` prints first (`listening on <url>`), and
+/// the rest of its stdout (keep it alive while the simulator runs).
+pub fn first_line(child: &mut Child) -> (String, Lines<BufReader<ChildStdout>>) {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    (
+        first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line: {first:?}"))
+            .to_string(),
+        lines,
+    )
 }
 
 pub fn step<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
