@@ -16,10 +16,11 @@ use selo::keys::RsaPrivateKey;
 use selo::keys::jwk::{Jwk, JwkSet};
 use selo::ofb::{self, IatFormat, OfbProfile, SignParams};
 use serde_json::{Value, json};
-use std::error::Error;
 use std::path::{Path, PathBuf};
 
-type Res<T> = Result<T, Box<dyn Error>>;
+#[path = "support/vector_files.rs"]
+mod vector_files;
+use vector_files::{Res, pretty};
 
 const AUD: &str = "https://api.banco.example/open-banking/payments/v1/consents";
 const ISS: &str = "5647fe90-f6bc-11eb-9a03-0242ac130003";
@@ -46,10 +47,6 @@ fn load(root: &Path) -> Res<Keys> {
 
 fn seed(n: u8) -> [u8; 32] {
     [n; 32]
-}
-
-fn pretty(v: &Value) -> Res<String> {
-    Ok(format!("{}\n", serde_json::to_string_pretty(v)?))
 }
 
 /// A compact JWS with these exact header/payload bytes; `sig` picks the
@@ -537,21 +534,7 @@ pub fn generate(root: &Path) -> Res<Vec<(PathBuf, String)>> {
     ])
 }
 
-/// The repository root (this crate lives in `core/`).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 #[allow(dead_code)]
 fn main() -> Res<()> {
-    let root = repo_root();
-    for (rel, text) in generate(&root)? {
-        let path = root.join(&rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(&path, text)?;
-        println!("wrote {}", rel.display());
-    }
-    Ok(())
+    vector_files::write_under_repo_root(generate(&vector_files::repo_root())?)
 }

