@@ -58,14 +58,21 @@ def client(sim, rec=None, **kw):
     return safra.Client(sim.url, "CLIENTE01", http=http, **kw)
 
 
-@pytest.mark.parametrize("fault,kind", [("store-then-502", None), ("store-then-drop", "reset")])
-def test_lost_psd050_reply_is_reconciled_found(sim, fault, kind):
-    nosso = 310_000_001 if kind is None else 310_000_002
+def authenticated(sim, *faults):
+    """An authenticated client, ``faults`` queued at the simulator, and a
+    Recorder of what the client sends from there on."""
     rec = Recorder()
     c = client(sim, rec)
     c.authenticate()
-    sim.fault(fault)
+    sim.fault(*faults)
     rec.sent.clear()
+    return c, rec
+
+
+@pytest.mark.parametrize("fault,kind", [("store-then-502", None), ("store-then-drop", "reset")])
+def test_lost_psd050_reply_is_reconciled_found(sim, fault, kind):
+    nosso = 310_000_001 if kind is None else 310_000_002
+    c, rec = authenticated(sim, fault)
     reply = c.register_boleto(boleto(nosso))
     assert reply.reconciled is True
     assert reply.documento.nosso_numero is not None and int(reply.documento.nosso_numero) == nosso
@@ -86,11 +93,7 @@ def test_lost_psd050_reply_is_reconciled_found(sim, fault, kind):
 
 def test_timeout_on_psd050_reconciles_not_found_and_resends_once(sim):
     nosso = 310_000_003
-    rec = Recorder()
-    c = client(sim, rec)
-    c.authenticate()
-    sim.fault({"fault": "stall", "ms": 1500, "service": "psd050"})
-    rec.sent.clear()
+    c, rec = authenticated(sim, {"fault": "stall", "ms": 1500, "service": "psd050"})
     reply = c.run(safra.Operation.register_boleto(boleto(nosso)), timeout=0.3)
     assert isinstance(reply, safra.BoletoReply) and reply.reconciled is False
     assert [k for k, _ in c.transport_errors] == ["timeout"]
@@ -105,11 +108,7 @@ def test_timeout_on_psd050_reconciles_not_found_and_resends_once(sim):
 
 def test_plain_500_on_psd050_reconciles_not_found_and_resends_once(sim):
     nosso = 310_000_004
-    rec = Recorder()
-    c = client(sim, rec)
-    c.authenticate()
-    sim.fault({"fault": "500-plain", "service": "psd050"})
-    rec.sent.clear()
+    c, rec = authenticated(sim, {"fault": "500-plain", "service": "psd050"})
     reply = c.register_boleto(boleto(nosso))
     assert reply.reconciled is False and reply.status.codigo == 0
     assert rec.count("psd050") == 2 and rec.sent == ["psd050", "psd052", "psd050"]
@@ -122,11 +121,7 @@ def test_plain_500_on_psd050_reconciles_not_found_and_resends_once(sim):
                                          {"fault": "stall", "ms": 1500, "service": "psd052"}])
 def test_ambiguous_reconcile_query_is_outcome_unknown(sim, query_fault):
     nosso = 310_000_005 if query_fault["fault"] == "500-plain" else 310_000_006
-    rec = Recorder()
-    c = client(sim, rec)
-    c.authenticate()
-    sim.fault("store-then-502", query_fault)
-    rec.sent.clear()
+    c, rec = authenticated(sim, "store-then-502", query_fault)
     with pytest.raises(selo.SafraError) as ei:
         c.run(safra.Operation.register_boleto(boleto(nosso)), timeout=0.3)
     e = ei.value
@@ -146,11 +141,7 @@ def test_ambiguous_reconcile_query_is_outcome_unknown(sim, query_fault):
 
 
 def test_timeout_on_psd005_is_retried(sim):
-    rec = Recorder()
-    c = client(sim, rec)
-    c.authenticate()
-    sim.fault({"fault": "stall", "ms": 1500, "service": "psd005"})
-    rec.sent.clear()
+    c, rec = authenticated(sim, {"fault": "stall", "ms": 1500, "service": "psd005"})
     tok = c.run(safra.Operation.authenticate(), timeout=0.3)
     assert isinstance(tok, safra.Token) and tok.lifetime > 60
     assert rec.sent == ["psd005", "psd005"]
@@ -160,11 +151,7 @@ def test_timeout_on_psd005_is_retried(sim):
 
 
 def test_plain_500_on_psd005_is_retried(sim):
-    rec = Recorder()
-    c = client(sim, rec)
-    c.authenticate()
-    sim.fault({"fault": "500-plain", "service": "psd005"})
-    rec.sent.clear()
+    c, rec = authenticated(sim, {"fault": "500-plain", "service": "psd005"})
     assert c.authenticate().lifetime > 60
     assert rec.sent == ["psd005", "psd005"] and c.recoveries == ["retry"]
     c.close()
