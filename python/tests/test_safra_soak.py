@@ -14,7 +14,7 @@ import os
 import random
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple, Union
 
 import httpx
 
@@ -35,6 +35,8 @@ PSD050_ONLY = {"store-then-502", "store-then-drop"}
 STALL_MS = 600  # the simulator holds a stalled request this long, unprocessed
 STALL_TIMEOUT = 0.2  # the client's per-request timeout for a step with a stall
 TIMEOUT = 10.0  # everything else (a loaded 2-core machine must not time out)
+
+AnyClient = Union[safra.Client, safra.AsyncClient]
 
 
 def boleto(nosso: int, seu: str) -> dict:
@@ -172,6 +174,36 @@ def coverage(ps: List[Plan]) -> None:
     assert {p.fault for p in ps} == set(FAULTS), sorted({p.fault for p in ps})
 
 
+def draw(label: str, salt: int, flows_var: str, flows: int, at_least: int,
+         nosso_base: int) -> Tuple[int, int, List[Plan]]:
+    """A soak's seed (printed; its rng is the seed xor ``salt``), its flow
+    count (``flows``, or $``flows_var``; fewer than ``at_least`` only when set
+    there) and its plans, every fault drawn."""
+    seed = seed_of(random.Random())
+    print(f"{label} seed {seed}", file=sys.stderr)
+    rng = random.Random(seed ^ salt)
+    n = int(os.environ.get(flows_var, str(flows)))
+    assert n >= at_least or flows_var in os.environ
+    ps = plans(rng, n, nosso_base + rng.randrange(10_000) * 1000)
+    coverage(ps)
+    return seed, n, ps
+
+
+def flow_done(c: AnyClient, p: Plan, r: Result, tally: Tally) -> None:
+    """Checks a flow with the recoveries it took, then clears them for the
+    clean operation that follows."""
+    r.recoveries = list(c.recoveries)
+    check_flow(p, r, tally)
+    c.recoveries.clear()
+
+
+def check_clean(c: AnyClient, p: Plan, anchor: safra.BoletoReply, q: safra.BoletoReply) -> None:
+    """The clean query after flow ``p`` found the anchor boleto, with no recovery."""
+    assert anchor.documento is not None  # as the test asserted when it registered the anchor
+    assert q.documento is not None and q.documento.nosso_numero == anchor.documento.nosso_numero
+    assert c.recoveries == [], (p, c.recoveries)
+
+
 def step_op(p: "Plan", step: str) -> "safra.Operation":
     """The operation a flow's step runs (both drivers)."""
     if step == "psd005":
@@ -191,13 +223,7 @@ def record(r: "Result", step: str, reply: object) -> None:
 
 
 def test_soak_sync_driver(capsys):
-    seed = seed_of(random.Random())
-    print(f"soak seed {seed}", file=sys.stderr)
-    rng = random.Random(seed)
-    n = int(os.environ.get("SELO_SOAK_FLOWS", "200"))
-    assert n >= 200 or "SELO_SOAK_FLOWS" in os.environ
-    ps = plans(rng, n, 100_000_000 + rng.randrange(10_000) * 1000)
-    coverage(ps)
+    seed, n, ps = draw("soak", 0, "SELO_SOAK_FLOWS", 200, 200, 100_000_000)
     sim = Sim("safra", "--token-lifetime", "3600")
     tally = Tally()
     try:
@@ -216,13 +242,9 @@ def test_soak_sync_driver(capsys):
                     except selo.SeloError as e:  # anything else fails the test
                         r.error, r.failed_step = e, step
                         break
-                r.recoveries = list(c.recoveries)
-                check_flow(p, r, tally)
+                flow_done(c, p, r, tally)
                 # the session never wedges: a clean operation right after
-                c.recoveries.clear()
-                q = c.query_boleto(anchor.documento.nosso_numero, "ANCHOR")
-                assert q.documento is not None and q.documento.nosso_numero == anchor.documento.nosso_numero
-                assert c.recoveries == [], (p, c.recoveries)
+                check_clean(c, p, anchor, c.query_boleto(anchor.documento.nosso_numero, "ANCHOR"))
         dup = check_bank(sim, tally, n)
     finally:
         sim.close()
@@ -230,13 +252,7 @@ def test_soak_sync_driver(capsys):
 
 
 async def test_soak_async_driver(capsys):
-    seed = seed_of(random.Random())
-    print(f"async soak seed {seed}", file=sys.stderr)
-    rng = random.Random(seed ^ 0xA5A5)
-    n = int(os.environ.get("SELO_SOAK_ASYNC_FLOWS", "60"))
-    assert n >= 50 or "SELO_SOAK_ASYNC_FLOWS" in os.environ
-    ps = plans(rng, n, 200_000_000 + rng.randrange(10_000) * 1000)
-    coverage(ps)
+    seed, n, ps = draw("async soak", 0xA5A5, "SELO_SOAK_ASYNC_FLOWS", 60, 50, 200_000_000)
     sim = Sim("safra", "--token-lifetime", "3600")
     tally = Tally()
     try:
@@ -256,12 +272,8 @@ async def test_soak_async_driver(capsys):
                     except selo.SeloError as e:
                         r.error, r.failed_step = e, step
                         break
-                r.recoveries = list(c.recoveries)
-                check_flow(p, r, tally)
-                c.recoveries.clear()
-                q = await c.query_boleto(anchor.documento.nosso_numero, "ANCHOR")
-                assert q.documento is not None and q.documento.nosso_numero == anchor.documento.nosso_numero
-                assert c.recoveries == [], (p, c.recoveries)
+                flow_done(c, p, r, tally)
+                check_clean(c, p, anchor, await c.query_boleto(anchor.documento.nosso_numero, "ANCHOR"))
         dup = check_bank(sim, tally, n)
     finally:
         sim.close()
