@@ -12,9 +12,6 @@ import java.net.http.HttpTimeoutException;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,13 +19,8 @@ import org.junit.jupiter.api.Test;
  * replies, times out or cannot connect, exactly where a test says, and the
  * session (not this binding) decides — reconcile psd050, resend the rest.
  */
-class SafraFailurePathsTest {
-  static final long T0 = 1_800_000_000L;
+class SafraFailurePathsTest extends SafraBankFixture {
   static final String NOSSO = "123456789";
-  final AtomicLong clock = new AtomicLong(T0);
-  PrivateKey bankKey;
-  PrivateKey clientKey;
-  SafraBank bank;
 
   /** What the scripted transport does with the next request to a service. */
   enum Act { STORE_THEN_RESET, TIMEOUT_UNPROCESSED, CONNECT_REFUSED }
@@ -68,24 +60,8 @@ class SafraFailurePathsTest {
     }
   }
 
-  @BeforeEach
-  void setUp() {
-    bankKey = PrivateKey.fromPem(Vectors.text("external/keys/rsa1024-bank.pem"));
-    clientKey = PrivateKey.fromPem(Vectors.text("external/keys/rsa1024-client.pem"));
-    bank = SafraBank.create("", bankKey, 600, clock::get);
-  }
-
-  @AfterEach
-  void tearDown() {
-    bank.close();
-    bankKey.close();
-    clientKey.close();
-  }
-
   SafraClient client(Scripted t) {
-    SafraSession s = SafraSession.create("", "https://bank.test/psd", "CLIENTE01");
-    s.setClientKey(clientKey);
-    return new SafraClient(s, t, clock::get);
+    return client(t, "https://bank.test/psd");
   }
 
   static List<String> since(SafraClient c, int from) {

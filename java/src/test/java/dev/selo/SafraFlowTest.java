@@ -9,9 +9,6 @@ import com.sun.net.httpserver.HttpServer;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,33 +16,7 @@ import org.junit.jupiter.api.Test;
  * in-process and over real HTTP (java.net.http to a loopback server whose
  * handler is the bank role).
  */
-class SafraFlowTest {
-  static final long T0 = 1_800_000_000L;
-  final AtomicLong clock = new AtomicLong(T0);
-  PrivateKey bankKey;
-  PrivateKey clientKey;
-  SafraBank bank;
-
-  @BeforeEach
-  void setUp() {
-    bankKey = PrivateKey.fromPem(Vectors.text("external/keys/rsa1024-bank.pem"));
-    clientKey = PrivateKey.fromPem(Vectors.text("external/keys/rsa1024-client.pem"));
-    bank = SafraBank.create("", bankKey, 600, clock::get);
-  }
-
-  @AfterEach
-  void tearDown() {
-    bank.close();
-    bankKey.close();
-    clientKey.close();
-  }
-
-  SafraClient client(SafraClient.Transport t, String baseUrl) {
-    SafraSession s = SafraSession.create("", baseUrl, "CLIENTE01");
-    s.setClientKey(clientKey);
-    return new SafraClient(s, t, clock::get);
-  }
-
+class SafraFlowTest extends SafraBankFixture {
   static List<String> services(List<SafraClient.Exchange> ex) {
     List<String> out = new ArrayList<>();
     for (SafraClient.Exchange e : ex) {
