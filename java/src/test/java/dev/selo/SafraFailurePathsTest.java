@@ -73,6 +73,13 @@ class SafraFailurePathsTest extends SafraBankFixture {
     return c.exchanges().get(i).step();
   }
 
+  /** Registers the sample boleto: the operation must end registered. */
+  static SafraReply registered(SafraClient c) throws InterruptedException {
+    SafraReply reg = c.registerBoleto(Vectors.text("safra/boleto-sample.json"));
+    assertEquals(SafraReply.Kind.BOLETO_REGISTERED, reg.kind());
+    return reg;
+  }
+
   @Test
   void onlyPsd050IsNotResendable() throws Exception {
     Scripted t = new Scripted();
@@ -97,8 +104,7 @@ class SafraFailurePathsTest extends SafraBankFixture {
       c.authenticate();
       int from = c.exchanges().size();
       t.then("psd050", Act.STORE_THEN_RESET);
-      SafraReply reg = c.registerBoleto(Vectors.text("safra/boleto-sample.json"));
-      assertEquals(SafraReply.Kind.BOLETO_REGISTERED, reg.kind());
+      SafraReply reg = registered(c);
       assertTrue(reg.reconciled(), reg.json());
       assertEquals(NOSSO, reg.nossoNumero().orElseThrow().replaceFirst("^0+", ""));
       assertEquals(List.of("psd050:0", "psd052:200"), since(c, from));
@@ -119,8 +125,7 @@ class SafraFailurePathsTest extends SafraBankFixture {
       c.authenticate();
       int from = c.exchanges().size();
       t.then("psd050", Act.TIMEOUT_UNPROCESSED);
-      SafraReply reg = c.registerBoleto(Vectors.text("safra/boleto-sample.json"));
-      assertEquals(SafraReply.Kind.BOLETO_REGISTERED, reg.kind());
+      SafraReply reg = registered(c);
       assertFalse(reg.reconciled(), reg.json());
       assertEquals(List.of("psd050:0", "psd052:550", "psd050:200"), since(c, from));
       assertEquals(SafraSession.TransportFailure.TIMEOUT, c.exchanges().get(from).failure());
@@ -148,8 +153,7 @@ class SafraFailurePathsTest extends SafraBankFixture {
       assertEquals(0, t.psd050Processed);
       // Never wedged: the next operations start clean.
       assertEquals(SafraReply.Kind.BUSINESS_ERROR, c.queryBoleto(NOSSO, "0000004021").kind());
-      SafraReply reg = c.registerBoleto(Vectors.text("safra/boleto-sample.json"));
-      assertEquals(SafraReply.Kind.BOLETO_REGISTERED, reg.kind());
+      SafraReply reg = registered(c);
       assertFalse(reg.reconciled());
       assertEquals(1, t.psd050Processed);
     }
@@ -162,8 +166,7 @@ class SafraFailurePathsTest extends SafraBankFixture {
       c.authenticate();
       int from = c.exchanges().size();
       t.then("psd050", Act.CONNECT_REFUSED);
-      SafraReply reg = c.registerBoleto(Vectors.text("safra/boleto-sample.json"));
-      assertEquals(SafraReply.Kind.BOLETO_REGISTERED, reg.kind());
+      SafraReply reg = registered(c);
       assertEquals(List.of("psd050:0", "psd050:200"), since(c, from));
       assertEquals(SafraSession.TransportFailure.CONNECT, c.exchanges().get(from).failure());
       assertEquals(SafraSession.Step.RETRY, stepAt(c, from));
