@@ -158,29 +158,32 @@ class SafraRefusalsTest {
     refused(bank().handle(p2.request(), NOW), "safra.handshake.unknown_session", 400);
   }
 
-  @Test
-  void bearerTokenOneCharacterChangedIsUnauthorized() {
+  /**
+   * An authenticated session's query with the last character of its
+   * {@code header} changed (to {@code a}, or to {@code b} where it is
+   * {@code a}) is refused; unchanged, it reaches the business layer (the
+   * boleto is unknown: 550). Returns the header as the session sent it.
+   */
+  String oneCharacterChangedIsUnauthorized(String header, String a, String b) {
     SafraBank bank = bank();
     SafraSession s = session();
     authenticate(s, bank);
     HttpMessage.Request q = query(s);
-    String auth = q.header("authorization").orElseThrow();
-    assertTrue(auth.startsWith("Bearer "), auth);
-    String broken = auth.substring(0, auth.length() - 1) + (auth.endsWith("A") ? "B" : "A");
-    refused(bank.handle(withHeader(q, "authorization", broken), NOW), "safra.bank.unauthorized", 401);
-    // unbroken: reaches the business layer (the boleto is unknown: 550)
+    String value = q.header(header).orElseThrow();
+    String broken = value.substring(0, value.length() - 1) + (value.endsWith(a) ? b : a);
+    refused(bank.handle(withHeader(q, header, broken), NOW), "safra.bank.unauthorized", 401);
     assertEquals(550, bank.handle(q, NOW).status());
+    return value;
+  }
+
+  @Test
+  void bearerTokenOneCharacterChangedIsUnauthorized() {
+    String auth = oneCharacterChangedIsUnauthorized("authorization", "A", "B");
+    assertTrue(auth.startsWith("Bearer "), auth);
   }
 
   @Test
   void workIdOneCharacterChangedIsUnauthorized() {
-    SafraBank bank = bank();
-    SafraSession s = session();
-    authenticate(s, bank);
-    HttpMessage.Request q = query(s);
-    String workId = q.header("amc-work-id").orElseThrow();
-    String broken = workId.substring(0, workId.length() - 1) + (workId.endsWith("0") ? "1" : "0");
-    refused(bank.handle(withHeader(q, "amc-work-id", broken), NOW), "safra.bank.unauthorized", 401);
-    assertEquals(550, bank.handle(q, NOW).status());
+    oneCharacterChangedIsUnauthorized("amc-work-id", "0", "1");
   }
 }
