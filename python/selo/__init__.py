@@ -19,7 +19,7 @@ code. Money is ``decimal.Decimal`` (reais), ``int`` (cents) or ``str``
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 from . import bmp, br, jwks, keys, ofb, safra
 from ._errors import (
@@ -80,7 +80,7 @@ def host_codes() -> List[str]:
     return list(_n.host_codes())
 
 
-def http_status(code: str):  # type: ignore[no-untyped-def]
+def http_status(code: str) -> Optional[int]:
     """The HTTP status a server role answers for ``code`` (``None`` if the core's
     tables define none; host-layer codes included, ``http.body_too_large`` is 413)."""
     return _n.http_status(code)

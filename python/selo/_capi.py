@@ -12,7 +12,7 @@ is false and callers use uniffi.
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 from ._errors import SeloError, error_for
 from ._native import selo_uniffi as _n
@@ -23,7 +23,7 @@ _c_char_p = ctypes.c_char_p
 _c_void_p = ctypes.c_void_p
 
 
-def _bind(name: str, argtypes: list, restype: Any) -> Any:
+def _bind(name: str, argtypes: List[Any], restype: Any) -> Any:
     fn = getattr(_lib, name, None) if _lib is not None else None
     if fn is None:
         return None

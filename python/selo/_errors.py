@@ -8,9 +8,45 @@ and ``.message``, a human explanation that never contains key material.
 
 from __future__ import annotations
 
-from typing import Optional
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, Literal, Optional, Type, cast
 
 from ._native import selo_uniffi as _n
+
+if TYPE_CHECKING:
+    from .ofb import Response
+    from .safra import Status
+
+    # The generated module declares ``SeloError`` as a bare ``Exception`` and
+    # attaches one nested class per variant at import time, which a type
+    # checker cannot see. These describe what is there (selo_uniffi.py).
+
+    class NativeCodedError(Exception):
+        """``SeloError.Key`` … ``SeloError.Br``: the core's code and message."""
+
+        code: str
+        message: str
+
+        def __init__(self, code: str, message: str) -> None: ...
+
+    class NativeArgumentError(Exception):
+        """``SeloError.Argument``: a host argument the core refused."""
+
+        message: str
+
+        def __init__(self, message: str) -> None: ...
+
+    class NativeSeloErrorType(Exception):
+        Key: ClassVar[Type[NativeCodedError]]
+        Crypto: ClassVar[Type[NativeCodedError]]
+        Safra: ClassVar[Type[NativeCodedError]]
+        Ofb: ClassVar[Type[NativeCodedError]]
+        Bmp: ClassVar[Type[NativeCodedError]]
+        Br: ClassVar[Type[NativeCodedError]]
+        Argument: ClassVar[Type[NativeArgumentError]]
+
+#: The generated ``SeloError`` with its variant classes visible to type checkers.
+NativeSeloError = cast("Type[NativeSeloErrorType]", _n.SeloError)
 
 __all__ = [
     "SeloError",
@@ -63,7 +99,7 @@ class SafraBusinessError(SafraError):
     ``body`` the opened reply (a dict) or ``None``.
     """
 
-    def __init__(self, status, body) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, status: Optional[Status], body: Any) -> None:
         if status is None:
             detail = "no statusProcessamento"
         elif status.codigo is None:
@@ -79,7 +115,7 @@ class OfbError(SeloError):
     """Open Finance Brasil JWS (``ofb.*``). ``response`` is set by the server
     helper: the exact HTTP response to send back."""
 
-    response = None
+    response: Optional[Response] = None
 
 
 class BmpError(SeloError):
@@ -90,13 +126,13 @@ class BrError(SeloError):
     """Brazilian identifiers (``br.*``)."""
 
 
-_AREAS = {
-    _n.SeloError.Key: SeloKeyError,
-    _n.SeloError.Crypto: CryptoError,
-    _n.SeloError.Safra: SafraError,
-    _n.SeloError.Ofb: OfbError,
-    _n.SeloError.Bmp: BmpError,
-    _n.SeloError.Br: BrError,
+_AREAS: Dict[Type[BaseException], Type[SeloError]] = {
+    NativeSeloError.Key: SeloKeyError,
+    NativeSeloError.Crypto: CryptoError,
+    NativeSeloError.Safra: SafraError,
+    NativeSeloError.Ofb: OfbError,
+    NativeSeloError.Bmp: BmpError,
+    NativeSeloError.Br: BrError,
 }
 
 _CLASS_BY_PREFIX = {
@@ -111,20 +147,26 @@ _CLASS_BY_PREFIX = {
 
 def error_for(code: str, message: str) -> SeloError:
     """The exception instance for a core code (used where the core returns
-    an error as data, e.g. the OFB server decision)."""
+    an error as data, e.g. the C ABI's last error)."""
     cls = _CLASS_BY_PREFIX.get(code.split(".", 1)[0], SeloError)
     return cls(code, message)
+
+
+def internal_error(detail: str) -> SeloError:
+    """A broken invariant of selo itself (never the caller's input)."""
+    return SeloError("internal", f"selo internal error (please report it): {detail}")
 
 
 def convert(exc: BaseException) -> BaseException:
     """The Pythonic exception for an exception raised by the native module."""
     cls = _AREAS.get(type(exc))
     if cls is not None:
-        return cls(exc.code, exc.message)  # type: ignore[attr-defined]
-    if isinstance(exc, _n.SeloError.Argument):
-        return ValueError(exc.message)  # type: ignore[attr-defined]
+        area = cast("NativeCodedError", exc)  # type(exc) is one of the variant classes above
+        return cls(area.code, area.message)
+    if isinstance(exc, NativeSeloError.Argument):
+        return ValueError(exc.message)
     if isinstance(exc, _n.InternalError):
-        return SeloError("internal", f"selo internal error (please report it): {exc}")
+        return internal_error(str(exc))
     return exc
 
 
@@ -136,7 +178,8 @@ class _Guard:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, et, ev, tb):  # type: ignore[no-untyped-def]
+    def __exit__(self, et: Optional[Type[BaseException]], ev: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> Literal[False]:
         if ev is None:
             return False
         new = convert(ev)

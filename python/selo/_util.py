@@ -5,7 +5,7 @@ from __future__ import annotations
 import decimal
 import json
 import time
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from ._errors import guard
 from ._native import selo_uniffi as _n
@@ -126,6 +126,11 @@ def loads(text: Union[str, bytes]) -> Any:
     return json.loads(text, parse_float=decimal.Decimal)
 
 
+def loads_object(text: Union[str, bytes]) -> Dict[str, Any]:
+    """:func:`loads` for text the core writes as a JSON object (profiles, claims, messages)."""
+    return cast(Dict[str, Any], loads(text))
+
+
 # ---- headers -----------------------------------------------------------------
 
 
@@ -134,7 +139,7 @@ def headers_in(headers: Optional[Headers]) -> List[Any]:
         return []
     items = headers.items() if isinstance(headers, Mapping) else headers
     if hasattr(headers, "multi_items"):
-        items = headers.multi_items()  # type: ignore[union-attr]
+        items = headers.multi_items()
     return [_n.HttpHeader(name=str(k), value=str(v)) for k, v in items]
 
 

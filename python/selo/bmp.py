@@ -11,12 +11,16 @@ from __future__ import annotations
 import decimal
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, \
+    Union, cast
 
-from ._errors import BmpError, guard
+from ._errors import BmpError, guard, internal_error
 from ._native import selo_uniffi as _n
-from ._util import Headers, Money, as_bytes, dumps, headers_in, headers_out, loads, money_amount, money_text, \
+from ._util import Headers, Money, as_bytes, dumps, headers_in, headers_out, loads_object, money_amount, money_text, \
     profile_json, seed
+
+if TYPE_CHECKING:
+    from ._errors import NativeCodedError
 
 __all__ = [
     "Account",
@@ -51,7 +55,7 @@ Body = Union[Mapping[str, Any], str, bytes]
 
 def default_profile() -> Dict[str, Any]:
     with guard:
-        return loads(_n.bmp_profile_json(None))
+        return loads_object(_n.bmp_profile_json(None))
 
 
 class _MoneyFields:
@@ -407,7 +411,11 @@ def confirm(key: str, headers: Headers, raw_body: bytes, lookup: Lookup, *, prof
     idempotency key (a callable or a dict)."""
     with guard:
         c = _n.bmp_confirm(key, profile_json(profile), headers_in(headers), bytes(raw_body), _Store(lookup))
-    err = BmpError(c.error_code, c.error_message) if c.error_code is not None else None
+    err: Optional[BmpError] = None
+    if c.error_code is not None:
+        if c.error_message is None:
+            raise internal_error("bmp_confirm answered an error code without a message")
+        err = BmpError(c.error_code, c.error_message)
     return Confirmation(c.status, headers_out(c.headers), c.body, err, c.difference)
 
 
@@ -489,7 +497,7 @@ def asgi_app(handler: ConfirmationHandler, *, max_body_bytes: int = DEFAULT_MAX_
     async def app(scope: Dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] != "http":
             return
-        chunks = []
+        chunks: List[bytes] = []
         size = 0
         too_large = False
         for k, v in scope.get("headers", []):
@@ -557,7 +565,7 @@ class Server:
             a = self._s.check_request(headers_in(headers), bytes(body))
         return Accepted(a.idempotency_key, a.body)
 
-    def confirmation_request(self, accepted: Accepted, partner_url: str, *, extra_headers: Headers = None,
+    def confirmation_request(self, accepted: Accepted, partner_url: str, *, extra_headers: Optional[Headers] = None,
                              dotnet: bool = False) -> ConfirmationCall:
         with guard:
             c = self._s.confirmation_request(_n.BmpAccepted(idempotency_key=accepted.idempotency_key,
@@ -572,7 +580,8 @@ class Server:
                                                                            body=bytes(body)))
 
     def confirmation_timed_out(self, call: ConfirmationCall) -> BmpError:
-        e = self._s.confirmation_timed_out(call._native)
+        # The core's bmp error as its native variant (SeloError.Bmp): code and message.
+        e = cast("NativeCodedError", self._s.confirmation_timed_out(call._native))
         return BmpError(e.code, e.message)
 
     def transport(self, partner_http: Any, confirm_url: str, *, dotnet: bool = False) -> Any:

@@ -27,7 +27,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, List, Optional, Union
+from typing import Any, Callable, Iterator, List, Optional, Set, Union
 
 from ._errors import SeloError
 from .keys import JwkSet
@@ -74,7 +74,7 @@ class _Base:
         self._clock = clock or time.monotonic
         self._on_skipped = on_skipped_key
         self._set: Optional[JwkSet] = None
-        self._kids: set = set()
+        self._kids: Set[str] = set()
         self._fetched_at = float("-inf")
         self._attempt_at = float("-inf")
         #: keys of the last fetched set that did not parse

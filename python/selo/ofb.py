@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from . import _capi
-from ._errors import OfbError, SeloError, error_for, guard
+from ._errors import NativeSeloError, OfbError, SeloError, guard, internal_error
 from ._native import selo_uniffi as _n
-from ._util import dumps, headers_out, loads, now_secs, profile_json, seed
+from ._util import dumps, headers_out, loads, loads_object, now_secs, profile_json, seed
 from .jwks import AsyncRemoteJwks, RemoteJwks
 from .keys import JwkSet, PrivateKey, PublicKey
 
@@ -109,7 +109,7 @@ def _params(kid: str, aud: str, iss: str, exp: Optional[float]) -> Any:
 
 def default_profile(responses: bool = False) -> Dict[str, Any]:
     with guard:
-        return loads(_n.ofb_profile_json(None, responses))
+        return loads_object(_n.ofb_profile_json(None, responses))
 
 
 def sign(key: PrivateKey, payload: Payload, *, kid: str, aud: str, iss: str, exp: Optional[float] = None,
@@ -127,7 +127,7 @@ class Prepared:
 
     __slots__ = ("_p",)
 
-    def __init__(self, native: Any) -> None:
+    def __init__(self, native: _n.OfbPrepared) -> None:
         self._p = native
 
     @property
@@ -210,8 +210,8 @@ class Verifier:
         # The hot path: with aud/iss fixed and the default provider, each
         # verify is one ctypes call into the C ABI (same core verification,
         # without uniffi's marshalling). See selo/_capi.py.
-        self._fast = None
-        if fixed and provider in (None, "default", "aws-lc") and _capi.available:
+        self._fast: Optional[_capi.OfbVerify] = None
+        if aud is not None and iss is not None and provider in (None, "default", "aws-lc") and _capi.available:
             try:
                 self._fast = _capi.OfbVerify(jwks.to_json(), aud, iss, p, loads)
             except ValueError:
@@ -288,16 +288,16 @@ class _Adapter(_n.JtiStore):
             v = self._store.check_and_insert(client_id, jti, now)
         except SeloError as e:
             if e.code == "ofb.replay.capacity":  # a store may say it is full: 503 ofb.replay.capacity
-                raise _n.SeloError.Ofb(e.code, e.message) from None
+                raise NativeSeloError.Ofb(e.code, e.message) from None
             self.failure, self.error = "the replay store failed", e
-            raise _n.SeloError.Argument("replay store failure") from None
+            raise NativeSeloError.Argument("replay store failure") from None
         except Exception as e:  # noqa: BLE001 - a store failure must refuse, never pass
             self.failure, self.error = "the replay store failed", e
-            raise _n.SeloError.Argument("replay store failure") from None
+            raise NativeSeloError.Argument("replay store failure") from None
         answer = _replay_answer(v)
         if answer is None:
             self.failure = f"the replay store answered {_describe(v)}, not fresh (True) or replayed (False)"
-            raise _n.SeloError.Argument("replay store failure") from None
+            raise NativeSeloError.Argument("replay store failure") from None
         return answer
 
 
@@ -413,21 +413,26 @@ class Server:
                 self.on_store_error(native.error if native.error is not None else TypeError(native.failure))
             err = _store_failed(native.failure)
             resp = store_failed_response(native.failure)
-            err.response = resp  # type: ignore[attr-defined]
+            err.response = resp
             return Decision(None, err, resp)
         if d.verified is not None:
             return Decision(Verified._of(d.verified))
-        err = error_for(d.error_code, d.error_message)
+        if d.error_code is None or d.error_message is None or d.response is None:
+            raise internal_error("ofb_verify_request answered neither verified claims nor a complete rejection")
+        # The core's rejections are ofb::Error values: always an ``ofb.*`` code.
+        err = OfbError(d.error_code, d.error_message)
         resp = _response(d.response)
-        err.response = resp  # type: ignore[attr-defined]
-        return Decision(None, err, resp)  # type: ignore[arg-type]
+        err.response = resp
+        return Decision(None, err, resp)
 
     def verify_request(self, **kw: Any) -> Verified:
         """Like :meth:`decide`, raising the ``OfbError`` (with ``.response``) on rejection."""
         d = self.decide(**kw)
-        if d.verified is None:
-            raise d.error  # type: ignore[misc]
-        return d.verified
+        if d.verified is not None:
+            return d.verified
+        if d.error is None:
+            raise internal_error("Server.decide answered neither verified claims nor an error")
+        raise d.error
 
 
 def error_response(code: str, message: str) -> Response:

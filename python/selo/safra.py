@@ -16,7 +16,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from ._errors import SafraBusinessError, SeloError, guard
 from ._native import selo_uniffi as _n
-from ._util import Headers, as_bytes, dumps, headers_in, headers_out, loads, now_secs, profile_json, seed, to_cents
+from ._util import Headers, as_bytes, dumps, headers_in, headers_out, loads, loads_object, now_secs, profile_json, seed, \
+    to_cents
 from .keys import PrivateKey, PublicKey
 
 __all__ = [
@@ -324,8 +325,9 @@ class Session:
         client_key: Optional[PrivateKey] = None,
         rng_seed: Optional[bytes] = None,
         provider: Optional[str] = None,
-        _native: Any = None,
+        _native: Optional[_n.SafraSession] = None,
     ) -> None:
+        self._s: _n.SafraSession
         if _native is not None:
             self._s = _native
             return
@@ -412,7 +414,7 @@ class Session:
 
     @property
     def profile(self) -> Dict[str, Any]:
-        return loads(self._s.profile_json())
+        return loads_object(self._s.profile_json())
 
     def __repr__(self) -> str:
         return f"Session(state={self.state!r}, session_id={self.session_id!r})"
@@ -421,7 +423,7 @@ class Session:
 def default_profile() -> Dict[str, Any]:
     """The default Safra profile (SPEC §2) as a dict."""
     with guard:
-        return loads(_n.safra_profile_json(None))
+        return loads_object(_n.safra_profile_json(None))
 
 
 # ---- drivers ----------------------------------------------------------------------
@@ -869,14 +871,14 @@ def token_schedule(token: str, t0: float, profile: Profile = None) -> Token:
 def token_claims(token: str) -> Dict[str, Any]:
     """A JWT's payload, unverified (the bank publishes no key)."""
     with guard:
-        return loads(_n.safra_token_claims(token))
+        return loads_object(_n.safra_token_claims(token))
 
 
 def boleto_json(boleto: Union[str, bytes, Mapping[str, Any]]) -> Dict[str, Any]:
     """Validates a psd050 message (errors name the field path) and returns it as the core sends it."""
     text = _boleto_text(boleto)
     with guard:
-        return loads(_n.safra_boleto_json(text))
+        return loads_object(_n.safra_boleto_json(text))
 
 
 def parse_boleto_reply(reply: Union[str, bytes, Mapping[str, Any]]) -> BoletoReply:

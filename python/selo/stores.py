@@ -92,7 +92,7 @@ class RedisSafraSessions:
             lock.release()
 
 
-class RedisPending(MutableMapping):  # type: ignore[type-arg]
+class RedisPending(MutableMapping[str, bytes]):
     """BMP pending transactions: idempotency key → exact body bytes, with a TTL."""
 
     def __init__(self, client: Any, *, prefix: str = "selo:bmp:pending", ttl_seconds: int = 7 * 86_400) -> None:
