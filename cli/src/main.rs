@@ -2,6 +2,7 @@
 //! and offline tools. See `cli/README.md` for every subcommand and the
 //! exit codes (0 ok, 1 step failure, 2 usage, 3 I/O).
 
+mod bank_key;
 mod bmp_ofb;
 mod completions;
 mod demo;
@@ -66,6 +67,9 @@ enum SafraCommand {
     Seal(tools::SealArgs),
     /// Open a PSD envelope (or a `{"data": …}` body) from stdin (plaintext to stdout).
     Open(tools::OpenArgs),
+    /// Handshake stage 1 only: print the bank key's pin (for the profile's
+    /// `bank_key_pins`) and PEM, to pin the bank key on first use.
+    BankKey(bank_key::BankKeyArgs),
     /// Many complete flows against an in-process simulator injecting random
     /// faults (seeded): every flow must end in success or a typed error,
     /// with no boleto registered twice.
@@ -171,6 +175,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Safra(SafraCommand::Seal(a)) => tools::seal(&a, json),
         Command::Safra(SafraCommand::Open(a)) => tools::open(&a, json),
         Command::Safra(SafraCommand::Soak(a)) => soak::run(a, json).await,
+        Command::Safra(SafraCommand::BankKey(a)) => bank_key::run(a, json).await,
         Command::Keygen(a) => tools::keygen(&a, json).await,
         Command::Bmp(c) => offline::bmp(&c, json),
         Command::Jws(c) => offline::jws(&c, json),

@@ -181,6 +181,10 @@ pub async fn run(cmd: SimCommand) -> Result<(), CliError> {
             .await
             .map_err(|e| sim_error(&e))?;
             out(&format!("listening on {}", sim.base_url()));
+            out(&format!(
+                "bank key pin (profile bank_key_pins): {}",
+                sim.bank_key_pin()
+            ));
             serve(sim, &a.common.faults).await
         }
         SimCommand::Bmp(a) => {

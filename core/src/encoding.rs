@@ -85,6 +85,50 @@ pub fn new_guid(rng: &mut dyn crate::rng::CryptoRng) -> String {
         .to_string()
 }
 
+/// True when `s` is a GUID in any case: 8-4-4-4-12 hexadecimal digits
+/// (36 characters), any version. What the bank role accepts as an
+/// `amc-session-id`.
+pub fn is_guid(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok() && s.as_bytes().get(8) == Some(&b'-')
+}
+
+/// Serialises `value` as JSON into one buffer allocated at its exact size
+/// and zeroized on drop: no growing buffer leaves a partial copy of a
+/// secret behind in freed memory (the snapshot of a session holds keys).
+pub fn to_json_zeroizing<T: serde::Serialize>(
+    value: &T,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, serde_json::Error> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value)?;
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(count.0));
+    serde_json::to_writer(&mut *out, value)?;
+    Ok(out)
+}
+
+/// Zeroizes every string inside `value` (members' values, array items;
+/// not member names) and leaves `Null`: for parsed JSON that held a secret
+/// (a decrypted key JWK, a reply carrying a token) before it is dropped.
+pub fn wipe_json(value: &mut serde_json::Value) {
+    use zeroize::Zeroize as _;
+    match value {
+        serde_json::Value::String(s) => s.zeroize(),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(wipe_json),
+        serde_json::Value::Object(members) => members.values_mut().for_each(wipe_json),
+        _ => {}
+    }
+    *value = serde_json::Value::Null;
+}
+
 /// True when `s` is a lowercase, hyphenated UUID of version 4 (RFC 9562 variant).
 pub fn is_uuid_v4(s: &str) -> bool {
     if s.len() != 36 || s.bytes().any(|b| b.is_ascii_uppercase()) {

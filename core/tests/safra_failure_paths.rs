@@ -525,3 +525,261 @@ fn a_standard_oct_jwk_with_kid_and_k_agrees_on_k() {
         none.message()
     );
 }
+
+// ------------------------------------------------------------------------
+// The promise to reconcile is session state (SPEC §2.8, issue 19).
+
+/// psd050's reply is lost, then every reconciling psd052 fails before it
+/// reaches the bank, until the session gives up.
+fn leave_unresolved(w: &mut World, nosso: u64) -> selo::safra::Error {
+    let op = Operation::RegisterBoleto(boleto(nosso));
+    w.run(&op, &|svc, _| match svc {
+        "psd050" => Net::LoseReply(TransportFailure::Timeout),
+        "psd052" => Net::NotSent(TransportFailure::Connect),
+        _ => Net::Ok,
+    })
+    .unwrap_err()
+}
+
+fn unresolved(w: &World) -> Vec<u64> {
+    w.session
+        .unresolved_registrations()
+        .map(|u| u.nosso_numero)
+        .collect()
+}
+
+#[test]
+fn recoveries_running_out_while_reconciling_end_in_outcome_unknown() {
+    let mut w = World::new(SafraProfile::default());
+    w.authenticate();
+    let err = leave_unresolved(&mut w, 119_000_001);
+    assert_eq!(err.code(), "safra.boleto.outcome_unknown", "{err}");
+    assert!(err.message().contains("119000001"), "{}", err.message());
+    assert_eq!(unresolved(&w), [119_000_001]);
+    let u = w.session.unresolved_registrations().next().unwrap();
+    assert_eq!(u.seu_numero, boleto(1).documento.seu_numero);
+    assert_eq!(u.since, w.now);
+    // psd050 went once; every psd052 after it failed to connect.
+    let s = w.services();
+    assert_eq!(s[0], "psd050:lost 200 (timeout)");
+    assert!(
+        s[1..].iter().all(|x| x == "psd052:not sent (connect)"),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn the_promise_outlives_other_operations_and_the_same_register_queries_first() {
+    let mut w = World::new(SafraProfile::default());
+    w.authenticate();
+    leave_unresolved(&mut w, 119_000_002);
+    // Other operations in between: a renewal, another boleto's register, a
+    // query of yet another one, and a handshake from scratch.
+    w.run(&Operation::Renew, &|_, _| Net::Ok).unwrap();
+    w.run(&Operation::RegisterBoleto(boleto(119_000_003)), &|_, _| {
+        Net::Ok
+    })
+    .unwrap();
+    let q = Operation::QueryBoleto(selo::safra::boleto::BoletoQuery {
+        nosso_numero: "119000003".into(),
+        seu_numero: boleto(1).documento.seu_numero,
+    });
+    w.run(&q, &|_, _| Net::Ok).unwrap();
+    w.run(&Operation::Handshake, &|_, _| Net::Ok).unwrap();
+    assert_eq!(unresolved(&w), [119_000_002]);
+    // What any caller does after an error: register the same boleto again.
+    w.log.clear();
+    let reply = registered(
+        w.run(&Operation::RegisterBoleto(boleto(119_000_002)), &|_, _| {
+            Net::Ok
+        })
+        .unwrap(),
+    );
+    assert!(reply.reconciled, "{reply:?}");
+    assert!(
+        !w.services().iter().any(|s| s.starts_with("psd050")),
+        "{:?}",
+        w.services()
+    );
+    assert_eq!(w.psd050_calls(119_000_002), 1, "psd050 went once, ever");
+    assert!(unresolved(&w).is_empty());
+}
+
+#[test]
+fn an_unresolved_registration_survives_export_and_import() {
+    let mut w = World::new(SafraProfile::default());
+    w.authenticate();
+    leave_unresolved(&mut w, 119_000_004);
+    let blob = w.session.export().unwrap();
+    w.session = selo::safra::Session::import(&blob).unwrap();
+    assert_eq!(unresolved(&w), [119_000_004]);
+    w.log.clear();
+    let reply = registered(
+        w.run(&Operation::RegisterBoleto(boleto(119_000_004)), &|_, _| {
+            Net::Ok
+        })
+        .unwrap(),
+    );
+    assert!(reply.reconciled);
+    assert_eq!(w.services().last().unwrap(), "psd052:200");
+    assert_eq!(w.psd050_calls(119_000_004), 1);
+    // A version-1 snapshot (before the set existed) still imports.
+    let mut v: serde_json::Value = serde_json::from_slice(&w.session.export().unwrap()).unwrap();
+    v["version"] = 1.into();
+    v.as_object_mut().unwrap().remove("unresolved");
+    let old = selo::safra::Session::import(v.to_string().as_bytes()).unwrap();
+    assert_eq!(old.unresolved_registrations().len(), 0);
+}
+
+#[test]
+fn a_query_that_answers_resolves_and_a_host_can_resolve_explicitly() {
+    let mut w = World::new(SafraProfile::default());
+    w.authenticate();
+    // Not registered (the psd050 never reached the bank) and unresolved.
+    let op = Operation::RegisterBoleto(boleto(119_000_005));
+    w.run(&op, &|svc, _| match svc {
+        "psd050" => Net::NotSent(TransportFailure::Timeout),
+        "psd052" => Net::Gateway(502),
+        _ => Net::Ok,
+    })
+    .unwrap_err();
+    assert_eq!(unresolved(&w), [119_000_005]);
+    // The host's own psd052 answers "not found" (550, codigo 3): resolved,
+    // and the next register sends psd050 directly.
+    let q = Operation::QueryBoleto(selo::safra::boleto::BoletoQuery {
+        nosso_numero: "119000005".into(),
+        seu_numero: boleto(1).documento.seu_numero,
+    });
+    assert!(matches!(
+        w.run(&q, &|_, _| Net::Ok).unwrap(),
+        Reply::BusinessError { .. }
+    ));
+    assert!(unresolved(&w).is_empty());
+    w.log.clear();
+    registered(w.run(&op, &|_, _| Net::Ok).unwrap());
+    assert_eq!(w.services(), ["psd050:200"]);
+    // Explicit resolution, after checking with the bank by other means.
+    leave_unresolved(&mut w, 119_000_006);
+    assert_eq!(w.session.resolve_registration(119_000_007), None);
+    let r = w.session.resolve_registration(119_000_006).unwrap();
+    assert_eq!(r.nosso_numero, 119_000_006);
+    assert!(unresolved(&w).is_empty());
+    w.log.clear();
+    w.run(&Operation::RegisterBoleto(boleto(119_000_006)), &|_, _| {
+        Net::Ok
+    })
+    .unwrap();
+    assert_eq!(
+        w.services(),
+        ["psd050:550"],
+        "the bank has it: a business error"
+    );
+}
+
+#[test]
+fn the_set_is_bounded_and_names_the_oldest_it_drops() {
+    let mut w = World::new(SafraProfile::default());
+    w.authenticate();
+    let first = 119_100_000;
+    let cap = selo::safra::MAX_UNRESOLVED as u64;
+    for i in 0..=cap {
+        let op = Operation::RegisterBoleto(boleto(first + i));
+        let err = w
+            .run(&op, &|svc, _| match svc {
+                "psd050" => Net::NotSent(TransportFailure::Reset),
+                "psd052" => Net::Gateway(503),
+                _ => Net::Ok,
+            })
+            .unwrap_err();
+        assert_eq!(err.code(), "safra.boleto.outcome_unknown");
+        if i == cap {
+            assert!(
+                err.message()
+                    .contains(&format!("oldest, nossoNumero {first}")),
+                "{}",
+                err.message()
+            );
+        }
+        w.log.clear();
+    }
+    let u = unresolved(&w);
+    assert_eq!(u.len(), selo::safra::MAX_UNRESOLVED);
+    assert_eq!(u[0], first + 1, "the oldest was dropped");
+    assert_eq!(*u.last().unwrap(), first + cap);
+}
+
+#[test]
+fn in_flight_requests_are_bounded_and_the_oldest_forgotten() {
+    let mut w = World::new(SafraProfile::default());
+    let n = selo::safra::session::MAX_PENDING + 1;
+    let sent: Vec<_> = (0..n)
+        .map(|_| w.prepare(&Operation::Handshake).unwrap())
+        .collect();
+    // The first id was forgotten when the 17th was issued…
+    let err = w
+        .session
+        .handle_transport_error(sent[0].id, TransportFailure::Timeout, w.now)
+        .unwrap_err();
+    assert_eq!(err.code(), "safra.session.unknown_request");
+    // …the second is still tracked, and so is the last.
+    assert!(
+        w.session
+            .handle_transport_error(sent[1].id, TransportFailure::Connect, w.now)
+            .is_ok()
+    );
+    let last = sent.last().unwrap();
+    let resp = w.deliver(last);
+    assert_eq!(
+        w.session
+            .handle_response(last.id, &resp, w.now, &mut w.rng)
+            .unwrap(),
+        Outcome::Continue(None)
+    );
+}
+
+// ------------------------------------------------------------------------
+// Bank-key pinning (SPEC §2.8 [profile] bank_key_pins, issue 19).
+
+#[test]
+fn a_pinned_bank_key_handshakes_and_another_key_stops_before_stage_two() {
+    let pin = key("rsa1024-bank").public_key().spki_pin().unwrap();
+    assert_eq!(pin.len(), 43, "{pin}");
+    let other = key("rsa1024-client").public_key().spki_pin().unwrap();
+    // Pinned (the URL-safe form, and the RFC 7469 standard-alphabet form).
+    for pins in [vec![pin.clone()], vec![other.clone(), b64_standard(&pin)]] {
+        let mut w = World::new(SafraProfile {
+            bank_key_pins: pins,
+            ..SafraProfile::default()
+        });
+        assert!(matches!(
+            w.run(&Operation::Handshake, &|_, _| Net::Ok).unwrap(),
+            Reply::KeyAgreed { .. }
+        ));
+    }
+    // Not pinned: the stage-1 reply is refused; no stage 2 goes out.
+    let mut w = World::new(SafraProfile {
+        bank_key_pins: vec![other],
+        ..SafraProfile::default()
+    });
+    let err = w
+        .run(&Operation::Authenticate, &|_, _| Net::Ok)
+        .unwrap_err();
+    assert_eq!(err.code(), "safra.handshake.bank_key_not_pinned");
+    assert!(
+        err.message().contains(&pin),
+        "names the key's pin: {}",
+        err.message()
+    );
+    assert_eq!(w.services(), ["psd001:200"], "stage 1 only");
+    assert_eq!(w.session.state(), selo::safra::State::New);
+    // Malformed pins are a profile error.
+    for bad in ["", "abc", "not base64 at all!", &"A".repeat(44)] {
+        let e = SafraProfile::from_json(&format!(r#"{{"bank_key_pins":["{bad}"]}}"#)).unwrap_err();
+        assert_eq!(e.code(), "safra.profile.invalid", "{bad:?}");
+    }
+}
+
+fn b64_standard(url: &str) -> String {
+    let raw = selo::encoding::b64_decode(url).unwrap();
+    selo::encoding::b64(&raw)
+}

@@ -440,14 +440,18 @@ fn bank_never_panics_on_garbage() {
         ]
     };
     type Case<'a> = (&'a str, Vec<(String, String)>, &'a [u8], u16);
+    let sid = "9b2e7c1a-4d3f-4a8b-9c0d-1e2f3a4b5c6d";
     let cases: Vec<Case> = vec![
         ("/psd/psd001", vec![], b"{}", 400),
-        ("/psd/psd001", h("x"), b"nope", 400),
-        ("/psd/psd001", h("x"), br#"{"jwk":"a.b.c"}"#, 400),
-        ("/psd/psd001", h("x"), br#"{"parametros":"a.b"}"#, 400),
-        ("/psd/psd005", h("x"), br#"{"data":"a.b.c"}"#, 500),
-        ("/psd/psd050", h("x"), b"{}", 500),
-        ("/psd/psd999", h("x"), b"{}", 404),
+        ("/psd/psd001", h(sid), b"nope", 400),
+        ("/psd/psd001", h(sid), br#"{"jwk":"a.b.c"}"#, 400),
+        ("/psd/psd001", h(sid), br#"{"parametros":"a.b"}"#, 400),
+        ("/psd/psd005", h(sid), br#"{"data":"a.b.c"}"#, 500),
+        ("/psd/psd050", h(sid), b"{}", 500),
+        ("/psd/psd999", h(sid), b"{}", 404),
+        // Not a GUID: refused before anything else is looked at.
+        ("/psd/psd005", h("x"), br#"{"data":"a.b.c"}"#, 400),
+        ("/psd/psd001", h(&"9".repeat(100_000)), b"{}", 400),
     ];
     for (path, headers, body, status) in cases {
         let r = bank.handle(path, &headers, body, 0, &mut rng);

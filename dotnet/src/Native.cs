@@ -87,6 +87,8 @@ namespace Selo
         [DllImport(Lib)] internal static extern uint selo_safra_reply_kind(IntPtr r);
         [DllImport(Lib)] internal static extern IntPtr selo_safra_reply_json(IntPtr r);
         [DllImport(Lib)] internal static extern IntPtr selo_safra_reply_field(IntPtr r, byte[] name);
+        [DllImport(Lib)] internal static extern UIntPtr selo_safra_reply_field_len(IntPtr r, byte[] name);
+        [DllImport(Lib)] internal static extern int selo_safra_bank_session_key(SafraBankHandle b, byte[] sid, ref SeloBuffer o);
         [DllImport(Lib)] internal static extern void selo_safra_reply_free(IntPtr r);
         [DllImport(Lib)] internal static extern int selo_safra_bank_new(byte[] profile, PrivateKeyHandle key, long lifetime, out SafraBankHandle o);
         [DllImport(Lib)] internal static extern int selo_safra_bank_inject(SafraBankHandle b, uint fault);
@@ -149,6 +151,18 @@ namespace Selo
             var z = new byte[b.Length + 1];
             Buffer.BlockCopy(b, 0, z, 0, b.Length);
             return z;
+        }
+
+        /// <summary>Reads <paramref name="len"/> UTF-8 bytes at <paramref name="p"/> (any byte, NUL included).</summary>
+        internal static string Read(IntPtr p, int len)
+        {
+            var b = new byte[len];
+            if (len > 0)
+            {
+                Marshal.Copy(p, b, 0, len);
+            }
+
+            return Encoding.UTF8.GetString(b);
         }
 
         /// <summary>Reads a NUL-terminated UTF-8 string (IntPtr.Zero → null).</summary>

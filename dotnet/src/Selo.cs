@@ -348,10 +348,13 @@ namespace Selo
                 var f = new Dictionary<string, string>();
                 foreach (var n in Names)
                 {
-                    var v = Utf8.Read(Native.selo_safra_reply_field(p, Utf8.Z(n)));
-                    if (v != null)
+                    // Pointer + length: a bank text may hold NUL bytes (JSON \u0000),
+                    // and reading it can never fail once the operation is done.
+                    var name = Utf8.Z(n);
+                    var len = Native.selo_safra_reply_field_len(p, name).ToUInt64();
+                    if (len != ulong.MaxValue)
                     {
-                        f[n] = v;
+                        f[n] = Utf8.Read(Native.selo_safra_reply_field(p, name), checked((int)len));
                     }
                 }
 

@@ -116,6 +116,12 @@ impl SafraBank {
     pub fn base_path(&self) -> &str {
         &self.base_path
     }
+
+    /// The pin of the bank's key: base64url SHA-256 of its DER
+    /// SubjectPublicKeyInfo (profile `bank_key_pins`).
+    pub fn bank_key_pin(&self) -> String {
+        self.with_bank(|b| b.public_key().spki_pin().unwrap_or_default())
+    }
 }
 
 fn json_error(status: u16, code: &str, message: String) -> ReceivedResponse {
@@ -248,6 +254,7 @@ impl Protocol for SafraBank {
                 "psd050_counts": calls,
                 "duplicates": duplicates,
                 "sessions": b.session_count(),
+                "bank_key_pin": b.public_key().spki_pin().unwrap_or_default(),
             })
         })
     }
@@ -300,5 +307,10 @@ impl Sim<SafraBank> {
     /// The base URL to give a client: `http://127.0.0.1:PORT/psd/`.
     pub fn base_url(&self) -> String {
         self.url(&format!("{}/", self.protocol().base_path()))
+    }
+
+    /// The pin of the bank's key (profile `bank_key_pins`).
+    pub fn bank_key_pin(&self) -> String {
+        self.protocol().bank_key_pin()
     }
 }

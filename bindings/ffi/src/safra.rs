@@ -33,7 +33,8 @@ use selo::safra::{
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::ffi::{CString, c_char};
+use std::ffi::c_char;
+use zeroize::Zeroizing;
 
 /// What a host asks a session to do (`op` of `prepare_next`).
 #[repr(u32)]
@@ -267,10 +268,41 @@ pub unsafe extern "C" fn selo_safra_session_prepare_next(
 }
 
 /// The reply of a finished operation (opaque).
+///
+/// Built without any step that can fail (the operation it reports is
+/// already finished in the session: an error here would make the host
+/// retry a registered boleto). Texts are kept as bytes with a NUL after
+/// them, any byte allowed inside (a `\u0000` in a bank's `mensagem` is a
+/// NUL byte here); they may hold the token, so they are zeroized on free.
 pub struct SeloSafraReply {
     kind: SeloSafraReplyKind,
-    json: CString,
-    fields: BTreeMap<String, CString>,
+    json: Text,
+    fields: BTreeMap<String, Text>,
+}
+
+/// A text of a reply: UTF-8 bytes and a NUL after them (not counted in
+/// `len()`), zeroized on drop.
+struct Text(Zeroizing<Vec<u8>>);
+
+impl Text {
+    fn new(s: &str) -> Self {
+        Self::from_bytes(s.as_bytes())
+    }
+
+    fn from_bytes(b: &[u8]) -> Self {
+        let mut v = Zeroizing::new(Vec::with_capacity(b.len().saturating_add(1)));
+        v.extend_from_slice(b);
+        v.push(0);
+        Text(v)
+    }
+
+    fn as_ptr(&self) -> *const c_char {
+        self.0.as_ptr().cast()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len().saturating_sub(1)
+    }
 }
 
 fn schedule_fields(t: &token::TokenSchedule, f: &mut BTreeMap<String, String>) {
@@ -313,7 +345,7 @@ fn boleto_fields(b: &selo::safra::boleto::BoletoReply, f: &mut BTreeMap<String, 
     }
 }
 
-fn reply_of(r: &Reply) -> FfiResult<SeloSafraReply> {
+fn reply_of(r: &Reply) -> SeloSafraReply {
     let mut f = BTreeMap::new();
     let (kind, json) = match r {
         Reply::KeyAgreed {
@@ -367,17 +399,17 @@ fn reply_of(r: &Reply) -> FfiResult<SeloSafraReply> {
             )
         }
     };
-    let json = CString::new(json.to_string())
-        .map_err(|_| FfiError::arg("reply JSON contains a NUL byte"))?;
+    let mut json = json;
+    // Serialised into one exact-size buffer (no growing copy of the token
+    // left behind), then the parsed value's strings are wiped.
+    let text = selo::encoding::to_json_zeroizing(&json).unwrap_or_default();
+    selo::encoding::wipe_json(&mut json);
+    let json = Text::from_bytes(&text);
     let fields = f
         .into_iter()
-        .map(|(k, v)| {
-            CString::new(v)
-                .map(|c| (k, c))
-                .map_err(|_| FfiError::arg("reply field contains a NUL byte"))
-        })
-        .collect::<FfiResult<_>>()?;
-    Ok(SeloSafraReply { kind, json, fields })
+        .map(|(k, v)| (k, Text::new(&Zeroizing::new(v))))
+        .collect();
+    SeloSafraReply { kind, json, fields }
 }
 
 /// Hands back the response to request `request_id`, received at `now`.
@@ -432,7 +464,7 @@ fn write_outcome(
             reply_out.write(std::ptr::null_mut());
         }
         Outcome::Done(reply) => {
-            let reply = reply_of(&reply)?;
+            let reply = reply_of(&reply);
             step_out.write(SeloSafraStep::Done as u32);
             reply_out.write(new_handle(reply));
         }
@@ -575,8 +607,11 @@ pub extern "C" fn selo_safra_reply_json(reply: *const SeloSafraReply) -> *const 
     })
 }
 
-/// One field of the reply as text (see `SeloSafraReplyKind` for the names),
-/// borrowed; NULL when the reply has no such field.
+/// One field of the reply as UTF-8 text (see `SeloSafraReplyKind` for the
+/// names), borrowed, with a NUL after it; NULL when the reply has no such
+/// field. A bank's text may itself contain NUL bytes (JSON `\u0000`): a C
+/// string reader stops at the first one, so read
+/// `selo_safra_reply_field_len` bytes to get all of it.
 ///
 /// # Safety
 /// `name` is NULL or NUL-terminated.
@@ -589,7 +624,36 @@ pub unsafe extern "C" fn selo_safra_reply_field(
         let (Ok(r), Ok(n)) = (handle_ref(reply, "reply"), str_arg(name, "name")) else {
             return std::ptr::null();
         };
-        r.fields.get(n).map_or(std::ptr::null(), |c| c.as_ptr())
+        r.fields.get(n).map_or(std::ptr::null(), Text::as_ptr)
+    })
+}
+
+/// The length in bytes of field `name` of the reply (its terminating NUL
+/// not counted; NUL bytes inside counted), or `SIZE_MAX` when the reply
+/// has no such field.
+///
+/// # Safety
+/// `name` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn selo_safra_reply_field_len(
+    reply: *const SeloSafraReply,
+    name: *const c_char,
+) -> usize {
+    guard(usize::MAX, || {
+        let (Ok(r), Ok(n)) = (handle_ref(reply, "reply"), str_arg(name, "name")) else {
+            return usize::MAX;
+        };
+        r.fields.get(n).map_or(usize::MAX, Text::len)
+    })
+}
+
+/// The length in bytes of `selo_safra_reply_json`'s text (which never
+/// contains a NUL byte: JSON escapes them), or `SIZE_MAX` for an invalid
+/// handle.
+#[unsafe(no_mangle)]
+pub extern "C" fn selo_safra_reply_json_len(reply: *const SeloSafraReply) -> usize {
+    guard(usize::MAX, || {
+        handle_ref(reply, "reply").map_or(usize::MAX, |r| r.json.len())
     })
 }
 
@@ -718,6 +782,35 @@ pub unsafe extern "C" fn selo_safra_bank_public_key(
         out.write(new_handle(SeloPublicKey {
             inner: b.inner.public_key(),
         }));
+        Ok(())
+    })
+}
+
+/// The AES key the bank agreed with session `session_id` (32 bytes into
+/// `*out`, freed with `selo_buffer_free`, which zeroizes it). The bank
+/// role's own key material, for mocks and tests that craft a reply the
+/// bank would not send; `safra.session.not_ready` when the session has no
+/// key.
+///
+/// # Safety
+/// `session_id` is NUL-terminated; `out` points to a writable `SeloBuffer`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn selo_safra_bank_session_key(
+    bank: *const SeloSafraBank,
+    session_id: *const c_char,
+    out: *mut SeloBuffer,
+) -> SeloStatus {
+    call(|| {
+        let out = Out::new(out, "out")?;
+        let b = handle_ref(bank, "bank")?;
+        let sid = str_arg(session_id, "session_id")?;
+        let key = b.inner.session_key(sid).ok_or_else(|| {
+            selo::safra::Error::new(
+                selo::safra::Code::SessionNotReady,
+                format!("the bank has no AES key for session {sid:?}"),
+            )
+        })?;
+        out.write(alloc_buffer(key.as_bytes().to_vec()));
         Ok(())
     })
 }

@@ -453,6 +453,87 @@ static void test_transport_errors(void) {
   end("transport errors: reconcile, outcome unknown");
 }
 
+/* A finished operation reaches the host as a reply, whatever its texts
+   hold: every text of this psd050 reply carries a NUL (JSON \u0000) and
+   non-ASCII letters. The operation completes once, and each field is read
+   whole through its length. */
+static void test_nul_in_reply_texts(void) {
+  begin();
+  SeloPrivateKey *bank_key = import_key(OWN_BANK_PEM);
+  SeloSafraBank *bank = NULL;
+  OK(selo_safra_bank_new("", bank_key, 600, &bank));
+  SeloSafraSession *s = NULL;
+  OK(selo_safra_session_new("", "http://127.0.0.1:1/psd", "CLIENTE01", &s));
+  SeloPrivateKey *client_key = import_key(OWN_CLIENT_PEM);
+  OK(selo_safra_session_set_client_key(s, client_key));
+  int re = 0, n = 0;
+  int64_t now = 1800000000;
+  SeloSafraReply *r = run_op(s, bank, SELO_SAFRA_OP_AUTHENTICATE, "", now, &re, &n);
+  selo_safra_reply_free(r);
+  char *sid = NULL;
+  OK(selo_safra_session_id(s, &sid));
+  SeloBuffer key = {0};
+  OK(selo_safra_bank_session_key(bank, sid, &key));
+  CHECK(key.len == 32, "bank session key: %zu bytes", key.len);
+  uint64_t id = 0;
+  SeloRequest *req = prepare(s, SELO_SAFRA_OP_REGISTER_BOLETO, TR_BOLETO, now, &id);
+  selo_request_free(req);
+  const char *json =
+      "{\"statusProcessamento\":{\"codigo\":0,\"mensagem\":\"ok\\u0000 a\xc3\xa7\xc3\xa3o\"},"
+      "\"documento\":{\"nossoNumero\":\"123\\u0000\xc3\xa7\",\"seuNumero\":\"S\\u0000\xc3\xba\","
+      "\"codigoBarras\":\"1\\u0000\xc3\xa9\"}}";
+  char *env = NULL;
+  OK(selo_safra_seal_with_iv(key.data, key.len, (const uint8_t *)"ZZZZZZZZZZZZZZZZ", 16,
+                             (const uint8_t *)json, strlen(json), &env));
+  char body[4096];
+  snprintf(body, sizeof body, "{\"data\":\"%s\"}", str(env));
+  Hdr h[] = {{"content-type", "application/json"}};
+  SeloResponse *resp = response_of(200, 1, h, (Bytes){body, strlen(body)});
+  uint32_t step = 99;
+  SeloSafraReply *reply = NULL;
+  OK(selo_safra_session_handle_response(s, id, resp, now, &step, &reply));
+  selo_response_free(resp);
+  CHECK(step == SELO_SAFRA_STEP_DONE && reply &&
+            selo_safra_reply_kind(reply) == SELO_SAFRA_REPLY_KIND_BOLETO_REGISTERED,
+        "the registration completes: step %u", step);
+  static const struct {
+    const char *name;
+    const char *bytes;
+    size_t len;
+  } want[] = {
+      {"mensagem", "ok\0 a\xc3\xa7\xc3\xa3o", 11},
+      {"nosso_numero", "123\0\xc3\xa7", 6},
+      {"seu_numero", "S\0\xc3\xba", 4},
+      {"codigo_barras", "1\0\xc3\xa9", 4},
+  };
+  for (size_t i = 0; reply && i < sizeof want / sizeof want[0]; i++) {
+    size_t len = selo_safra_reply_field_len(reply, want[i].name);
+    const char *v = selo_safra_reply_field(reply, want[i].name);
+    CHECK(len == want[i].len && v && memcmp(v, want[i].bytes, len) == 0 && v[len] == '\0',
+          "%s: %zu bytes", want[i].name, len);
+  }
+  CHECK(reply && selo_safra_reply_field_len(reply, "no_such_field") == SIZE_MAX, "absent field");
+  const char *rj = reply ? selo_safra_reply_json(reply) : NULL;
+  CHECK(rj && strlen(rj) == selo_safra_reply_json_len(reply) && strstr(rj, "\\u0000"),
+        "the JSON escapes the NUL: %s", str(rj));
+  /* Done once: the id is finished. */
+  resp = response_of(200, 1, h, (Bytes){body, strlen(body)});
+  SeloSafraReply *again = NULL;
+  CHECK(selo_safra_session_handle_response(s, id, resp, now, &step, &again) == SELO_ERR_SAFRA &&
+            code_is("safra.session.unknown_request"),
+        "the same reply again is an unknown request");
+  selo_response_free(resp);
+  selo_safra_reply_free(reply);
+  selo_string_free(env);
+  selo_buffer_free(&key);
+  selo_string_free(sid);
+  selo_safra_session_free(s);
+  selo_safra_bank_free(bank);
+  selo_private_key_free(client_key);
+  selo_private_key_free(bank_key);
+  end("a reply with NUL and non-ASCII in every text completes once");
+}
+
 static void test_flow_against_bank(void) {
   begin();
   SeloPrivateKey *bank_key = import_key(OWN_BANK_PEM);
@@ -911,6 +992,7 @@ int main(void) {
   test_transcript();
   test_flow_against_bank();
   test_transport_errors();
+  test_nul_in_reply_texts();
   test_bmp_hmac();
   test_bmp_money();
   test_bmp_canonical();

@@ -39,6 +39,16 @@ impl AesCtrProvider for RustCryptoAesCtr {
 mod tests {
     use super::*;
 
+    /// The `zeroize` features of `aes` and `ctr` are on: the expanded round
+    /// keys and the counter state are wiped when the cipher is dropped
+    /// (this does not compile without them).
+    #[test]
+    fn cipher_state_is_wiped_on_drop() {
+        fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        wiped_on_drop::<aes::Aes256>();
+        wiped_on_drop::<ctr::Ctr128BE<aes::Aes256>>();
+    }
+
     /// NIST SP 800-38A F.5.5 (CTR-AES256.Encrypt), first two blocks, then
     /// the counter carry across all 128 bits.
     #[test]

@@ -479,6 +479,15 @@ impl RsaPublicKey {
             .map_err(|e| Error::new(Code::Export, format!("SPKI export failed ({e})")))
     }
 
+    /// The key's pin: base64url (no padding) of the SHA-256 of its DER
+    /// SubjectPublicKeyInfo — RFC 7469's `pin-sha256` value in the URL-safe
+    /// alphabet. What `bank_key_pins` lists (SPEC §2.8).
+    pub fn spki_pin(&self) -> Result<String, Error> {
+        use sha2::Digest as _;
+        let der = self.to_spki_der()?;
+        Ok(crate::encoding::b64url(&sha2::Sha256::digest(&der)))
+    }
+
     /// PEM SubjectPublicKeyInfo, LF line endings.
     pub fn to_spki_pem(&self) -> Result<String, Error> {
         self.inner

@@ -19,7 +19,7 @@ use crate::encoding::{b64url, new_guid};
 use crate::http::{ReceivedResponse, header_value};
 use crate::keys::{RsaPrivateKey, RsaPublicKey};
 use crate::rng::CryptoRng;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use zeroize::Zeroizing;
 
 /// A one-shot misbehaviour for the next non-handshake call.
@@ -59,6 +59,10 @@ pub struct StoredBoleto {
 struct BankSession {
     /// Last request seen (Unix seconds): idle sessions expire.
     last_used: u64,
+    /// This session's key in the bank's least-recently-used order.
+    lru_key: (u64, u64),
+    /// The heap bytes of `ivs` as last accounted ([`IvLog::heap_bytes`]).
+    iv_bytes: usize,
     client_key: RsaPublicKey,
     aes_key: Option<SessionKey>,
     ivs: IvLog,
@@ -74,6 +78,26 @@ pub const MAX_SESSIONS: usize = 10_000;
 /// A session unused this long (seconds) is forgotten.
 pub const SESSION_IDLE_SECS: u64 = 3_600;
 
+/// The default bound on the memory all sessions' IV logs take together
+/// (64 MiB). Past it the least recently used sessions are forgotten (their
+/// clients re-handshake after a 500), the one being served last.
+pub const MAX_IV_BYTES: usize = 64 << 20;
+
+/// What the bank holds, by its own accounting ([`Bank::usage`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Sessions held (at most [`MAX_SESSIONS`]).
+    pub sessions: usize,
+    /// IVs remembered over all sessions.
+    pub ivs: usize,
+    /// Heap bytes of all IV logs (at most the IV budget, [`MAX_IV_BYTES`]
+    /// by default).
+    pub iv_bytes: usize,
+    /// Sessions forgotten to stay within the bounds (idle, least recently
+    /// used, or over the IV budget) since the bank started.
+    pub evicted: u64,
+}
+
 /// The PSD bank.
 pub struct Bank {
     cfg: BankConfig,
@@ -86,6 +110,16 @@ pub struct Bank {
     /// duplicates included: a count above 1 is a boleto a bank that does
     /// not de-duplicate would have registered twice.
     register_calls: HashMap<String, u32>,
+    /// The sum of every session's `iv_bytes`.
+    iv_bytes: usize,
+    /// The bound on `iv_bytes`.
+    max_iv_bytes: usize,
+    /// Sessions forgotten to stay within the bounds.
+    evicted: u64,
+    /// Every session by `(last_used, tick)`: the least recently used first.
+    lru: BTreeMap<(u64, u64), String>,
+    /// Orders sessions used in the same second.
+    tick: u64,
 }
 
 /// The most boletos a bank stores (and psd050 counters it keeps); past it
@@ -126,12 +160,84 @@ impl Bank {
             boletos: HashMap::new(),
             faults: VecDeque::new(),
             register_calls: HashMap::new(),
+            iv_bytes: 0,
+            max_iv_bytes: MAX_IV_BYTES,
+            evicted: 0,
+            lru: BTreeMap::new(),
+            tick: 0,
         })
     }
 
     /// Uses another RSA provider.
     pub fn set_provider(&mut self, provider: &'static dyn RsaProvider) {
         self.provider = provider;
+    }
+
+    /// Bounds the memory all sessions' IV logs take together (default
+    /// [`MAX_IV_BYTES`]).
+    pub fn set_max_iv_bytes(&mut self, bytes: usize) {
+        self.max_iv_bytes = bytes;
+    }
+
+    /// What the bank holds, by its own accounting.
+    pub fn usage(&self) -> Usage {
+        Usage {
+            sessions: self.sessions.len(),
+            ivs: self.sessions.values().map(|s| s.ivs.len()).sum(),
+            iv_bytes: self.iv_bytes,
+            evicted: self.evicted,
+        }
+    }
+
+    /// Forgets session `sid`, keeping the IV accounting.
+    fn forget(&mut self, sid: &str) {
+        if let Some(s) = self.sessions.remove(sid) {
+            self.lru.remove(&s.lru_key);
+            self.iv_bytes = self.iv_bytes.saturating_sub(s.iv_bytes);
+            self.evicted = self.evicted.saturating_add(1);
+        }
+    }
+
+    /// Marks session `sid` used at `now` (it moves to the end of the
+    /// least-recently-used order).
+    fn touch(&mut self, sid: &str, now: u64) {
+        self.tick = self.tick.saturating_add(1);
+        let key = (now, self.tick);
+        if let Some(s) = self.sessions.get_mut(sid) {
+            self.lru.remove(&s.lru_key);
+            s.last_used = now;
+            s.lru_key = key;
+            self.lru.insert(key, sid.to_string());
+        }
+    }
+
+    /// The least recently used session other than `except`.
+    fn oldest_except(&self, except: &str) -> Option<String> {
+        self.lru
+            .values()
+            .find(|sid| sid.as_str() != except)
+            .cloned()
+    }
+
+    /// Re-accounts session `sid`'s IV memory after it changed, then
+    /// forgets the least recently used other sessions while the total is
+    /// over the budget.
+    fn account(&mut self, sid: &str) {
+        let Some(s) = self.sessions.get_mut(sid) else {
+            return;
+        };
+        let now_bytes = s.ivs.heap_bytes();
+        self.iv_bytes = self
+            .iv_bytes
+            .saturating_sub(s.iv_bytes)
+            .saturating_add(now_bytes);
+        s.iv_bytes = now_bytes;
+        while self.iv_bytes > self.max_iv_bytes {
+            let Some(oldest) = self.oldest_except(sid) else {
+                break;
+            };
+            self.forget(&oldest);
+        }
     }
 
     /// The bank's public key.
@@ -209,6 +315,15 @@ impl Bank {
                 )
             })?
             .to_string();
+        if !crate::encoding::is_guid(&sid) {
+            return Err(err(
+                Code::HandshakeBadRequest,
+                format!(
+                    "header amc-session-id: expected a GUID (8-4-4-4-12 hexadecimal digits), found {} characters",
+                    sid.chars().count()
+                ),
+            ));
+        }
         if header_value(headers, names::APLICACAO).map(str::trim) != Some("PSD") {
             return Err(err(
                 Code::HandshakeBadRequest,
@@ -220,8 +335,14 @@ impl Bank {
                 // Idle too long, or its key carried enough messages.
                 s.aes_key = None;
                 s.token = None;
+                s.ivs.clear();
             }
-            s.last_used = now;
+            self.account(&sid);
+            if service != Service::Psd001 {
+                // A handshake does not keep a session alive: stage 1 must
+                // see when it was last really used.
+                self.touch(&sid, now);
+            }
         }
         if service == Service::Psd001 {
             return self.handshake(&sid, body, now, rng);
@@ -282,6 +403,7 @@ impl Bank {
                 ..
             }) => {
                 let env = ivs.seal(key, msg.to_string().as_bytes(), rng);
+                self.account(sid);
                 Ok(ReceivedResponse::new(
                     550,
                     vec![("content-type".into(), "application/json".into())],
@@ -298,18 +420,24 @@ impl Bank {
         if self.sessions.len() < MAX_SESSIONS {
             return;
         }
-        self.sessions
-            .retain(|_, s| now.saturating_sub(s.last_used) <= SESSION_IDLE_SECS);
-        while self.sessions.len() >= MAX_SESSIONS {
-            let Some(oldest) = self
-                .sessions
-                .iter()
-                .min_by_key(|(_, s)| s.last_used)
-                .map(|(k, _)| k.clone())
-            else {
+        // Idle ones first (they are the oldest in the order), then the
+        // least recently used until there is room.
+        while let Some(((last_used, _), sid)) = self.lru.first_key_value() {
+            let idle = now.saturating_sub(*last_used) > SESSION_IDLE_SECS;
+            if !idle && self.sessions.len() < MAX_SESSIONS {
                 break;
-            };
-            self.sessions.remove(&oldest);
+            }
+            let sid = sid.clone();
+            self.forget(&sid);
+        }
+    }
+
+    /// Drops session `sid` (an expired one a new stage 1 replaces), keeping
+    /// the accounting, without counting it as an eviction.
+    fn forget_quietly(&mut self, sid: &str) {
+        if let Some(s) = self.sessions.remove(sid) {
+            self.lru.remove(&s.lru_key);
+            self.iv_bytes = self.iv_bytes.saturating_sub(s.iv_bytes);
         }
     }
 
@@ -328,14 +456,27 @@ impl Bank {
         let v: serde_json::Value = serde_json::from_slice(body)
             .map_err(|_| err(Code::HandshakeBadRequest, "psd001 body is not JSON"))?;
         if v.get("jwk").is_some() {
-            let client_key = handshake::bank_verify_stage1(self.provider, body, sid)?;
-            if !self.sessions.contains_key(sid) {
-                self.make_room(now);
+            // A live session is never replaced by a stage 1: stage 1 is
+            // self-signed, so anyone could otherwise take a session over.
+            if let Some(s) = self.sessions.get(sid)
+                && now.saturating_sub(s.last_used) <= SESSION_IDLE_SECS
+            {
+                return Err(err(
+                    Code::HandshakeSessionExists,
+                    format!(
+                        "stage 1 for session {sid}, which is live: a new handshake takes a new session id"
+                    ),
+                ));
             }
+            let client_key = handshake::bank_verify_stage1(self.provider, body, sid)?;
+            self.forget_quietly(sid);
+            self.make_room(now);
             self.sessions.insert(
                 sid.to_string(),
                 BankSession {
                     last_used: now,
+                    lru_key: (now, 0),
+                    iv_bytes: 0,
                     client_key,
                     aes_key: None,
                     ivs: IvLog::default(),
@@ -344,6 +485,7 @@ impl Bank {
                     work_id: None,
                 },
             );
+            self.touch(sid, now);
             let reply =
                 handshake::bank_stage1_reply(&self.public_key(), self.cfg.profile.key_format)?;
             return Ok(ReceivedResponse::new(
@@ -387,6 +529,8 @@ impl Bank {
             session.ivs.clear();
             session.token = None;
             session.work_id = None;
+            self.account(sid);
+            self.touch(sid, now);
             return Ok(ReceivedResponse::new(
                 200,
                 vec![("content-type".into(), "application/json".into())],
@@ -414,8 +558,9 @@ impl Bank {
             ));
         };
         let env = unwrap_body(body)?;
-        let (_, json) = ivs.open(key, &env, reject)?;
-        Ok(json)
+        let opened = ivs.open(key, &env, reject);
+        self.account(sid);
+        Ok(opened?.1)
     }
 
     fn sealed(
@@ -437,6 +582,7 @@ impl Bank {
             ));
         };
         let env = ivs.seal(key, msg.to_string().as_bytes(), rng);
+        self.account(sid);
         Ok(ReceivedResponse::new(
             status,
             vec![("content-type".into(), "application/json".into())],

@@ -277,9 +277,27 @@ impl IvLog {
         Ok((opened, json))
     }
 
-    /// Forgets every IV (a new key starts a new log).
+    /// Forgets every IV (a new key starts a new log) and frees the memory
+    /// they took.
     pub fn clear(&mut self) {
-        self.seen.clear();
+        self.seen = HashSet::new();
+    }
+
+    /// The heap memory the log holds, in bytes, as the hash table lays it
+    /// out (a power-of-two number of 16-byte buckets at most 7/8 full, one
+    /// control byte each, plus one group of control bytes): the bank role's
+    /// accounting of IV memory.
+    pub fn heap_bytes(&self) -> usize {
+        let cap = self.seen.capacity();
+        if cap == 0 {
+            return 0;
+        }
+        let buckets = cap
+            .saturating_mul(8)
+            .div_ceil(7)
+            .checked_next_power_of_two()
+            .unwrap_or(usize::MAX);
+        buckets.saturating_mul(17).saturating_add(16)
     }
 
     /// The IVs seen, for session export.

@@ -193,6 +193,61 @@ fn key_from_text(text: &str) -> Option<SessionKey> {
     None
 }
 
+/// The key candidates of a decrypted JSON plaintext ([`extract_keys`]),
+/// or `None` when it is not a JSON object.
+fn keys_of_jwk(json: &serde_json::Value) -> Option<Result<Vec<ExtractedKey>, Error>> {
+    let serde_json::Value::Object(m) = json else {
+        return None;
+    };
+
+    let exact = m.get("KID").map(|v| ("KID", v));
+    let any_case = m
+        .iter()
+        .filter(|(k, _)| k.as_str() != "KID" && k.eq_ignore_ascii_case("kid"))
+        .map(|(k, v)| (k.as_str(), v));
+    let k = m.get("k").map(|v| ("k", v));
+    let members: Vec<(&str, &serde_json::Value)> =
+        exact.into_iter().chain(any_case).chain(k).collect();
+    if members.is_empty() {
+        return Some(Err(err(
+            Code::HandshakeBadKeyMaterial,
+            "decrypted JWK has no KID, kid or k member",
+        )));
+    }
+    let mut found = Vec::new();
+    let mut refused = Vec::new();
+    for (name, value) in members {
+        let Some(text) = value.as_str() else {
+            refused.push(format!("{name}: not a string"));
+            continue;
+        };
+        match key_from_text(text) {
+            Some(key) => found.push(ExtractedKey {
+                key,
+                text: Some(Zeroizing::new(text.to_string())),
+            }),
+            None => {
+                let decoded = b64_decode(text).map(|b| b.len()).ok();
+                refused.push(format!(
+                    "{name}: {} characters{}",
+                    text.len(),
+                    decoded.map_or(String::new(), |n| format!(" decoding to {n} bytes"))
+                ));
+            }
+        }
+    }
+    if found.is_empty() {
+        return Some(Err(err(
+            Code::HandshakeBadKeyMaterial,
+            format!(
+                "decrypted JWK: no key member is base64 of 32 bytes or 32 characters ({})",
+                refused.join("; ")
+            ),
+        )));
+    }
+    Some(Ok(found))
+}
+
 /// Finds the AES key candidates in a decrypted plaintext (SPEC §2.3 step
 /// 6), in order: member `KID` (exact name), any case of `kid`, then `k`
 /// (RFC 7517 base64url). A member counts when its text base64- or
@@ -201,54 +256,13 @@ fn key_from_text(text: &str) -> Option<SessionKey> {
 /// itself. The bank's signature decides between candidates
 /// ([`parse_stage2_reply`]).
 pub fn extract_keys(plaintext: &[u8]) -> Result<Vec<ExtractedKey>, Error> {
-    if let Ok(serde_json::Value::Object(m)) = serde_json::from_slice::<serde_json::Value>(plaintext)
-    {
-        let exact = m.get("KID").map(|v| ("KID", v));
-        let any_case = m
-            .iter()
-            .filter(|(k, _)| k.as_str() != "KID" && k.eq_ignore_ascii_case("kid"))
-            .map(|(k, v)| (k.as_str(), v));
-        let k = m.get("k").map(|v| ("k", v));
-        let members: Vec<(&str, &serde_json::Value)> =
-            exact.into_iter().chain(any_case).chain(k).collect();
-        if members.is_empty() {
-            return Err(err(
-                Code::HandshakeBadKeyMaterial,
-                "decrypted JWK has no KID, kid or k member",
-            ));
+    if let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(plaintext) {
+        // The parsed JWK holds the key text: wiped whatever the outcome.
+        let found = keys_of_jwk(&json);
+        crate::encoding::wipe_json(&mut json);
+        if let Some(found) = found {
+            return found;
         }
-        let mut found = Vec::new();
-        let mut refused = Vec::new();
-        for (name, value) in members {
-            let Some(text) = value.as_str() else {
-                refused.push(format!("{name}: not a string"));
-                continue;
-            };
-            match key_from_text(text) {
-                Some(key) => found.push(ExtractedKey {
-                    key,
-                    text: Some(Zeroizing::new(text.to_string())),
-                }),
-                None => {
-                    let decoded = b64_decode(text).map(|b| b.len()).ok();
-                    refused.push(format!(
-                        "{name}: {} characters{}",
-                        text.len(),
-                        decoded.map_or(String::new(), |n| format!(" decoding to {n} bytes"))
-                    ));
-                }
-            }
-        }
-        if found.is_empty() {
-            return Err(err(
-                Code::HandshakeBadKeyMaterial,
-                format!(
-                    "decrypted JWK: no key member is base64 of 32 bytes or 32 characters ({})",
-                    refused.join("; ")
-                ),
-            ));
-        }
-        return Ok(found);
     }
     if plaintext.len() == 32 {
         return Ok(vec![ExtractedKey {
@@ -283,19 +297,24 @@ pub fn extract_key(plaintext: &[u8]) -> Result<ExtractedKey, Error> {
 
 /// The byte strings a signature of kind `choice` may cover. For the base64
 /// text, both the text as it appeared and the canonical `B64(key)` are tried.
-fn signed_messages(choice: SignatureMessage, ex: &ExtractedKey, plaintext: &[u8]) -> Vec<Vec<u8>> {
+fn signed_messages(
+    choice: SignatureMessage,
+    ex: &ExtractedKey,
+    plaintext: &[u8],
+) -> Vec<Zeroizing<Vec<u8>>> {
+    let copy = |b: &[u8]| Zeroizing::new(b.to_vec());
     match choice {
-        SignatureMessage::RawKey | SignatureMessage::Auto => vec![ex.key.as_bytes().to_vec()],
+        SignatureMessage::RawKey | SignatureMessage::Auto => vec![copy(ex.key.as_bytes())],
         SignatureMessage::KeyBase64Text => {
-            let canonical = b64(ex.key.as_bytes()).into_bytes();
+            let canonical = Zeroizing::new(b64(ex.key.as_bytes()).into_bytes());
             match &ex.text {
                 Some(t) if t.as_bytes() != canonical.as_slice() => {
-                    vec![t.as_bytes().to_vec(), canonical]
+                    vec![copy(t.as_bytes()), canonical]
                 }
                 _ => vec![canonical],
             }
         }
-        SignatureMessage::Plaintext => vec![plaintext.to_vec()],
+        SignatureMessage::Plaintext => vec![copy(plaintext)],
     }
 }
 
@@ -530,11 +549,12 @@ pub fn bank_stage2_reply(
             .to_string()
             .into_bytes(),
     );
-    let msg: Vec<u8> = match message {
+    // Each form of the key signed is a copy of it: wiped on drop.
+    let msg: Zeroizing<Vec<u8>> = Zeroizing::new(match message {
         SignatureMessage::RawKey | SignatureMessage::Auto => key.as_bytes().to_vec(),
         SignatureMessage::KeyBase64Text => key_text.as_bytes().to_vec(),
         SignatureMessage::Plaintext => jwk.to_vec(),
-    };
+    });
     let enc = encrypt_chunked(provider, client_key, padding, &jwk, rng)?;
     let sig = provider.sign(bank_key, SignatureScheme::Pkcs1v15Sha256, &msg, rng)?;
     Ok(json_body("jwk", &format!("{}.{}", b64(&enc), b64(&sig))))

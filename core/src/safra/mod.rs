@@ -28,7 +28,10 @@ pub mod token;
 pub use envelope::SessionKey;
 pub use headers::{BaseUrl, Service};
 pub use profile::{On480, PaddingChoice, SafraProfile, SignatureMessage};
-pub use session::{NextAction, Operation, Outcome, Reply, RequestId, Session, State};
+pub use session::{
+    MAX_UNRESOLVED, NextAction, Operation, Outcome, Reply, RequestId, Session, State,
+    UnresolvedRegistration,
+};
 
 crate::define_error! {
     /// A Safra PSD error. `http_status()` is what the bank role answers.
@@ -45,10 +48,16 @@ crate::define_error! {
         HandshakeBadKeyMaterial => ("safra.handshake.bad_key_material", None),
         /// A handshake signature does not verify.
         HandshakeBadSignature => ("safra.handshake.bad_signature", Some(400)),
+        /// The stage-1 bank key is not one of the profile's `bank_key_pins`:
+        /// the handshake stops before stage 2 is sent.
+        HandshakeBankKeyNotPinned => ("safra.handshake.bank_key_not_pinned", None),
         /// Bank role: the handshake request is malformed.
         HandshakeBadRequest => ("safra.handshake.bad_request", Some(400)),
         /// Bank role: stage 2 for a session GUID that never did stage 1.
         HandshakeUnknownSession => ("safra.handshake.unknown_session", Some(400)),
+        /// Bank role: a stage 1 for a session id the bank still holds (a
+        /// live session is never replaced by an unauthenticated request).
+        HandshakeSessionExists => ("safra.handshake.session_exists", Some(409)),
         /// Bank role: the decrypted session id is not the header's GUID.
         HandshakeSessionMismatch => ("safra.handshake.session_mismatch", Some(400)),
         /// An envelope does not have exactly three dot-separated parts.

@@ -91,6 +91,10 @@ pub enum On480 {
     Reauth,
 }
 
+/// The most bank-key pins a profile holds (a current and a next key, with
+/// room for a rotation or two).
+pub const MAX_PINS: usize = 16;
+
 /// Every Safra interpretation switch. `Default` is SPEC §2.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -120,6 +124,13 @@ pub struct SafraProfile {
     /// Only these let a session register again after an ambiguous psd050;
     /// any other 550 ends in `safra.boleto.outcome_unknown`.
     pub boleto_not_found_codes: Vec<i64>,
+    /// Pins of the bank keys the client accepts at stage 1: base64url (or
+    /// base64) SHA-256 of the key's DER SubjectPublicKeyInfo, RFC 7469's
+    /// pin form ([`crate::keys::RsaPublicKey::spki_pin`]). Empty (default):
+    /// any key the stage-1 reply carries is used, so whoever can intercept
+    /// TLS can substitute it. Non-empty: another key ends the handshake with
+    /// `safra.handshake.bank_key_not_pinned` before stage 2 is sent.
+    pub bank_key_pins: Vec<String>,
 }
 
 impl Default for SafraProfile {
@@ -135,6 +146,7 @@ impl Default for SafraProfile {
             expire_before_secs: 30,
             max_recoveries: 3,
             boleto_not_found_codes: vec![3],
+            bank_key_pins: Vec::new(),
         }
     }
 }
@@ -154,6 +166,23 @@ impl SafraProfile {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// True when `pin` (the stage-1 key's [`spki_pin`]) is acceptable: no
+    /// pins configured, or it is one of them (either base64 alphabet, with
+    /// or without padding, compares equal).
+    ///
+    /// [`spki_pin`]: crate::keys::RsaPublicKey::spki_pin
+    pub fn bank_key_pinned(&self, pin: &str) -> bool {
+        if self.bank_key_pins.is_empty() {
+            return true;
+        }
+        let Ok(want) = crate::encoding::b64_decode(pin) else {
+            return false;
+        };
+        self.bank_key_pins
+            .iter()
+            .any(|p| crate::encoding::b64_decode(p.trim()).is_ok_and(|b| b == want))
+    }
+
     /// Checks the values that serde cannot.
     pub fn validate(&self) -> Result<(), Error> {
         if !crate::keys::ALLOWED_BITS.contains(&self.key_bits) {
@@ -164,6 +193,31 @@ impl SafraProfile {
                     self.key_bits
                 ),
             ));
+        }
+        if self.bank_key_pins.len() > MAX_PINS {
+            return Err(err(
+                Code::ProfileInvalid,
+                format!(
+                    "bank_key_pins: at most {MAX_PINS} pins, found {}",
+                    self.bank_key_pins.len()
+                ),
+            ));
+        }
+        for (i, pin) in self.bank_key_pins.iter().enumerate() {
+            let len = crate::encoding::b64_decode(pin.trim()).map(|b| b.len());
+            if len != Ok(32) {
+                return Err(err(
+                    Code::ProfileInvalid,
+                    format!(
+                        "bank_key_pins[{i}]: expected base64url of a 32-byte SHA-256 (43 characters), found {} characters{}",
+                        pin.chars().count(),
+                        match len {
+                            Ok(n) => format!(" decoding to {n} bytes"),
+                            Err(_) => " that are not base64".into(),
+                        }
+                    ),
+                ));
+            }
         }
         if self.expire_before_secs > self.renew_before_secs {
             return Err(err(

@@ -48,6 +48,18 @@
 //! operation starts and is reset when it ends, with a reply or an error. A
 //! session that gave up (`safra.session.too_many_recoveries`) runs its next
 //! operation from a clean count.
+//!
+//! ## The promise to reconcile is session state
+//!
+//! Every psd050 whose outcome became unknown is kept in the session's set of
+//! [unresolved registrations](Session::unresolved_registrations) (at most
+//! [`MAX_UNRESOLVED`], carried by [`Session::export`]/[`Session::import`])
+//! until a psd052 answers for it. Whatever runs in between — other
+//! operations, errors, a new process importing the session — a later
+//! register of that boleto starts with psd052. Running out of recoveries
+//! while one is unresolved ends in `safra.boleto.outcome_unknown` naming it,
+//! never in `safra.session.too_many_recoveries`. A host that learned the
+//! outcome some other way says so with [`Session::resolve_registration`].
 
 use super::boleto::{BoletoQuery, BoletoReply, BoletoRequest, StatusProcessamento};
 use super::envelope::{IvLog, SessionKey, unwrap_body, wrap_body};
@@ -61,7 +73,7 @@ use crate::http::{PreparedRequest, ReceivedResponse, TransportFailure};
 use crate::keys::{RsaPrivateKey, RsaPublicKey};
 use crate::rng::CryptoRng;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use zeroize::Zeroizing;
 
@@ -172,6 +184,25 @@ pub enum Reply {
     },
 }
 
+/// A psd050 whose outcome is unknown: the session queries psd052 for it
+/// before it ever sends psd050 for the same `nossoNumero` again.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnresolvedRegistration {
+    /// The boleto's `nossoNumero`.
+    pub nosso_numero: u64,
+    /// Its `seuNumero` (the reconciling psd052 sends it and checks it).
+    pub seu_numero: String,
+    /// When its outcome became unknown (the `now` of that report).
+    pub since: u64,
+}
+
+/// The most unresolved registrations a session keeps. When one more
+/// becomes unknown at the cap, the oldest is dropped from the set and named
+/// in the error that reports the new one (the host must check it with the
+/// bank by other means).
+pub const MAX_UNRESOLVED: usize = 1_024;
+
 /// Identifies a prepared request until its response is handled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RequestId(pub u64);
@@ -239,14 +270,17 @@ pub struct Session {
     active: Option<Operation>,
     /// Recoveries of the operation in progress.
     recoveries: u32,
-    /// The operation in progress is a psd050 whose outcome is unknown:
-    /// its next request is the psd052 that reconciles it.
-    reconcile: bool,
+    /// psd050s whose outcome is unknown, oldest first (SPEC §2.8): session
+    /// state, never cleared by the end of an operation.
+    unresolved: VecDeque<UnresolvedRegistration>,
+    /// The oldest unresolved registration dropped at the cap, to be named
+    /// by the error that ends the operation which overflowed the set.
+    overflowed: Option<UnresolvedRegistration>,
 }
 
 /// In-flight requests one session tracks at most; older ids are forgotten
 /// (a host that never reports them cannot grow the session).
-const MAX_PENDING: usize = 16;
+pub const MAX_PENDING: usize = 16;
 
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -297,7 +331,8 @@ impl Session {
             next_id: 1,
             active: None,
             recoveries: 0,
-            reconcile: false,
+            unresolved: VecDeque::new(),
+            overflowed: None,
         })
     }
 
@@ -346,9 +381,58 @@ impl Session {
         self.signature_winner
     }
 
+    /// The bank's public key from the last stage-1 reply (once pinned, when
+    /// the profile has `bank_key_pins`).
+    pub fn bank_key(&self) -> Option<&RsaPublicKey> {
+        self.bank_key.as_ref()
+    }
+
     /// The agreed AES key (for debugging captured traffic).
     pub fn session_key(&self) -> Option<&SessionKey> {
         self.aes_key.as_ref()
+    }
+
+    /// The psd050s whose outcome is unknown, oldest first. A register of any
+    /// of them starts with a psd052 query.
+    pub fn unresolved_registrations(
+        &self,
+    ) -> impl ExactSizeIterator<Item = &UnresolvedRegistration> {
+        self.unresolved.iter()
+    }
+
+    /// Forgets the unresolved registration of `nosso_numero`, once the host
+    /// has learnt its outcome from the bank by other means. Returns it, or
+    /// `None` when it was not unresolved. After this, a register of it
+    /// sends psd050 directly: call it only when the bank does not have the
+    /// boleto, or when it will never be registered again.
+    pub fn resolve_registration(&mut self, nosso_numero: u64) -> Option<UnresolvedRegistration> {
+        let at = self
+            .unresolved
+            .iter()
+            .position(|u| u.nosso_numero == nosso_numero)?;
+        self.unresolved.remove(at)
+    }
+
+    /// True when a register of `nosso_numero` must reconcile first.
+    pub fn is_unresolved(&self, nosso_numero: u64) -> bool {
+        self.unresolved
+            .iter()
+            .any(|u| u.nosso_numero == nosso_numero)
+    }
+
+    fn mark_unresolved(&mut self, b: &BoletoRequest, now: u64) {
+        let nosso = b.documento.nosso_numero;
+        if self.is_unresolved(nosso) {
+            return;
+        }
+        if self.unresolved.len() >= MAX_UNRESOLVED {
+            self.overflowed = self.unresolved.pop_front();
+        }
+        self.unresolved.push_back(UnresolvedRegistration {
+            nosso_numero: nosso,
+            seu_numero: b.documento.seu_numero.clone(),
+            since: now,
+        });
     }
 
     /// What the session would do before a business call at `now`, if anything.
@@ -539,6 +623,17 @@ impl Session {
             self.active = Some(op.clone());
         }
         if self.recoveries > self.profile.max_recoveries {
+            if let Operation::RegisterBoleto(b) = op
+                && self.is_unresolved(b.documento.nosso_numero)
+            {
+                let e = self.outcome_unknown(&format!(
+                    "recovering from failures while reconciling it, the session gave up after {} recoveries (profile max_recoveries = {})",
+                    self.recoveries.saturating_sub(1),
+                    self.profile.max_recoveries
+                ));
+                self.end_operation();
+                return Err(e);
+            }
             let e = err(
                 Code::SessionTooManyRecoveries,
                 format!(
@@ -593,7 +688,7 @@ impl Session {
             return self.prepare_sealed(Step::Renew, kind, Service::Psd007, &msg, rng);
         }
         match op {
-            Operation::RegisterBoleto(b) if self.reconcile => {
+            Operation::RegisterBoleto(b) if self.is_unresolved(b.documento.nosso_numero) => {
                 let msg = reconcile_query(b).to_json();
                 self.prepare_sealed(Step::Reconcile, kind, Service::Psd052, &msg, rng)
             }
@@ -623,12 +718,12 @@ impl Session {
         Outcome::Done(reply)
     }
 
-    /// Ends the operation in progress: its recovery count, reconciliation
-    /// and in-flight requests are forgotten.
+    /// Ends the operation in progress: its recovery count and in-flight
+    /// requests are forgotten (unresolved registrations are not: they are
+    /// session state).
     fn end_operation(&mut self) {
         self.active = None;
         self.recoveries = 0;
-        self.reconcile = false;
         self.pending.clear();
     }
 
@@ -678,10 +773,12 @@ impl Session {
 
     /// The outcome of an ambiguous exchange (the request may or may not
     /// have been processed): resend what may be resent, reconcile psd050.
-    fn ambiguous(&mut self, p: Pending, what: &str) -> Result<Outcome, Error> {
+    fn ambiguous(&mut self, p: Pending, what: &str, now: u64) -> Result<Outcome, Error> {
         match p.step {
             Step::Register => {
-                self.reconcile = true;
+                if let Some(Operation::RegisterBoleto(b)) = self.active.clone() {
+                    self.mark_unresolved(&b, now);
+                }
                 Ok(self.recover(NextAction::Reconcile))
             }
             Step::Reconcile => Err(self.outcome_unknown(&format!(
@@ -698,7 +795,32 @@ impl Session {
         }
     }
 
-    fn outcome_unknown(&self, why: &str) -> Error {
+    /// The psd052 of the operation in progress (a `QueryBoleto`) answered:
+    /// the bank has the boleto (`Some(seuNumero it reported)`) or does not
+    /// (`None`). An unresolved registration of the same `nossoNumero` and
+    /// `seuNumero` is resolved by it.
+    fn resolve_by_query(&mut self, found: Option<Option<&str>>) {
+        let Some(Operation::QueryBoleto(q)) = &self.active else {
+            return;
+        };
+        let Ok(nosso) = q.nosso_numero.trim().parse::<u64>() else {
+            return;
+        };
+        let Some(entry) = self.unresolved.iter().find(|u| u.nosso_numero == nosso) else {
+            return;
+        };
+        let same_seu = |s: &str| s.trim() == entry.seu_numero.trim();
+        let answers = same_seu(&q.seu_numero)
+            && match found {
+                None | Some(None) => true,
+                Some(Some(reported)) => same_seu(reported),
+            };
+        if answers {
+            self.resolve_registration(nosso);
+        }
+    }
+
+    fn outcome_unknown(&mut self, why: &str) -> Error {
         let (nosso, seu) = match &self.active {
             Some(Operation::RegisterBoleto(b)) => (
                 b.documento.nosso_numero.to_string(),
@@ -706,12 +828,16 @@ impl Session {
             ),
             _ => (String::from("?"), String::from("?")),
         };
-        err(
-            Code::BoletoOutcomeUnknown,
-            format!(
-                "boleto nossoNumero {nosso} (seuNumero {seu:?}): whether psd050 registered it is unknown; {why}. Query it (psd052) before registering it again"
-            ),
-        )
+        let mut message = format!(
+            "boleto nossoNumero {nosso} (seuNumero {seu:?}): whether psd050 registered it is unknown; {why}. The session keeps it unresolved: registering it again queries psd052 first"
+        );
+        if let Some(old) = self.overflowed.take() {
+            message.push_str(&format!(
+                "; the set of unresolved registrations was full ({MAX_UNRESOLVED}): the oldest, nossoNumero {} (seuNumero {:?}, unresolved since {}), was dropped from it — check it with the bank before registering it again",
+                old.nosso_numero, old.seu_numero, old.since
+            ));
+        }
+        err(Code::BoletoOutcomeUnknown, message)
     }
 
     /// Reports that request `id` got no HTTP response: `failure` says how
@@ -723,13 +849,13 @@ impl Session {
         &mut self,
         id: RequestId,
         failure: TransportFailure,
-        _now: u64,
+        now: u64,
     ) -> Result<Outcome, Error> {
         let Some(p) = self.pending.remove(&id.0) else {
             return Err(unknown_request(id));
         };
         let outcome = if failure.is_ambiguous() {
-            self.ambiguous(p, &format!("a transport failure ({failure})"))
+            self.ambiguous(p, &format!("a transport failure ({failure})"), now)
         } else {
             // Never sent: sending it (again) is always safe.
             Ok(self.recover(NextAction::Retry))
@@ -807,16 +933,28 @@ impl Session {
         }
         if status == 550 {
             let reply = self.business_error(&response.body)?;
+            let not_found = match &reply {
+                Reply::BusinessError { status, .. } => status
+                    .as_ref()
+                    .and_then(|s| s.codigo)
+                    .is_some_and(|c| self.profile.boleto_not_found_codes.contains(&c)),
+                _ => false,
+            };
+            if p.step == Step::Query && not_found {
+                // A psd052 answered for it: the bank does not have it.
+                self.resolve_by_query(None);
+            }
             if p.step == Step::Reconcile {
                 let Reply::BusinessError { status, .. } = &reply else {
                     return Err(self.outcome_unknown("the reconciling query failed"));
                 };
                 let codigo = status.as_ref().and_then(|s| s.codigo);
-                let not_found =
-                    codigo.is_some_and(|c| self.profile.boleto_not_found_codes.contains(&c));
                 if not_found {
                     // The bank does not have it: registering again is safe.
-                    self.reconcile = false;
+                    if let Some(Operation::RegisterBoleto(b)) = &self.active {
+                        let nosso = b.documento.nosso_numero;
+                        self.resolve_registration(nosso);
+                    }
                     return Ok(self.recover(NextAction::Retry));
                 }
                 let shown = codigo.map_or_else(|| "absent".to_string(), |c| c.to_string());
@@ -866,7 +1004,7 @@ impl Session {
             ));
         }
         if status >= 500 {
-            return self.ambiguous(p, &format!("HTTP {status}"));
+            return self.ambiguous(p, &format!("HTTP {status}"), now);
         }
         if !(200..300).contains(&status) {
             return Err(err(
@@ -876,7 +1014,19 @@ impl Session {
         }
         match p.step {
             Step::Stage1 => {
-                self.bank_key = Some(handshake::parse_stage1_reply(&response.body)?);
+                let key = handshake::parse_stage1_reply(&response.body)?;
+                let pin = key.spki_pin()?;
+                if !self.profile.bank_key_pinned(&pin) {
+                    self.discard_key();
+                    return Err(err(
+                        Code::HandshakeBankKeyNotPinned,
+                        format!(
+                            "the stage-1 bank key (pin {pin}) is not one of the {} pins of profile bank_key_pins: nothing more is sent with it",
+                            self.profile.bank_key_pins.len()
+                        ),
+                    ));
+                }
+                self.bank_key = Some(key);
                 self.state = State::KeysSent;
                 Ok(Outcome::Continue(None))
             }
@@ -942,6 +1092,11 @@ impl Session {
             }
             Step::Query => {
                 let reply = self.boleto_reply(&response.body)?;
+                let found_seu = reply.documento.as_ref().and_then(|d| d.seu_numero.clone());
+                if reply.documento.is_some() {
+                    // A psd052 answered for it: the bank has it.
+                    self.resolve_by_query(Some(found_seu.as_deref()));
+                }
                 Ok(self.done(Reply::BoletoQueried(reply)))
             }
             Step::Reconcile => {
@@ -958,6 +1113,10 @@ impl Session {
                         "the reconciling psd052 found a boleto with seuNumero {found:?}"
                     )));
                 }
+                if let Some(Operation::RegisterBoleto(b)) = &self.active {
+                    let nosso = b.documento.nosso_numero;
+                    self.resolve_registration(nosso);
+                }
                 reply.reconciled = true;
                 Ok(self.done(Reply::BoletoRegistered(reply)))
             }
@@ -969,12 +1128,12 @@ impl Session {
     /// requests are not exported.
     pub fn export(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
         let snap = Snapshot {
-            version: 1,
+            version: SNAPSHOT_VERSION,
             profile: self.profile.clone(),
             base_url: self.base_url.clone(),
             cliente: self.cliente.clone(),
             client_key_pkcs8: match &self.client_key {
-                Some(k) => Some(b64(&k.to_pkcs8_der()?)),
+                Some(k) => Some(Zeroizing::new(b64(&k.to_pkcs8_der()?))),
                 None => None,
             },
             session_id: self.session_id.clone(),
@@ -982,7 +1141,7 @@ impl Session {
                 Some(k) => Some(b64(&k.to_spki_der()?)),
                 None => None,
             },
-            aes_key: self.aes_key.as_ref().map(|k| k.to_b64().to_string()),
+            aes_key: self.aes_key.as_ref().map(SessionKey::to_b64),
             token: self.token.clone(),
             work_id: self.work_id.clone(),
             seen_ivs: self.ivs.ivs().map(|iv| b64(iv)).collect(),
@@ -990,9 +1149,9 @@ impl Session {
             auto_index: self.auto_index,
             padding_winner: self.padding_winner,
             signature_winner: self.signature_winner,
+            unresolved: self.unresolved.iter().cloned().collect(),
         };
-        serde_json::to_vec(&snap)
-            .map(Zeroizing::new)
+        crate::encoding::to_json_zeroizing(&snap)
             .map_err(|e| err(Code::SessionBadSnapshot, format!("export failed: {e}")))
     }
 
@@ -1001,10 +1160,16 @@ impl Session {
         let bad = |m: String| err(Code::SessionBadSnapshot, m);
         let snap: Snapshot = serde_json::from_slice(bytes)
             .map_err(|e| bad(format!("snapshot JSON rejected: {e}")))?;
-        if snap.version != 1 {
+        if !(1..=SNAPSHOT_VERSION).contains(&snap.version) {
             return Err(bad(format!(
-                "snapshot version: expected 1, found {}",
+                "snapshot version: expected 1 to {SNAPSHOT_VERSION}, found {}",
                 snap.version
+            )));
+        }
+        if snap.unresolved.len() > MAX_UNRESOLVED {
+            return Err(bad(format!(
+                "unresolved: at most {MAX_UNRESOLVED} registrations, found {}",
+                snap.unresolved.len()
             )));
         }
         let mut s = Session::new(snap.profile, snap.base_url, snap.cliente)?;
@@ -1059,6 +1224,11 @@ impl Session {
         s.auto_index = snap.auto_index.min(Padding::ALL.len().saturating_sub(1));
         s.padding_winner = snap.padding_winner;
         s.signature_winner = snap.signature_winner;
+        for u in snap.unresolved {
+            if !s.is_unresolved(u.nosso_numero) {
+                s.unresolved.push_back(u);
+            }
+        }
         Ok(s)
     }
 }
@@ -1085,10 +1255,10 @@ struct Snapshot {
     profile: SafraProfile,
     base_url: BaseUrl,
     cliente: String,
-    client_key_pkcs8: Option<String>,
+    client_key_pkcs8: Option<Zeroizing<String>>,
     session_id: String,
     bank_key_spki: Option<String>,
-    aes_key: Option<String>,
+    aes_key: Option<Zeroizing<String>>,
     token: Option<TokenSchedule>,
     work_id: Option<String>,
     seen_ivs: Vec<String>,
@@ -1096,4 +1266,10 @@ struct Snapshot {
     auto_index: usize,
     padding_winner: Option<Padding>,
     signature_winner: Option<SignatureMessage>,
+    /// Version 2: the unresolved registrations (absent in version 1).
+    #[serde(default)]
+    unresolved: Vec<UnresolvedRegistration>,
 }
+
+/// The snapshot version [`Session::export`] writes; import reads 1 and 2.
+const SNAPSHOT_VERSION: u32 = 2;

@@ -46,6 +46,13 @@ impl fmt::Debug for TokenSchedule {
     }
 }
 
+impl Drop for TokenSchedule {
+    /// The token is a bearer credential: wiped when the schedule is dropped.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.token);
+    }
+}
+
 impl TokenSchedule {
     /// True once `now` has reached the renewal time.
     pub fn should_renew(&self, now: u64) -> bool {

@@ -31,9 +31,12 @@ public final class SafraReply {
     try {
       Map<String, String> f = new LinkedHashMap<>();
       for (String name : FIELDS) {
-        String v = Ffi.N.selo_safra_reply_field(p, name);
-        if (v != null) {
-          f.put(name, v);
+        // Pointer + length: a bank text may hold NUL bytes (JSON \u0000),
+        // and reading it can never fail once the operation is done.
+        long len = Ffi.N.selo_safra_reply_field_len(p, name);
+        if (len >= 0) {
+          byte[] b = len == 0 ? new byte[0] : Ffi.N.selo_safra_reply_field(p, name).getByteArray(0, (int) len);
+          f.put(name, new String(b, java.nio.charset.StandardCharsets.UTF_8));
         }
       }
       return new SafraReply(Kind.values()[Ffi.N.selo_safra_reply_kind(p)], Ffi.N.selo_safra_reply_json(p), f);

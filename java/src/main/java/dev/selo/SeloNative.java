@@ -126,7 +126,9 @@ public interface SeloNative extends Library {
   void selo_safra_session_free(Pointer session);
   int selo_safra_reply_kind(Pointer reply);
   String selo_safra_reply_json(Pointer reply);
-  String selo_safra_reply_field(Pointer reply, String name);
+  Pointer selo_safra_reply_field(Pointer reply, String name);
+  long selo_safra_reply_field_len(Pointer reply, String name);
+  int selo_safra_bank_session_key(Pointer bank, String sessionId, SeloBuffer out);
   void selo_safra_reply_free(Pointer reply);
   int selo_safra_bank_new(String profileJson, Pointer bankKey, long tokenLifetime, PointerByReference out);
   int selo_safra_bank_set_seed(Pointer bank, byte[] seed, long len);
