@@ -91,6 +91,16 @@ impl Http {
 
     /// Sends `req`; a transport failure is `cli.net.transport` (exit 3).
     pub async fn send(&self, req: &PreparedRequest) -> Result<ReceivedResponse, CliError> {
+        self.send_within(req, None).await
+    }
+
+    /// Sends `req` with its own whole-request deadline instead of the
+    /// client's, when `timeout` is given.
+    pub async fn send_within(
+        &self,
+        req: &PreparedRequest,
+        timeout: Option<Duration>,
+    ) -> Result<ReceivedResponse, CliError> {
         let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
             CliError::step(
                 "cli.net.bad_method",
@@ -98,6 +108,9 @@ impl Http {
             )
         })?;
         let mut rb = self.client.request(method, &req.url);
+        if let Some(t) = timeout {
+            rb = rb.timeout(t);
+        }
         for (n, v) in &req.headers {
             rb = rb.header(n.as_str(), v.as_str());
         }

@@ -107,6 +107,8 @@ pub struct SafraFlow {
     session: Session,
     http: Http,
     rng: selo::rng::SystemRng,
+    /// A deadline for the next request to one service (the soak's stalls).
+    deadline_for: Option<(String, std::time::Duration)>,
 }
 
 impl SafraFlow {
@@ -124,7 +126,19 @@ impl SafraFlow {
             session,
             http,
             rng: selo::rng::system(),
+            deadline_for: None,
         })
+    }
+
+    /// The next request to `service` (`psd050`, …) gets `timeout` instead
+    /// of the client's deadline; later ones the client's again.
+    pub fn deadline_for_next(&mut self, service: &str, timeout: std::time::Duration) {
+        self.deadline_for = Some((format!("/{service}"), timeout));
+    }
+
+    /// The session (its unresolved registrations, for the soak's checks).
+    pub fn session(&self) -> &Session {
+        &self.session
     }
 
     /// Runs one operation to its end; the step records every exchange.
@@ -154,7 +168,15 @@ impl SafraFlow {
                 ..Exchange::default()
             };
             let t = Instant::now();
-            let sent = self.http.send(&req).await;
+            let timeout = match &self.deadline_for {
+                Some((svc, t)) if req.url.ends_with(svc.as_str()) => {
+                    let t = *t;
+                    self.deadline_for = None;
+                    Some(t)
+                }
+                _ => None,
+            };
+            let sent = self.http.send_within(&req, timeout).await;
             x.ms = ms_since(t);
             // Either way the session decides; `x.outcome` labels a recovery.
             let decided: Result<Outcome, CliError> = match sent {

@@ -199,9 +199,18 @@ async fn bmp_client_gone_mid_confirmation_retries_and_gets_the_first_result() {
     assert_eq!(busy.status, 406);
     assert_eq!(busy.json()["code"], "sim.in_progress");
     // Once it finished, the key is released and the retry gets the first
-    // (and only) execution's result.
-    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
-    let retry = send(&req).await;
+    // (and only) execution's result. No fixed sleep (a loaded machine
+    // stretches 1.5 s): retries are refused as in progress until the
+    // confirmation has ended, within a generous deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let retry = loop {
+        let r = send(&req).await;
+        if r.status != 406 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        assert_eq!(r.json()["code"], "sim.in_progress");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(
         retry.status,
         200,
