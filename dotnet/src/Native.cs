@@ -8,7 +8,7 @@ namespace Selo
     /// The raw C ABI (include/selo.h). Strings cross as NUL-terminated UTF-8
     /// byte arrays built by <see cref="Utf8.Z"/> (no reliance on the runtime's
     /// string marshalling, so mono and every .NET behave the same); returned
-    /// strings are read with <see cref="Utf8.Read"/>. size_t is UIntPtr,
+    /// strings are read with <see cref="Utf8.Read(IntPtr)"/>. size_t is UIntPtr,
     /// C bool is a 1-byte bool. Owned handles cross as their SafeHandle
     /// types (Handles.cs): the marshaller keeps each alive for the call, and
     /// creates them for out parameters. Only the *_free functions (called by

@@ -242,6 +242,12 @@ typedef struct SeloResponse SeloResponse;
 typedef struct SeloSafraBank SeloSafraBank;
 
 // The reply of a finished operation (opaque).
+//
+// Built without any step that can fail (the operation it reports is
+// already finished in the session: an error here would make the host
+// retry a registered boleto). Texts are kept as bytes with a NUL after
+// them, any byte allowed inside (a `\u0000` in a bank's `mensagem` is a
+// NUL byte here); they may hold the token, so they are zeroized on free.
 typedef struct SeloSafraReply SeloSafraReply;
 
 // A Safra PSD client session (opaque). Not for concurrent use.
@@ -903,12 +909,28 @@ uint32_t selo_safra_reply_kind(const struct SeloSafraReply *reply);
 // The whole reply as JSON text, borrowed (valid until the reply is freed).
 const char *selo_safra_reply_json(const struct SeloSafraReply *reply);
 
-// One field of the reply as text (see `SeloSafraReplyKind` for the names),
-// borrowed; NULL when the reply has no such field.
+// One field of the reply as UTF-8 text (see `SeloSafraReplyKind` for the
+// names), borrowed, with a NUL after it; NULL when the reply has no such
+// field. A bank's text may itself contain NUL bytes (JSON `\u0000`): a C
+// string reader stops at the first one, so read
+// `selo_safra_reply_field_len` bytes to get all of it.
 //
 // # Safety
 // `name` is NULL or NUL-terminated.
 const char *selo_safra_reply_field(const struct SeloSafraReply *reply, const char *name);
+
+// The length in bytes of field `name` of the reply (its terminating NUL
+// not counted; NUL bytes inside counted), or `SIZE_MAX` when the reply
+// has no such field.
+//
+// # Safety
+// `name` is NULL or NUL-terminated.
+size_t selo_safra_reply_field_len(const struct SeloSafraReply *reply, const char *name);
+
+// The length in bytes of `selo_safra_reply_json`'s text (which never
+// contains a NUL byte: JSON escapes them), or `SIZE_MAX` for an invalid
+// handle.
+size_t selo_safra_reply_json_len(const struct SeloSafraReply *reply);
 
 // Frees a reply (NULL and invalid handles ignored).
 void selo_safra_reply_free(struct SeloSafraReply *reply);
@@ -951,6 +973,18 @@ SeloStatus selo_safra_bank_handle(struct SeloSafraBank *bank,
 // # Safety
 // `out` is writable.
 SeloStatus selo_safra_bank_public_key(const struct SeloSafraBank *bank, struct SeloPublicKey **out);
+
+// The AES key the bank agreed with session `session_id` (32 bytes into
+// `*out`, freed with `selo_buffer_free`, which zeroizes it). The bank
+// role's own key material, for mocks and tests that craft a reply the
+// bank would not send; `safra.session.not_ready` when the session has no
+// key.
+//
+// # Safety
+// `session_id` is NUL-terminated; `out` points to a writable `SeloBuffer`.
+SeloStatus selo_safra_bank_session_key(const struct SeloSafraBank *bank,
+                                       const char *session_id,
+                                       struct SeloBuffer *out);
 
 // Frees a bank (NULL and invalid handles ignored).
 void selo_safra_bank_free(struct SeloSafraBank *bank);
