@@ -211,8 +211,8 @@ pub fn all_codes() -> Vec<&'static str> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum HostLayer {
-    /// The HTTP helpers of the packages: server body limits, OFB clients,
-    /// remote JWK Set fetchers.
+    /// The HTTP helpers of the packages: server body limits (the response
+    /// bytes themselves come from the core).
     Http,
     /// The language wrappers over the native library (Java and C# over the C
     /// ABI, Python over uniffi): loading it, handle lifetime, a native panic.
@@ -241,18 +241,6 @@ pub struct HostCode {
 /// and each language's tests check that every code its sources raise is in
 /// one of the lists.
 pub const HOST_CODES: &[HostCode] = &[
-    HostCode {
-        code: "ofb.jwks.fetch",
-        http_status: None,
-        layer: HostLayer::Http,
-        meaning: "a remote JWK Set could not be fetched or read (timeout, network, HTTP status, malformed)",
-    },
-    HostCode {
-        code: "ofb.client.http_status",
-        http_status: None,
-        layer: HostLayer::Http,
-        meaning: "OFB client: a non-2xx reply whose body is not a signed JWS",
-    },
     HostCode {
         code: "http.body_too_large",
         http_status: Some(413),

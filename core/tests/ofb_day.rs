@@ -79,9 +79,22 @@ fn verified(jti: &str, iat: u64) -> Verified {
     }
 }
 
-/// Stage 6's `iat` rule for `profile` (what the verifier applies first).
+/// Stage 6 for a request with this `iat`, as the verifier runs it (the
+/// core's own claim check, not a copy of its rule): `Ok` when only replay
+/// can still refuse it; an `iat` error otherwise.
 fn iat_ok(profile: &OfbProfile, iat: u64, now: u64) -> bool {
-    iat.saturating_add(profile.iat_max_age) >= now && iat <= now + profile.iat_future_skew
+    let payload = serde_json::json!({
+        "aud": "https://api.example/consents",
+        "iss": "org-a",
+        "iat": iat,
+        "jti": "6f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b",
+    });
+    let expected = selo::ofb::Expected::new("https://api.example/consents", "org-a");
+    match selo::ofb::check_claims(payload.as_object().unwrap(), &expected, profile, now) {
+        Ok(_) => true,
+        Err(e) if matches!(e.kind(), Code::IatTooOld | Code::IatInFuture) => false,
+        Err(e) => panic!("stage 6 refused the test payload for another reason: {e}"),
+    }
 }
 
 #[test]

@@ -263,6 +263,25 @@ pub unsafe extern "C" fn selo_bmp_confirm(
     })
 }
 
+/// The confirmation endpoint's answer when the host could not decide (its
+/// transaction store failed, its handler broke): 500
+/// `{"code":"bmp.confirm.internal","message":…}` with a fixed message —
+/// what a host sends instead of an exception's text.
+///
+/// # Safety
+/// `out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn selo_bmp_confirm_internal_response(
+    out: *mut *mut SeloResponse,
+) -> SeloStatus {
+    call(|| {
+        let out = Out::new(out, "out")?;
+        let c = selo::bmp::ConfirmResponse::internal();
+        out.write(new_handle(SeloResponse::new(c.status, c.headers, c.body)?));
+        Ok(())
+    })
+}
+
 /// Frees a signer (key zeroized; NULL and invalid handles ignored).
 #[unsafe(no_mangle)]
 pub extern "C" fn selo_bmp_signer_free(signer: *mut SeloBmpSigner) {

@@ -30,11 +30,16 @@ impl Headers {
         }
         Ok(h)
     }
-    fn push(&mut self, name: String, value: String) -> FfiResult<()> {
-        let cn = CString::new(name.clone())
-            .map_err(|_| crate::FfiError::arg("header name contains a NUL byte"))?;
-        let cv = CString::new(value.clone())
-            .map_err(|_| crate::FfiError::arg("header value contains a NUL byte"))?;
+    fn push(&mut self, name: String, mut value: String) -> FfiResult<()> {
+        let cn =
+            c_copy(&name).map_err(|_| crate::FfiError::arg("header name contains a NUL byte"))?;
+        let cv = match c_copy(&value) {
+            Ok(c) => c,
+            Err(()) => {
+                value.zeroize();
+                return Err(crate::FfiError::arg("header value contains a NUL byte"));
+            }
+        };
         self.pairs.push((name, value));
         self.c.push((cn, cv));
         Ok(())
@@ -50,6 +55,30 @@ impl Headers {
     }
     fn get(&self, name: &str) -> Option<&str> {
         selo::http::header_value(&self.pairs, name)
+    }
+}
+
+/// A C copy of `s` allocated once at its final size (a header value may be
+/// the bearer token: no reallocation may leave a copy behind).
+fn c_copy(s: &str) -> Result<CString, ()> {
+    let mut v = Vec::with_capacity(s.len().saturating_add(1));
+    v.extend_from_slice(s.as_bytes());
+    CString::new(v).map_err(|e| {
+        let mut v = e.into_vec();
+        v.zeroize();
+    })
+}
+
+impl Drop for Headers {
+    /// Header values may hold the bearer token: wiped, both copies.
+    fn drop(&mut self) {
+        for (_, v) in &mut self.pairs {
+            v.zeroize();
+        }
+        for (_, v) in self.c.drain(..) {
+            let mut b = v.into_bytes_with_nul();
+            b.zeroize();
+        }
     }
 }
 

@@ -37,6 +37,7 @@ use zeroize::Zeroize;
 pub mod bmp;
 pub mod br;
 pub mod http;
+pub mod jwks_cache;
 pub mod keys;
 pub mod ofb;
 pub mod safra;

@@ -13,6 +13,7 @@ use selo::ofb::{
 };
 use serde_json::{Value, json};
 use std::ffi::c_char;
+use std::sync::Arc;
 
 fn profile_arg(p: *const c_char) -> FfiResult<OfbProfile> {
     let s = str_arg(p, "profile_json")?;
@@ -33,9 +34,16 @@ fn verified_json(v: &Verified) -> FfiResult<String> {
     .to_string())
 }
 
-/// A JWK Set (opaque).
+/// A JWK Set (opaque). Shared, not copied, with the remote JWK Set cache
+/// that handed it out.
 pub struct SeloJwks {
-    inner: JwkSet,
+    inner: Arc<JwkSet>,
+}
+
+impl SeloJwks {
+    pub(crate) fn shared(inner: Arc<JwkSet>) -> Self {
+        Self { inner }
+    }
 }
 
 /// Parses a JWK Set (`{"keys":[…]}`).
@@ -49,7 +57,7 @@ pub unsafe extern "C" fn selo_jwks_parse(
 ) -> SeloStatus {
     call(|| {
         let out = Out::new(out, "out")?;
-        let inner = JwkSet::parse(str_arg(json, "json")?)?;
+        let inner = Arc::new(JwkSet::parse(str_arg(json, "json")?)?);
         out.write(new_handle(SeloJwks { inner }));
         Ok(())
     })
@@ -355,6 +363,260 @@ pub unsafe extern "C" fn selo_ofb_server_verify(
                 code_out.write(code);
             }
         }
+        Ok(())
+    })
+}
+
+/// A request that passed every check but replay (opaque): the verified
+/// token and the replay key its store must record before
+/// `selo_ofb_request_finish` decides. One verification per request.
+pub struct SeloOfbPending {
+    inner: Option<ofb::server::PendingRequest>,
+    client_id: std::ffi::CString,
+    jti: std::ffi::CString,
+}
+
+/// Phase one of the resource-server check with a replay store of the
+/// host's own (Redis, a database): method, content type, size, stages 1–6.
+/// On `SELO_OK` exactly one of `*pending_out` (every check but replay
+/// passed: ask the store, then `selo_ofb_request_finish`) and
+/// `*rejection_out` (the exact error response to send; `*error_code_out`
+/// the selo code) is non-NULL.
+///
+/// # Safety
+/// Strings are NUL-terminated; outs are writable.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn selo_ofb_request_check(
+    request: *const SeloRequest,
+    jwks: *const SeloJwks,
+    aud: *const c_char,
+    iss: *const c_char,
+    client_id: *const c_char,
+    profile_json: *const c_char,
+    now: i64,
+    pending_out: *mut *mut SeloOfbPending,
+    rejection_out: *mut *mut SeloResponse,
+    error_code_out: *mut *mut c_char,
+) -> SeloStatus {
+    call(|| {
+        let pending_out = Out::new(pending_out, "pending_out")?;
+        let rejection_out = Out::new(rejection_out, "rejection_out")?;
+        let code_out = Out::new(error_code_out, "error_code_out")?;
+        let r = handle_ref(request, "request")?;
+        let j = handle_ref(jwks, "jwks")?;
+        let exp = ofb::server::RequestExpectations {
+            aud: str_arg(aud, "aud")?.to_string(),
+            iss: str_arg(iss, "iss")?.to_string(),
+            client_id: str_arg(client_id, "client_id")?.to_string(),
+        };
+        let profile = profile_arg(profile_json)?;
+        let now = time_arg(now, "now")?;
+        match ofb::server::check_request(
+            r.method_str(),
+            r.header("content-type"),
+            &r.body,
+            now,
+            &j.inner,
+            &exp,
+            &profile,
+        ) {
+            Ok(p) => {
+                // Strings from C (no NUL) and a normalised jti (a UUID or
+                // text the core accepted, checked for NUL below).
+                let c = |s: &str| std::ffi::CString::new(s.replace('\0', "")).unwrap_or_default();
+                let pending = SeloOfbPending {
+                    client_id: c(&p.replay.client_id),
+                    jti: c(&p.replay.jti),
+                    inner: Some(p),
+                };
+                pending_out.write(new_handle(pending));
+                rejection_out.write(std::ptr::null_mut());
+                code_out.write(std::ptr::null_mut());
+            }
+            Err(rej) => write_rejection(rej, rejection_out, code_out, || {
+                pending_out.write(std::ptr::null_mut())
+            })?,
+        }
+        Ok(())
+    })
+}
+
+fn write_rejection(
+    rej: ofb::server::Rejection,
+    rejection_out: Out<*mut SeloResponse>,
+    code_out: Out<*mut c_char>,
+    clear_other: impl FnOnce(),
+) -> FfiResult<()> {
+    let resp = SeloResponse::new(rej.response.status, rej.response.headers, rej.response.body)?;
+    let code = alloc_string(rej.error.code().to_string())?;
+    clear_other();
+    rejection_out.write(new_handle(resp));
+    code_out.write(code);
+    Ok(())
+}
+
+/// The replay store key of a pending request:
+/// `<prefix>:<length of client id>:<client id>:<jti>` (`prefix` NULL or
+/// empty: `selo:ofb:jti`), the jti lower-case when it is a UUID. With
+/// Redis: `SET <key> 1 NX EX <selo_ofb_pending_ttl_seconds>`.
+///
+/// # Safety
+/// `prefix` is NULL or NUL-terminated; `out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn selo_ofb_pending_store_key(
+    pending: *const SeloOfbPending,
+    prefix: *const c_char,
+    out: *mut *mut c_char,
+) -> SeloStatus {
+    call(|| {
+        let out = Out::new(out, "out")?;
+        let p = pending_of(pending)?;
+        let prefix = if prefix.is_null() {
+            ""
+        } else {
+            str_arg(prefix, "prefix")?
+        };
+        let prefix = if prefix.is_empty() {
+            ofb::server::REPLAY_KEY_PREFIX
+        } else {
+            prefix
+        };
+        out.write(alloc_string(p.replay.store_key(prefix))?);
+        Ok(())
+    })
+}
+
+fn pending_of<'a>(pending: *const SeloOfbPending) -> FfiResult<&'a ofb::server::PendingRequest> {
+    let p = handle_ref(pending, "pending")?;
+    p.inner
+        .as_ref()
+        .ok_or_else(|| FfiError::arg("pending: already finished (selo_ofb_request_finish)"))
+}
+
+/// How long the replay store keeps the entry at `now` (Unix seconds): the
+/// token's remaining acceptance window, 1 to 86 400 s; 0 for an invalid
+/// or finished handle.
+#[unsafe(no_mangle)]
+pub extern "C" fn selo_ofb_pending_ttl_seconds(pending: *const SeloOfbPending, now: i64) -> u64 {
+    crate::guard(0, || {
+        let Ok(now) = u64::try_from(now) else {
+            return 0;
+        };
+        pending_of(pending).map_or(0, |p| p.replay.ttl_seconds(now))
+    })
+}
+
+/// The replay scope (client id) of a pending request, borrowed.
+#[unsafe(no_mangle)]
+pub extern "C" fn selo_ofb_pending_client_id(pending: *const SeloOfbPending) -> *const c_char {
+    crate::guard(std::ptr::null(), || {
+        handle_ref(pending, "pending").map_or(std::ptr::null(), |p| p.client_id.as_ptr())
+    })
+}
+
+/// The (normalised) `jti` of a pending request, borrowed.
+#[unsafe(no_mangle)]
+pub extern "C" fn selo_ofb_pending_jti(pending: *const SeloOfbPending) -> *const c_char {
+    crate::guard(std::ptr::null(), || {
+        handle_ref(pending, "pending").map_or(std::ptr::null(), |p| p.jti.as_ptr())
+    })
+}
+
+/// Phase two: the replay store's answer — exactly `"fresh"` or
+/// `"replayed"`; NULL or anything else (the store failed, answered nil
+/// unmapped, an error text) refuses with 503 `ofb.replay.store_failed`,
+/// whose body never holds the store's text. Outputs as
+/// `selo_ofb_server_verify` (exactly one of `*verified_json_out` and
+/// `*rejection_out` non-NULL). The pending request is spent (free it).
+///
+/// # Safety
+/// `answer` is NULL or NUL-terminated; outs are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn selo_ofb_request_finish(
+    pending: *mut SeloOfbPending,
+    answer: *const c_char,
+    verified_json_out: *mut *mut c_char,
+    rejection_out: *mut *mut SeloResponse,
+    error_code_out: *mut *mut c_char,
+) -> SeloStatus {
+    call(|| {
+        let verified_out = Out::new(verified_json_out, "verified_json_out")?;
+        let rejection_out = Out::new(rejection_out, "rejection_out")?;
+        let code_out = Out::new(error_code_out, "error_code_out")?;
+        let p = handle_mut(pending, "pending")?;
+        // Any answer that is not UTF-8 text is no answer: a store failure.
+        let answer = if answer.is_null() {
+            None
+        } else {
+            str_arg(answer, "answer").ok()
+        };
+        let inner = p
+            .inner
+            .take()
+            .ok_or_else(|| FfiError::arg("pending: already finished"))?;
+        match ofb::server::finish_request(inner, answer) {
+            Ok(v) => {
+                verified_out.write(alloc_string(verified_json(&v)?)?);
+                rejection_out.write(std::ptr::null_mut());
+                code_out.write(std::ptr::null_mut());
+            }
+            Err(rej) => write_rejection(rej, rejection_out, code_out, || {
+                verified_out.write(std::ptr::null_mut())
+            })?,
+        }
+        Ok(())
+    })
+}
+
+/// Frees a pending request (NULL and invalid handles ignored).
+#[unsafe(no_mangle)]
+pub extern "C" fn selo_ofb_pending_free(pending: *mut SeloOfbPending) {
+    free_handle(pending);
+}
+
+/// The OFB error response for an `ofb.*` code and message (as a server
+/// helper sends it: status, `content-type: application/json`,
+/// `{"errors":[{"code","title","detail"}]}`); `SELO_ERR_INVALID_ARGUMENT`
+/// for a code outside the `ofb` area.
+///
+/// # Safety
+/// Strings are NUL-terminated; `out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn selo_ofb_error_response(
+    code: *const c_char,
+    message: *const c_char,
+    out: *mut *mut SeloResponse,
+) -> SeloStatus {
+    call(|| {
+        let out = Out::new(out, "out")?;
+        let code = str_arg(code, "code")?;
+        let c = ofb::Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == code)
+            .ok_or_else(|| FfiError::arg(format!("code: {code:?} is not an ofb code")))?;
+        let r = ofb::server::error_response(&ofb::Error::new(c, str_arg(message, "message")?));
+        out.write(new_handle(SeloResponse::new(r.status, r.headers, r.body)?));
+        Ok(())
+    })
+}
+
+/// The 413 response a server helper sends for a body over `limit` bytes
+/// (which it stops reading): the OFB error shape, detail naming
+/// `http.body_too_large` and the limit. Every host sends these bytes.
+///
+/// # Safety
+/// `out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn selo_http_body_too_large_response(
+    limit: u64,
+    out: *mut *mut SeloResponse,
+) -> SeloStatus {
+    call(|| {
+        let out = Out::new(out, "out")?;
+        let r = ofb::server::body_too_large_response(limit);
+        out.write(new_handle(SeloResponse::new(r.status, r.headers, r.body)?));
         Ok(())
     })
 }

@@ -657,6 +657,71 @@ pub extern "C" fn selo_safra_reply_json_len(reply: *const SeloSafraReply) -> usi
     })
 }
 
+/// How many registrations the session holds unresolved (psd050 outcome
+/// unknown: a register of any of them starts with psd052). 0 for an
+/// invalid handle.
+#[unsafe(no_mangle)]
+pub extern "C" fn selo_safra_session_unresolved_count(session: *const SeloSafraSession) -> usize {
+    crate::guard(0, || {
+        handle_ref(session, "session").map_or(0, |s| s.inner.unresolved_registrations().len())
+    })
+}
+
+/// Unresolved registration `index` (oldest first): its `nossoNumero`, when
+/// its outcome became unknown (Unix seconds) and its `seuNumero` (a string
+/// to free with `selo_string_free`). `SELO_ERR_INVALID_ARGUMENT` past the
+/// last one.
+///
+/// # Safety
+/// Out pointers are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn selo_safra_session_unresolved_at(
+    session: *const SeloSafraSession,
+    index: usize,
+    nosso_numero_out: *mut u64,
+    since_out: *mut i64,
+    seu_numero_out: *mut *mut c_char,
+) -> SeloStatus {
+    call(|| {
+        let nosso_out = Out::new(nosso_numero_out, "nosso_numero_out")?;
+        let since_out = Out::new(since_out, "since_out")?;
+        let seu_out = Out::new(seu_numero_out, "seu_numero_out")?;
+        let s = handle_ref(session, "session")?;
+        let u = s
+            .inner
+            .unresolved_registrations()
+            .nth(index)
+            .ok_or_else(|| {
+                FfiError::arg(format!("index {index}: no such unresolved registration"))
+            })?;
+        let seu = alloc_string(u.seu_numero.clone())?;
+        nosso_out.write(u.nosso_numero);
+        since_out.write(i64::try_from(u.since).unwrap_or(i64::MAX));
+        seu_out.write(seu);
+        Ok(())
+    })
+}
+
+/// Forgets the unresolved registration of `nosso_numero`, once its outcome
+/// is known from the bank by other means (the next register of it sends
+/// psd050 directly). `*found_out` says whether it was unresolved.
+///
+/// # Safety
+/// `found_out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn selo_safra_session_resolve(
+    session: *mut SeloSafraSession,
+    nosso_numero: u64,
+    found_out: *mut bool,
+) -> SeloStatus {
+    call(|| {
+        let found_out = Out::new(found_out, "found_out")?;
+        let s = handle_mut(session, "session")?;
+        found_out.write(s.inner.resolve_registration(nosso_numero).is_some());
+        Ok(())
+    })
+}
+
 /// Frees a reply (NULL and invalid handles ignored).
 #[unsafe(no_mangle)]
 pub extern "C" fn selo_safra_reply_free(reply: *mut SeloSafraReply) {

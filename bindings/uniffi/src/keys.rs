@@ -313,7 +313,7 @@ impl Jwk {
 /// A JWK Set.
 #[derive(uniffi::Object)]
 pub struct JwkSet {
-    pub(crate) inner: CoreJwkSet,
+    pub(crate) inner: Arc<CoreJwkSet>,
 }
 
 #[uniffi::export]
@@ -322,14 +322,16 @@ impl JwkSet {
     #[uniffi::constructor]
     pub fn parse(json: String) -> Result<Arc<Self>, SeloError> {
         Ok(Arc::new(Self {
-            inner: CoreJwkSet::parse(&json)?,
+            inner: Arc::new(CoreJwkSet::parse(&json)?),
         }))
     }
 
     #[uniffi::constructor]
     pub fn from_keys(keys: Vec<Arc<Jwk>>) -> Arc<Self> {
         Arc::new(Self {
-            inner: CoreJwkSet::new(keys.iter().map(|k| k.inner.clone()).collect()),
+            inner: Arc::new(CoreJwkSet::new(
+                keys.iter().map(|k| k.inner.clone()).collect(),
+            )),
         })
     }
 
@@ -351,7 +353,7 @@ impl JwkSet {
 
     pub fn to_public(&self) -> Arc<JwkSet> {
         Arc::new(JwkSet {
-            inner: self.inner.to_public(),
+            inner: Arc::new(self.inner.to_public()),
         })
     }
 

@@ -572,3 +572,368 @@ pub fn ofb_sign_response(
 pub fn ofb_media_type() -> String {
     ofb::MEDIA_TYPE.to_string()
 }
+
+// ---------------------------------------------------------------------------
+// One-pass request verification with the host's replay store, the remote
+// JWK Set policy, and the client's reading of a reply (issue 20).
+
+/// A request that passed every check but replay.
+#[derive(uniffi::Object)]
+pub struct OfbPendingRequest {
+    inner: Mutex<Option<ofb::server::PendingRequest>>,
+    client_id: String,
+    jti: String,
+    forget_after: u64,
+}
+
+#[uniffi::export]
+impl OfbPendingRequest {
+    /// The replay scope.
+    pub fn client_id(&self) -> String {
+        self.client_id.clone()
+    }
+
+    /// The `jti`, lower-case when it is a UUID.
+    pub fn jti(&self) -> String {
+        self.jti.clone()
+    }
+
+    /// The replay store key: `<prefix>:<length of client id>:<client
+    /// id>:<jti>` (`prefix` `None`: `selo:ofb:jti`).
+    pub fn store_key(&self, prefix: Option<String>) -> String {
+        let key = ofb::server::ReplayKey {
+            client_id: self.client_id.clone(),
+            jti: self.jti.clone(),
+            forget_after: self.forget_after,
+        };
+        key.store_key(
+            prefix
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .unwrap_or(ofb::server::REPLAY_KEY_PREFIX),
+        )
+    }
+
+    /// Seconds the store keeps the entry at `now`: the token's remaining
+    /// acceptance window, 1 to 86 400.
+    pub fn ttl_seconds(&self, now: i64) -> Result<u64, SeloError> {
+        Ok(self
+            .forget_after
+            .saturating_sub(secs(now)?)
+            .clamp(1, ofb::JTI_TTL))
+    }
+
+    /// Phase two: the store's answer, exactly "fresh" or "replayed"; `None`
+    /// or anything else refuses with 503 `ofb.replay.store_failed`.
+    pub fn finish(&self, answer: Option<String>) -> Result<OfbServerDecision, SeloError> {
+        let p = lock(&self.inner)
+            .take()
+            .ok_or_else(|| arg("this pending request was already finished"))?;
+        Ok(decision(ofb::server::finish_request(p, answer.as_deref())))
+    }
+}
+
+fn decision(r: Result<Verified, ofb::server::Rejection>) -> OfbServerDecision {
+    match r {
+        Ok(v) => OfbServerDecision {
+            verified: Some(v.into()),
+            error_code: None,
+            error_message: None,
+            response: None,
+        },
+        Err(rej) => OfbServerDecision {
+            verified: None,
+            error_code: Some(rej.error.code().to_string()),
+            error_message: Some(rej.error.message().to_string()),
+            response: Some(response(rej.response)),
+        },
+    }
+}
+
+/// Phase one or its refusal.
+#[derive(uniffi::Enum)]
+#[allow(clippy::large_enum_variant)]
+pub enum OfbCheck {
+    /// Every check but replay passed: ask the store, then `finish`.
+    Pending { pending: Arc<OfbPendingRequest> },
+    /// Refused: send `decision.response`.
+    Refused { decision: OfbServerDecision },
+}
+
+/// Phase one of the resource-server check with the host's own replay store
+/// (one verification): method, content type, size, stages 1–6.
+#[uniffi::export]
+#[allow(clippy::too_many_arguments)]
+pub fn ofb_check_request(
+    method: String,
+    content_type: Option<String>,
+    body: Vec<u8>,
+    now: i64,
+    jwks: Arc<JwkSet>,
+    aud: String,
+    iss: String,
+    client_id: String,
+    profile_json: Option<String>,
+    provider_name: Option<String>,
+) -> Result<OfbCheck, SeloError> {
+    let expected = RequestExpectations {
+        aud,
+        iss,
+        client_id,
+    };
+    Ok(
+        match ofb::server::check_request_with_provider(
+            provider(provider_name)?,
+            &method,
+            content_type.as_deref(),
+            &body,
+            secs(now)?,
+            &jwks.inner,
+            &expected,
+            &profile(profile_json)?,
+        ) {
+            Ok(p) => OfbCheck::Pending {
+                pending: Arc::new(OfbPendingRequest {
+                    client_id: p.replay.client_id.clone(),
+                    jti: p.replay.jti.clone(),
+                    forget_after: p.replay.forget_after,
+                    inner: Mutex::new(Some(p)),
+                }),
+            },
+            Err(rej) => OfbCheck::Refused {
+                decision: decision(Err(rej)),
+            },
+        },
+    )
+}
+
+/// A fetch the host performs now.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct JwksFetchTicket {
+    pub id: u64,
+    pub url: String,
+    pub timeout_ms: u64,
+    pub max_bytes: u64,
+}
+
+impl From<ofb::FetchTicket> for JwksFetchTicket {
+    fn from(t: ofb::FetchTicket) -> Self {
+        Self {
+            id: t.id,
+            url: t.url,
+            timeout_ms: t.timeout_ms,
+            max_bytes: t.max_bytes as u64,
+        }
+    }
+}
+
+/// What the host does with the token it is about to verify.
+#[derive(Clone, Debug, uniffi::Enum)]
+pub enum JwksDecision {
+    /// Verify with `JwksCache.jwks()` now; start `refresh` in the
+    /// background when given (the request does not wait for it).
+    Use { refresh: Option<JwksFetchTicket> },
+    /// Perform this fetch, hand its result back, then decide again.
+    Fetch { ticket: JwksFetchTicket },
+    /// A fetch is in flight: wait for it (at most until `until_ms`).
+    Wait { until_ms: u64 },
+}
+
+/// A key of the fetched set that did not parse.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct JwksSkippedKey {
+    pub index: u64,
+    pub kid: Option<String>,
+    pub error: String,
+}
+
+/// Counters.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct JwksCacheStats {
+    pub fetches: u64,
+    pub failures: u64,
+    pub refused: u64,
+    pub consecutive_failures: u32,
+}
+
+/// The remote JWK Set policy (SPEC §3.3a), sans-I/O; thread-safe.
+#[derive(uniffi::Object)]
+pub struct JwksCache {
+    inner: Mutex<ofb::JwksCache>,
+}
+
+fn ms(v: i64) -> Result<u64, SeloError> {
+    u64::try_from(v).map_err(|_| arg(format!("time must be >= 0 ms, found {v}")))
+}
+
+#[uniffi::export]
+impl JwksCache {
+    /// `url`: https (http only to loopback, or with the policy's
+    /// `allow_http`); `policy_json`: a `JwksPolicy` (`None`: defaults).
+    #[uniffi::constructor]
+    pub fn new(url: String, policy_json: Option<String>) -> Result<Arc<Self>, SeloError> {
+        let policy = match policy_json.as_deref().map(str::trim) {
+            None | Some("") => ofb::JwksPolicy::default(),
+            Some(j) => ofb::JwksPolicy::from_json(j)?,
+        };
+        Ok(Arc::new(Self {
+            inner: Mutex::new(ofb::JwksCache::new(&url, policy)?),
+        }))
+    }
+
+    /// The decision for `token` (`None`: no token) at `now_ms`; raises
+    /// `ofb.jwks.unavailable` (503) when nothing can be used.
+    pub fn decide(&self, now_ms: i64, token: Option<String>) -> Result<JwksDecision, SeloError> {
+        let now = ms(now_ms)?;
+        let mut c = lock(&self.inner);
+        let d = match token {
+            Some(t) => c.decide_for_token(now, &t)?,
+            None => c.decide(now, None)?,
+        };
+        Ok(match d {
+            ofb::Decision::Use { refresh } => JwksDecision::Use {
+                refresh: refresh.map(Into::into),
+            },
+            ofb::Decision::Fetch(t) => JwksDecision::Fetch { ticket: t.into() },
+            ofb::Decision::Wait { until_ms } => JwksDecision::Wait { until_ms },
+        })
+    }
+
+    /// Fetch `ticket_id` answered `status` with `body`: the keys skipped, or
+    /// `ofb.jwks.fetch` saying why (recorded, backoff started).
+    pub fn fetched(
+        &self,
+        ticket_id: u64,
+        now_ms: i64,
+        status: u16,
+        body: Vec<u8>,
+    ) -> Result<Vec<JwksSkippedKey>, SeloError> {
+        let now = ms(now_ms)?;
+        let mut c = lock(&self.inner);
+        Ok(c.fetched(ticket_id, now, status, &body)?
+            .iter()
+            .map(|s| JwksSkippedKey {
+                index: s.index as u64,
+                kid: s.kid.clone(),
+                error: s.error.clone(),
+            })
+            .collect())
+    }
+
+    /// Fetch `ticket_id` ended without a complete response (`kind`:
+    /// "timeout", "network", "too-large", "refused"); returns the recorded
+    /// `ofb.jwks.fetch` error's message, for the host's log.
+    pub fn failed(
+        &self,
+        ticket_id: u64,
+        now_ms: i64,
+        kind: String,
+        detail: Option<String>,
+    ) -> Result<String, SeloError> {
+        let now = ms(now_ms)?;
+        let kind: ofb::FetchFailure = kind.parse().map_err(arg)?;
+        let e = lock(&self.inner).failed(ticket_id, now, kind, detail.as_deref().unwrap_or(""));
+        Ok(e.message().to_string())
+    }
+
+    /// The set to verify with (after a `Use`).
+    pub fn jwks(&self) -> Result<Arc<JwkSet>, SeloError> {
+        let set = lock(&self.inner).jwks().ok_or_else(|| {
+            selo::ofb::Error::new(selo::ofb::Code::JwksUnavailable, "no JWK Set fetched yet")
+        })?;
+        Ok(Arc::new(JwkSet { inner: set }))
+    }
+
+    pub fn url(&self) -> String {
+        lock(&self.inner).url().to_string()
+    }
+
+    pub fn timeout_ms(&self) -> u64 {
+        lock(&self.inner).policy().timeout_ms
+    }
+
+    pub fn max_bytes(&self) -> u64 {
+        lock(&self.inner).policy().max_bytes as u64
+    }
+
+    pub fn stats(&self) -> JwksCacheStats {
+        let s = lock(&self.inner).stats();
+        JwksCacheStats {
+            fetches: s.fetches,
+            failures: s.failures,
+            refused: s.refused,
+            consecutive_failures: s.consecutive_failures,
+        }
+    }
+
+    pub fn skipped(&self) -> Vec<JwksSkippedKey> {
+        lock(&self.inner)
+            .skipped()
+            .iter()
+            .map(|s| JwksSkippedKey {
+                index: s.index as u64,
+                kid: s.kid.clone(),
+                error: s.error.clone(),
+            })
+            .collect()
+    }
+
+    /// True when the current set has a key with this `kid`.
+    pub fn has_kid(&self, kid: String) -> bool {
+        lock(&self.inner)
+            .jwks()
+            .is_some_and(|s| s.find_kid(&kid).next().is_some())
+    }
+}
+
+/// A client's reading of an OFB reply.
+#[derive(Clone, Debug, uniffi::Enum)]
+pub enum OfbReply {
+    /// A compact JWS: verify it before use.
+    Jws { token: String },
+    /// A non-2xx reply without a JWS, returned only because the caller
+    /// opted in: unverified.
+    Unverified,
+}
+
+/// Reads an OFB reply: a 2xx that is not a JWS raises `ofb.client.unsigned`;
+/// a non-2xx without one `ofb.client.http_status` unless
+/// `allow_unsigned_errors`.
+#[uniffi::export]
+pub fn ofb_read_reply(
+    status: u16,
+    content_type: Option<String>,
+    body: Vec<u8>,
+    allow_unsigned_errors: bool,
+) -> Result<OfbReply, SeloError> {
+    Ok(
+        match ofb::client::read_reply(
+            status,
+            content_type.as_deref(),
+            &body,
+            allow_unsigned_errors,
+        )? {
+            ofb::client::ReplyBody::Jws(t) => OfbReply::Jws {
+                token: t.to_string(),
+            },
+            ofb::client::ReplyBody::Unverified => OfbReply::Unverified,
+        },
+    )
+}
+
+/// The 413 response a server helper sends for a body over `limit` bytes.
+#[uniffi::export]
+pub fn body_too_large_response(limit: u64) -> HttpResponse {
+    response(ofb::server::body_too_large_response(limit))
+}
+
+/// The 500 a BMP confirmation endpoint sends when it could not decide.
+#[uniffi::export]
+pub fn bmp_confirm_internal_response() -> HttpResponse {
+    let c = selo::bmp::ConfirmResponse::internal();
+    HttpResponse {
+        status: c.status,
+        headers: headers_out(c.headers),
+        body: c.body,
+    }
+}

@@ -340,6 +340,15 @@ pub struct SafraSession {
     inner: Mutex<SessionInner>,
 }
 
+/// A psd050 whose outcome is unknown (SPEC §2.8).
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct SafraUnresolved {
+    pub nosso_numero: u64,
+    pub seu_numero: String,
+    /// When its outcome became unknown (Unix seconds).
+    pub since: i64,
+}
+
 #[uniffi::export]
 impl SafraSession {
     /// `base_url`: `"homologation"`/`"hml"`, `"production"`/`"prod"` or a URL.
@@ -383,6 +392,30 @@ impl SafraSession {
                 last_op: None,
             }),
         }))
+    }
+
+    /// The psd050s whose outcome is unknown, oldest first: a register of
+    /// any of them starts with a psd052 query.
+    pub fn unresolved_registrations(&self) -> Vec<SafraUnresolved> {
+        lock(&self.inner)
+            .session
+            .unresolved_registrations()
+            .map(|u| SafraUnresolved {
+                nosso_numero: u.nosso_numero,
+                seu_numero: u.seu_numero.clone(),
+                since: to_i64(u.since),
+            })
+            .collect()
+    }
+
+    /// Forgets the unresolved registration of `nosso_numero`, once its
+    /// outcome is known from the bank by other means; true when it was
+    /// unresolved.
+    pub fn resolve_registration(&self, nosso_numero: u64) -> bool {
+        lock(&self.inner)
+            .session
+            .resolve_registration(nosso_numero)
+            .is_some()
     }
 
     /// The session as JSON bytes, keys included (in-flight requests are not).

@@ -338,7 +338,7 @@ fn rejection_out(e: &ofb::Error, r: &ofb::server::Response) -> JsValue {
 /// Verifies OFB tokens against a JWK Set.
 #[wasm_bindgen]
 pub struct OfbVerifier {
-    jwks: JwkSet,
+    jwks: std::sync::Arc<JwkSet>,
     profile: OfbProfile,
     provider: &'static dyn RsaProvider,
 }
@@ -353,7 +353,7 @@ impl OfbVerifier {
             jwks_in(&get_opt(&opts, "jwks").ok_or_else(|| type_err("options.jwks: required"))?)?;
         let responses = get(&opts, "responses").as_bool().unwrap_or(false);
         Ok(OfbVerifier {
-            jwks,
+            jwks: std::sync::Arc::new(jwks),
             profile: profile_from(get_opt(&opts, "profile"), responses)?,
             provider: provider_opt(&opts)?,
         })
@@ -362,8 +362,50 @@ impl OfbVerifier {
     /// Replaces the JWK Set (after a refresh).
     #[wasm_bindgen(js_name = setJwks)]
     pub fn set_jwks(&mut self, jwks: JsValue) -> Result<(), JsValue> {
-        self.jwks = jwks_in(&jwks)?;
+        self.jwks = std::sync::Arc::new(jwks_in(&jwks)?);
         Ok(())
+    }
+
+    /// Uses the set a `JwksCache` holds (shared, not copied): after each of
+    /// its `use` decisions.
+    #[wasm_bindgen(js_name = setJwksFrom)]
+    pub fn set_jwks_from(&mut self, cache: &JwksCache) -> Result<(), JsValue> {
+        self.jwks = cache.inner.jwks().ok_or_else(|| {
+            selo_err(ofb::Error::new(
+                ofb::Code::JwksUnavailable,
+                "the JWKS cache has no set yet",
+            ))
+        })?;
+        Ok(())
+    }
+
+    /// Phase one of the resource-server check with the host's own replay
+    /// store (Redis…): method, content type, size, stages 1–6, one
+    /// verification. `{ ok: false, error, response }` (send that response),
+    /// or `{ ok: true, pending }`: ask the store for `pending.storeKey()`
+    /// (`SET key 1 NX EX pending.ttlSeconds(now)`), then
+    /// `pending.finish(answer)`.
+    #[wasm_bindgen(js_name = checkRequest)]
+    pub fn check_request(&self, request: JsValue, expected: JsValue) -> Result<JsValue, JsValue> {
+        let (method, content_type, body, now, exp) = request_parts(&request, &expected)?;
+        match ofb::server::check_request_with_provider(
+            self.provider,
+            &method,
+            content_type.as_deref(),
+            &body,
+            now,
+            &self.jwks,
+            &exp,
+            &self.profile,
+        ) {
+            Ok(p) => {
+                let o = js_sys::Object::new();
+                set(&o, "ok", &JsValue::TRUE);
+                set(&o, "pending", &OfbPendingRequest { inner: Some(p) }.into());
+                Ok(o.into())
+            }
+            Err(rej) => Ok(rejection_out(&rej.error, &rej.response)),
+        }
     }
 
     /// True when the set has a key with this `kid`.
@@ -444,21 +486,7 @@ impl OfbVerifier {
         expected: &JsValue,
         cache: &mut dyn CoreJtiCache,
     ) -> Result<JsValue, JsValue> {
-        let method = get_opt_string(request, "method", "request")?.unwrap_or_else(|| "POST".into());
-        let content_type = get_opt_string(request, "contentType", "request")?;
-        let body = match get_opt(request, "body") {
-            Some(b) => bytes_in(&b, "request.body")?,
-            None => Vec::new(),
-        };
-        let now = now_in(get_opt_f64(request, "now", "request")?)?;
-        let exp = ofb::server::RequestExpectations {
-            aud: get_opt_string(expected, "aud", "expected")?
-                .ok_or_else(|| type_err("expected.aud: expected a string"))?,
-            iss: get_opt_string(expected, "iss", "expected")?
-                .ok_or_else(|| type_err("expected.iss: expected a string"))?,
-            client_id: get_opt_string(expected, "clientId", "expected")?
-                .ok_or_else(|| type_err("expected.clientId: expected a string"))?,
-        };
+        let (method, content_type, body, now, exp) = request_parts(request, expected)?;
         match ofb::server::verify_request_with_provider(
             self.provider,
             &method,
@@ -479,6 +507,305 @@ impl OfbVerifier {
             Err(rej) => Ok(rejection_out(&rej.error, &rej.response)),
         }
     }
+}
+
+type RequestParts = (
+    String,
+    Option<String>,
+    Vec<u8>,
+    u64,
+    ofb::server::RequestExpectations,
+);
+
+fn request_parts(request: &JsValue, expected: &JsValue) -> Result<RequestParts, JsValue> {
+    let method = get_opt_string(request, "method", "request")?.unwrap_or_else(|| "POST".into());
+    let content_type = get_opt_string(request, "contentType", "request")?;
+    let body = match get_opt(request, "body") {
+        Some(b) => bytes_in(&b, "request.body")?,
+        None => Vec::new(),
+    };
+    let now = now_in(get_opt_f64(request, "now", "request")?)?;
+    let exp = ofb::server::RequestExpectations {
+        aud: get_opt_string(expected, "aud", "expected")?
+            .ok_or_else(|| type_err("expected.aud: expected a string"))?,
+        iss: get_opt_string(expected, "iss", "expected")?
+            .ok_or_else(|| type_err("expected.iss: expected a string"))?,
+        client_id: get_opt_string(expected, "clientId", "expected")?
+            .ok_or_else(|| type_err("expected.clientId: expected a string"))?,
+    };
+    Ok((method, content_type, body, now, exp))
+}
+
+/// A request that passed every check but replay (see
+/// `OfbVerifier.checkRequest`).
+#[wasm_bindgen]
+pub struct OfbPendingRequest {
+    inner: Option<ofb::server::PendingRequest>,
+}
+
+#[wasm_bindgen]
+impl OfbPendingRequest {
+    fn get(&self) -> Result<&ofb::server::PendingRequest, JsValue> {
+        self.inner
+            .as_ref()
+            .ok_or_else(|| type_err("this pending request was already finished"))
+    }
+
+    /// The replay scope.
+    #[wasm_bindgen(getter, js_name = clientId)]
+    pub fn client_id(&self) -> Result<String, JsValue> {
+        Ok(self.get()?.replay.client_id.clone())
+    }
+
+    /// The `jti`, lower-case when it is a UUID.
+    #[wasm_bindgen(getter)]
+    pub fn jti(&self) -> Result<String, JsValue> {
+        Ok(self.get()?.replay.jti.clone())
+    }
+
+    /// The replay store key: `<prefix>:<length of client id>:<client
+    /// id>:<jti>` (`prefix` default `selo:ofb:jti`).
+    #[wasm_bindgen(js_name = storeKey)]
+    pub fn store_key(&self, prefix: Option<String>) -> Result<String, JsValue> {
+        let prefix = prefix
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| ofb::server::REPLAY_KEY_PREFIX.to_string());
+        Ok(self.get()?.replay.store_key(&prefix))
+    }
+
+    /// Seconds the store keeps the entry at `now` (Unix seconds; default
+    /// the host clock): the token's remaining acceptance window, 1 to 86 400.
+    #[wasm_bindgen(js_name = ttlSeconds)]
+    pub fn ttl_seconds(&self, now: Option<f64>) -> Result<f64, JsValue> {
+        Ok(secs_out(self.get()?.replay.ttl_seconds(now_in(now)?)))
+    }
+
+    /// Phase two: the store's answer, exactly "fresh" or "replayed";
+    /// anything else (null, undefined, true, another string) refuses with
+    /// 503 `ofb.replay.store_failed`. `{ ok: true, verified }` or `{ ok:
+    /// false, error, response }`. The pending request is spent.
+    pub fn finish(&mut self, answer: JsValue) -> Result<JsValue, JsValue> {
+        let p = self
+            .inner
+            .take()
+            .ok_or_else(|| type_err("this pending request was already finished"))?;
+        let answer = answer.as_string();
+        match ofb::server::finish_request(p, answer.as_deref()) {
+            Ok(v) => {
+                let o = js_sys::Object::new();
+                set(&o, "ok", &JsValue::TRUE);
+                set(&o, "verified", &verified_out(&v)?);
+                Ok(o.into())
+            }
+            Err(rej) => Ok(rejection_out(&rej.error, &rej.response)),
+        }
+    }
+}
+
+/// The remote JWK Set policy (SPEC §3.3a), sans-I/O: the host asks
+/// `decide` before each verification and performs what it says.
+#[wasm_bindgen]
+pub struct JwksCache {
+    inner: ofb::JwksCache,
+}
+
+fn ms_in(v: f64, what: &str) -> Result<u64, JsValue> {
+    if !v.is_finite() || !(0.0..=9_007_199_254_740_991.0).contains(&v) {
+        return Err(type_err(format!(
+            "{what}: expected milliseconds >= 0, found {v}"
+        )));
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(v.floor() as u64)
+}
+
+fn ticket_out(t: &ofb::FetchTicket) -> JsValue {
+    let o = js_sys::Object::new();
+    #[allow(clippy::cast_precision_loss)]
+    let id = t.id as f64;
+    set(&o, "id", &JsValue::from_f64(id));
+    set(&o, "url", &JsValue::from_str(&t.url));
+    set(&o, "timeoutMs", &JsValue::from_f64(secs_out(t.timeout_ms)));
+    #[allow(clippy::cast_precision_loss)]
+    let max = t.max_bytes as f64;
+    set(&o, "maxBytes", &JsValue::from_f64(max));
+    o.into()
+}
+
+#[wasm_bindgen]
+impl JwksCache {
+    /// `{ url, policy? }`: `url` https (http only to loopback, or with
+    /// `policy.allow_http`); `policy` members as `JwksPolicy` (snake_case,
+    /// milliseconds). Throws `ofb.jwks.url` for a refused URL or policy.
+    #[wasm_bindgen(constructor)]
+    pub fn new(opts: JsValue) -> Result<JwksCache, JsValue> {
+        let url = get_opt_string(&opts, "url", "options")?
+            .ok_or_else(|| type_err("options.url: expected a string"))?;
+        let policy = match get_opt(&opts, "policy") {
+            Some(p) => {
+                let text = js_sys::JSON::stringify(&p)
+                    .map_err(|_| type_err("options.policy: not JSON"))?
+                    .as_string()
+                    .unwrap_or_default();
+                ofb::JwksPolicy::from_json(&text).map_err(selo_err)?
+            }
+            None => ofb::JwksPolicy::default(),
+        };
+        Ok(JwksCache {
+            inner: ofb::JwksCache::new(&url, policy).map_err(selo_err)?,
+        })
+    }
+
+    /// The decision for `token` (its header's `kid` read by the core) at
+    /// `nowMs`: `{ kind: "use", refresh? }` (verify now; `refresh`, a
+    /// ticket, to start in the background), `{ kind: "fetch", ticket }`
+    /// (fetch, hand back, decide again) or `{ kind: "wait", untilMs }`.
+    /// Throws `ofb.jwks.unavailable` (503) when nothing can be used.
+    pub fn decide(&mut self, now_ms: f64, token: Option<String>) -> Result<JsValue, JsValue> {
+        let now = ms_in(now_ms, "nowMs")?;
+        let d = match token {
+            Some(t) => self.inner.decide_for_token(now, &t),
+            None => self.inner.decide(now, None),
+        }
+        .map_err(selo_err)?;
+        let o = js_sys::Object::new();
+        match d {
+            ofb::Decision::Use { refresh } => {
+                set(&o, "kind", &JsValue::from_str("use"));
+                if let Some(t) = refresh {
+                    set(&o, "refresh", &ticket_out(&t));
+                }
+            }
+            ofb::Decision::Fetch(t) => {
+                set(&o, "kind", &JsValue::from_str("fetch"));
+                set(&o, "ticket", &ticket_out(&t));
+            }
+            ofb::Decision::Wait { until_ms } => {
+                set(&o, "kind", &JsValue::from_str("wait"));
+                set(&o, "untilMs", &JsValue::from_f64(secs_out(until_ms)));
+            }
+        }
+        Ok(o.into())
+    }
+
+    /// Fetch `ticketId` answered `status` with `body` (bytes, at most
+    /// `maxBytes`): returns the keys skipped (`[{ index, kid, error }]`) or
+    /// throws `ofb.jwks.fetch` saying why (recorded, backoff started).
+    pub fn fetched(
+        &mut self,
+        ticket_id: f64,
+        now_ms: f64,
+        status: u16,
+        body: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let id = ms_in(ticket_id, "ticketId")?;
+        let now = ms_in(now_ms, "nowMs")?;
+        let body = bytes_in(&body, "body")?;
+        let skipped = self
+            .inner
+            .fetched(id, now, status, &body)
+            .map_err(selo_err)?;
+        to_js(skipped)
+    }
+
+    /// Fetch `ticketId` ended without a complete response: `kind` is
+    /// "timeout", "network", "too-large" or "refused"; `detail` the host's
+    /// words (logged, never shown to a peer). Returns the recorded
+    /// `SeloError` (`ofb.jwks.fetch`), for the host's log.
+    pub fn failed(
+        &mut self,
+        ticket_id: f64,
+        now_ms: f64,
+        kind: &str,
+        detail: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let id = ms_in(ticket_id, "ticketId")?;
+        let now = ms_in(now_ms, "nowMs")?;
+        let kind: ofb::FetchFailure = kind.parse().map_err(type_err)?;
+        Ok(selo_err(self.inner.failed(
+            id,
+            now,
+            kind,
+            detail.as_deref().unwrap_or(""),
+        )))
+    }
+
+    /// The URL.
+    #[wasm_bindgen(getter)]
+    pub fn url(&self) -> String {
+        self.inner.url().to_string()
+    }
+
+    /// The policy in effect (snake_case members, milliseconds).
+    #[wasm_bindgen(getter)]
+    pub fn policy(&self) -> Result<JsValue, JsValue> {
+        to_js(self.inner.policy())
+    }
+
+    /// `{ fetches, failures, refused, consecutive_failures }`.
+    pub fn stats(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.stats())
+    }
+
+    /// Keys of the current set that did not parse.
+    pub fn skipped(&self) -> Result<JsValue, JsValue> {
+        to_js(self.inner.skipped())
+    }
+
+    /// True when the current set has a key with this `kid`.
+    #[wasm_bindgen(js_name = hasKid)]
+    pub fn has_kid(&self, kid: &str) -> bool {
+        self.inner
+            .jwks()
+            .is_some_and(|s| s.find_kid(kid).next().is_some())
+    }
+}
+
+/// How a client reads an OFB reply (never an unsigned body as if it were
+/// verified): `{ kind: "jws", token }` to verify, `{ kind: "unverified" }`
+/// (a non-2xx without a JWS, only with `allowUnsignedErrors`), or throws
+/// `ofb.client.unsigned` (a 2xx that is not a JWS) /
+/// `ofb.client.http_status`.
+#[wasm_bindgen(js_name = ofbReadReply)]
+pub fn ofb_read_reply(
+    status: u16,
+    content_type: Option<String>,
+    body: JsValue,
+    allow_unsigned_errors: bool,
+) -> Result<JsValue, JsValue> {
+    let body = bytes_in(&body, "body")?;
+    let o = js_sys::Object::new();
+    match ofb::client::read_reply(
+        status,
+        content_type.as_deref(),
+        &body,
+        allow_unsigned_errors,
+    )
+    .map_err(selo_err)?
+    {
+        ofb::client::ReplyBody::Jws(t) => {
+            set(&o, "kind", &JsValue::from_str("jws"));
+            set(&o, "token", &JsValue::from_str(t));
+        }
+        ofb::client::ReplyBody::Unverified => set(&o, "kind", &JsValue::from_str("unverified")),
+    }
+    Ok(o.into())
+}
+
+/// The 413 response a server helper sends for a body over `limit` bytes:
+/// `{ status, headers, body }`.
+#[wasm_bindgen(js_name = bodyTooLargeResponse)]
+pub fn body_too_large_response(limit: f64) -> Result<JsValue, JsValue> {
+    let r = ofb::server::body_too_large_response(ms_in(limit, "limit")?);
+    Ok(response_out(r.status, &r.headers, &r.body))
+}
+
+/// The 500 a BMP confirmation endpoint sends when it could not decide (its
+/// store failed): `{ status, headers, body }`, a fixed message.
+#[wasm_bindgen(js_name = bmpConfirmInternalResponse)]
+pub fn bmp_confirm_internal_response() -> JsValue {
+    let c = selo::bmp::ConfirmResponse::internal();
+    response_out(c.status, &c.headers, &c.body)
 }
 
 /// The OFB error response for a `SeloError` code from the `ofb` area:

@@ -314,6 +314,46 @@ impl SafraSession {
     }
 
     /// The agreed AES key as base64 (tests and debugging; a secret).
+    /// The psd050s whose outcome is unknown, oldest first: `[{ nossoNumero,
+    /// seuNumero, since }]`. A register of any of them starts with psd052.
+    #[wasm_bindgen(js_name = unresolvedRegistrations)]
+    pub fn unresolved_registrations(&self) -> Result<JsValue, JsValue> {
+        let list: Vec<serde_json::Value> = self
+            .inner
+            .unresolved_registrations()
+            .map(|u| {
+                serde_json::json!({
+                    "nossoNumero": u.nosso_numero.to_string(),
+                    "seuNumero": u.seu_numero,
+                    "since": u.since,
+                })
+            })
+            .collect();
+        to_js(&list)
+    }
+
+    /// Forgets the unresolved registration of `nossoNumero` (a string or a
+    /// number), once its outcome is known from the bank by other means; true
+    /// when it was unresolved.
+    #[wasm_bindgen(js_name = resolveRegistration)]
+    pub fn resolve_registration(&mut self, nosso_numero: JsValue) -> Result<bool, JsValue> {
+        let n = nosso_numero
+            .as_string()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .or_else(|| {
+                nosso_numero
+                    .as_f64()
+                    .filter(|f| f.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(f))
+                    .map(|f| {
+                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        let n = f as u64;
+                        n
+                    })
+            })
+            .ok_or_else(|| type_err("nossoNumero: expected digits (a string or an integer)"))?;
+        Ok(self.inner.resolve_registration(n).is_some())
+    }
+
     #[wasm_bindgen(js_name = sessionKeyB64)]
     pub fn session_key_b64(&self) -> Option<String> {
         self.inner.session_key().map(|k| k.to_b64().to_string())

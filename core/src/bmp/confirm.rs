@@ -47,6 +47,21 @@ impl ConfirmResponse {
         self.error.is_none()
     }
 
+    /// The answer of a confirmation endpoint that could not decide — its
+    /// transaction store failed (Redis down), its handler broke: 500,
+    /// `{"code":"bmp.confirm.internal","message":…}` with a fixed message.
+    /// What every host helper sends instead of an exception's text (which
+    /// may hold host names, ports, credentials).
+    pub fn internal() -> ConfirmResponse {
+        Self::reject(
+            Error::new(
+                super::Code::ConfirmInternal,
+                "the confirmation could not be decided (the partner's transaction store or handler failed); BMP may call again",
+            ),
+            None,
+        )
+    }
+
     fn reject(e: Error, difference: Option<String>) -> ConfirmResponse {
         let mut body = Vec::new();
         let members = vec![

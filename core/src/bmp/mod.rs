@@ -78,6 +78,9 @@ crate::define_error! {
         ConfirmBodyTooLarge => ("bmp.confirm.body_too_large", Some(413)),
         /// Confirmation: a value differs from the original transaction.
         ConfirmMismatch => ("bmp.confirm.mismatch", Some(409)),
+        /// Confirmation: the host could not decide (its transaction store
+        /// failed, or its handler broke): 500, with no text of the host's.
+        ConfirmInternal => ("bmp.confirm.internal", Some(500)),
         /// BMP side: a required header is missing.
         ServerMissingHeader => ("bmp.server.missing_header", Some(406)),
         /// BMP side: a header has a wrong value.

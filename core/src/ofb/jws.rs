@@ -80,6 +80,23 @@ pub fn parse_compact(token: &str) -> Result<Parts, Error> {
     })
 }
 
+/// The `kid` of a compact JWS's header, read strictly (unpadded
+/// base64url, a JSON object without duplicate members, a string `kid`),
+/// or `None`. Nothing is verified; a header part over 16 KiB is not read.
+/// What a remote JWK Set cache needs to decide before verification.
+pub fn header_kid(token: &str) -> Option<String> {
+    const MAX_HEADER: usize = 16 * 1024;
+    let head = token.trim().split('.').next()?;
+    if head.len() > MAX_HEADER {
+        return None;
+    }
+    let header = object(&b64url_strict(head, "header").ok()?, "header").ok()?;
+    match header.get("kid") {
+        Some(Value::String(k)) if !k.is_empty() => Some(k.clone()),
+        _ => None,
+    }
+}
+
 fn object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, Error> {
     let text = std::str::from_utf8(bytes).map_err(|_| {
         Error::new(

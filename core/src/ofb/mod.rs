@@ -15,7 +15,9 @@
 //! Nothing here reads a clock: `now` is Unix seconds from the caller.
 
 mod claims;
+pub mod client;
 mod jti;
+pub mod jwks_cache;
 mod jws;
 mod profile;
 pub mod server;
@@ -26,14 +28,17 @@ pub use claims::{Claims, MAX_JTI_CHARS};
 pub use jti::{
     DEFAULT_CAPACITY, JtiCache, JtiStatus, MemoryJtiCache, WhenFull, normalise_jti, store_failed,
 };
-pub use jws::{ALG, Parts, TYP, parse_compact};
+pub use jwks_cache::{
+    Decision, FetchFailure, FetchTicket, JwksCache, JwksPolicy, JwksStats, SkippedKey,
+};
+pub use jws::{ALG, Parts, TYP, header_kid, parse_compact};
 pub use profile::{IatFormat, JtiFormat, OfbProfile, TypRule};
 pub use sign::{
     Prepared, SignParams, Signed, finish, finish_with_provider, prepare, sign, sign_with_provider,
 };
 pub use verify::{
-    Expected, Verified, check_replay, check_replay_in_window, select_key, select_key_ref, verify,
-    verify_with_provider,
+    Expected, Verified, check_claims, check_replay, check_replay_in_window, select_key,
+    select_key_ref, verify, verify_with_provider,
 };
 
 /// Smallest RSA modulus accepted for PS256, in bits (SPEC §3.1).
@@ -111,6 +116,22 @@ crate::define_error! {
         BodyTooLarge => ("ofb.server.body_too_large", Some(413)),
         /// Server role: the method carries no signed body (not POST/PUT/PATCH).
         Method => ("ofb.server.method", Some(405)),
+        /// Remote JWK Set: no usable key set (none fetched yet, or the last
+        /// good one is past its stale grace) and no fetch may start now
+        /// (backoff after failures): the request cannot be verified.
+        JwksUnavailable => ("ofb.jwks.unavailable", Some(503)),
+        /// Remote JWK Set: a fetch failed (timeout, network, HTTP status, a
+        /// redirect, a body over the limit, not a JWK Set).
+        JwksFetch => ("ofb.jwks.fetch", None),
+        /// Remote JWK Set: the URL is not https (nor http to loopback, nor
+        /// allowed explicitly), or the policy JSON is invalid.
+        JwksUrl => ("ofb.jwks.url", None),
+        /// Client: a 2xx reply that is not a signed JWS (never passed off as
+        /// a verified body).
+        ClientUnsigned => ("ofb.client.unsigned", None),
+        /// Client: a non-2xx reply whose body is not a signed JWS (returned,
+        /// marked unverified, only when the caller opts in).
+        ClientHttpStatus => ("ofb.client.http_status", None),
         /// A profile JSON document did not parse, or its acceptance window
         /// (`iat_max_age + iat_future_skew`) exceeds the 86 400 s replay TTL.
         Profile => ("ofb.profile.invalid", None),

@@ -78,6 +78,7 @@ pub fn response_code(code: Code) -> &'static str {
         Code::ContentType => "UNSUPPORTED_MEDIA_TYPE",
         Code::Method => "METHOD_NOT_ALLOWED",
         Code::BodyTooLarge => "PAYLOAD_TOO_LARGE",
+        Code::JwksUnavailable => "JWKS_UNAVAILABLE",
         _ => "INTERNAL_ERROR",
     }
 }
@@ -99,6 +100,7 @@ fn title(code: Code) -> &'static str {
         "UNSUPPORTED_MEDIA_TYPE" => "Unsupported media type",
         "METHOD_NOT_ALLOWED" => "Method not allowed",
         "PAYLOAD_TOO_LARGE" => "Payload too large",
+        "JWKS_UNAVAILABLE" => "Signing keys unavailable",
         _ => "Internal error",
     }
 }
@@ -207,6 +209,140 @@ pub fn verify_request_with_provider(
     profile: &OfbProfile,
     cache: &mut dyn JtiCache,
 ) -> Result<Verified, Rejection> {
+    let pending = check_request_with_provider(
+        provider,
+        method,
+        content_type,
+        body,
+        now,
+        jwks,
+        expected,
+        profile,
+    )?;
+    check_replay_in_window(
+        cache,
+        &pending.replay.client_id,
+        &pending.verified,
+        profile,
+        now,
+    )
+    .map_err(reject)?;
+    Ok(pending.verified)
+}
+
+/// The prefix of the replay store's keys (SPEC §5): `selo:ofb:jti`.
+pub const REPLAY_KEY_PREFIX: &str = "selo:ofb:jti";
+
+/// What a replay store records for an accepted token (SPEC §3.3, §5): one
+/// contract for every language's store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayKey {
+    /// The caller's client id (the replay scope).
+    pub client_id: String,
+    /// The `jti`, lower-case when it is a UUID (RFC 4122 UUIDs are
+    /// case-insensitive: both cases are the same token).
+    pub jti: String,
+    /// From this time on (Unix seconds) the token's `iat` is outside the
+    /// acceptance window: a replay is refused at stage 6 anyway, so the
+    /// store may forget the entry.
+    pub forget_after: u64,
+}
+
+impl ReplayKey {
+    /// The store key: `<prefix>:<length of client id>:<client id>:<jti>` —
+    /// the length prefix keeps `("a:b", "c")` and `("a", "b:c")` apart.
+    /// With Redis: `SET <key> 1 NX EX <ttl_seconds>`; `OK` is "fresh", nil
+    /// (the key existed) is "replayed", anything else a store failure.
+    pub fn store_key(&self, prefix: &str) -> String {
+        format!(
+            "{prefix}:{}:{}:{}",
+            self.client_id.len(),
+            self.client_id,
+            self.jti
+        )
+    }
+
+    /// How long the store keeps the entry at `now`: the token's remaining
+    /// acceptance window, at least 1 s, at most [`JTI_TTL`].
+    ///
+    /// [`JTI_TTL`]: super::JTI_TTL
+    pub fn ttl_seconds(&self, now: u64) -> u64 {
+        self.forget_after
+            .saturating_sub(now)
+            .clamp(1, super::JTI_TTL)
+    }
+}
+
+/// A request that passed every check but replay: the verified token and
+/// the key the host's replay store must record (atomically) before
+/// [`finish_request`] decides. One verification, whatever the store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingRequest {
+    /// The verified token.
+    pub verified: Verified,
+    /// What the replay store records.
+    pub replay: ReplayKey,
+}
+
+/// Phase one of the resource-server check with a replay store of the
+/// host's own (Redis, a database): method, content type, size, SPEC §3.2
+/// stages 1–6 — everything but replay. Default RSA provider.
+#[allow(clippy::too_many_arguments)]
+pub fn check_request(
+    method: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+    now: u64,
+    jwks: &JwkSet,
+    expected: &RequestExpectations,
+    profile: &OfbProfile,
+) -> Result<PendingRequest, Rejection> {
+    check_request_with_provider(
+        default_provider(),
+        method,
+        content_type,
+        body,
+        now,
+        jwks,
+        expected,
+        profile,
+    )
+}
+
+/// Phase two: the replay store's answer for [`PendingRequest::replay`] —
+/// exactly `"fresh"` or `"replayed"`; anything else (`None`: the store
+/// failed or answered nothing usable) refuses with 503
+/// `ofb.replay.store_failed`, its text never shown.
+pub fn finish_request(
+    pending: PendingRequest,
+    answer: Option<&str>,
+) -> Result<Verified, Rejection> {
+    match super::JtiStatus::from_store_answer(answer).map_err(reject)? {
+        super::JtiStatus::Fresh => Ok(pending.verified),
+        super::JtiStatus::Replayed => Err(reject(Error::new(
+            Code::Replay,
+            format!(
+                "stage 7 (replay): jti {:?} was already used by client {:?} within {} s",
+                super::claims::truncate(&pending.replay.jti),
+                super::claims::truncate(&pending.replay.client_id),
+                super::JTI_TTL
+            ),
+        ))),
+    }
+}
+
+/// [`check_request`] with a chosen RSA provider.
+#[allow(clippy::too_many_arguments)]
+pub fn check_request_with_provider(
+    provider: &dyn RsaProvider,
+    method: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+    now: u64,
+    jwks: &JwkSet,
+    expected: &RequestExpectations,
+    profile: &OfbProfile,
+) -> Result<PendingRequest, Rejection> {
     // A profile that cannot protect against replay is a configuration
     // error, whatever the request (SPEC §3.3).
     profile.validate().map_err(reject)?;
@@ -258,8 +394,38 @@ pub fn verify_request_with_provider(
     let exp = Expected::new(expected.aud.clone(), expected.iss.clone());
     let verified =
         verify_with_provider(provider, token, jwks, &exp, profile, now).map_err(reject)?;
-    check_replay_in_window(cache, &expected.client_id, &verified, profile, now).map_err(reject)?;
-    Ok(verified)
+    let replay = ReplayKey {
+        client_id: expected.client_id.clone(),
+        jti: super::normalise_jti(&verified.claims.jti).into_owned(),
+        forget_after: verified
+            .claims
+            .iat
+            .saturating_add(profile.acceptance_window())
+            .saturating_add(1),
+    };
+    Ok(PendingRequest { verified, replay })
+}
+
+/// The 413 response a server helper sends for a body over `limit` bytes
+/// (it stops reading): the OFB error shape, code `PAYLOAD_TOO_LARGE`, the
+/// detail naming the limit and `http.body_too_large`. Every host's
+/// helpers send these bytes.
+pub fn body_too_large_response(limit: u64) -> Response {
+    let detail = format!(
+        "http.body_too_large: the request body is over the {limit}-byte limit; it was not read"
+    );
+    let body = json!({
+        "errors": [{
+            "code": response_code(Code::BodyTooLarge),
+            "title": title(Code::BodyTooLarge),
+            "detail": detail,
+        }]
+    });
+    Response {
+        status: 413,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: body.to_string().into_bytes(),
+    }
 }
 
 /// A signed response: `status`, `content-type: application/jwt`, body the

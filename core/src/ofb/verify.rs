@@ -43,6 +43,18 @@ pub struct Verified {
     pub kid: String,
 }
 
+/// Stage 6 alone, exactly as the verifier runs it after the signature:
+/// `aud`, `iss`, `iat`, `exp`, `nbf`, `jti` of a payload, in that order.
+/// For tests and tools that reason about claims without signing tokens.
+pub fn check_claims(
+    payload: &Map<String, Value>,
+    expected: &Expected,
+    profile: &OfbProfile,
+    now: u64,
+) -> Result<Claims, Error> {
+    super::claims::check(payload, &expected.aud, &expected.iss, profile, now)
+}
+
 /// Verifies a compact JWS with the default RSA provider.
 pub fn verify(
     token: &str,

@@ -1067,8 +1067,11 @@ impl Session {
                 }
             }
             Step::Authenticate => {
-                let (json, iv_reused) = self.open_reply(&response.body)?;
-                let mut sched = self.take_token(&json, now, true)?;
+                let (mut json, iv_reused) = self.open_reply(&response.body)?;
+                let taken = self.take_token(&json, now, true);
+                // The parsed reply holds the token: wiped before it is dropped.
+                crate::encoding::wipe_json(&mut json);
+                let mut sched = taken?;
                 sched.iv_reused = iv_reused;
                 if p.op == OpKind::Authenticate {
                     Ok(self.done(Reply::Authenticated(sched)))
@@ -1077,8 +1080,11 @@ impl Session {
                 }
             }
             Step::Renew => {
-                let (json, iv_reused) = self.open_reply(&response.body)?;
-                let mut sched = self.take_token(&json, now, false)?;
+                let (mut json, iv_reused) = self.open_reply(&response.body)?;
+                let taken = self.take_token(&json, now, false);
+                // The parsed reply holds the token: wiped before it is dropped.
+                crate::encoding::wipe_json(&mut json);
+                let mut sched = taken?;
                 sched.iv_reused = iv_reused;
                 if p.op == OpKind::Renew {
                     Ok(self.done(Reply::Renewed(sched)))
