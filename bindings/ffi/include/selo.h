@@ -219,8 +219,17 @@ typedef struct SeloBmpSigner SeloBmpSigner;
 // 86 400 s TTL.
 typedef struct SeloJtiCache SeloJtiCache;
 
-// A JWK Set (opaque).
+// A JWK Set (opaque). Shared, not copied, with the remote JWK Set cache
+// that handed it out.
 typedef struct SeloJwks SeloJwks;
+
+// The remote JWK Set cache (opaque).
+typedef struct SeloJwksCache SeloJwksCache;
+
+// A request that passed every check but replay (opaque): the verified
+// token and the replay key its store must record before
+// `selo_ofb_request_finish` decides. One verification per request.
+typedef struct SeloOfbPending SeloOfbPending;
 
 // A PS256 signer (opaque): a private key (≥ 2048 bits), its `kid`, the
 // signer's organisationId (`iss`) and a profile.
@@ -269,6 +278,16 @@ typedef struct SeloBuffer {
 typedef void (*SeloBmpLookup)(void *user_data,
                               const char *idempotency_key,
                               struct SeloBmpOriginal *original);
+
+// A decision (see `SeloJwksDecisionKind`).
+typedef struct SeloJwksDecision {
+  // A `SeloJwksDecisionKind`.
+  uint32_t kind;
+  // The fetch to perform (0: none).
+  uint64_t ticket;
+  // `WAIT`: when the fetch in flight is given up (Unix ms).
+  int64_t until_ms;
+} SeloJwksDecision;
 
 #ifdef __cplusplus
 extern "C" {
@@ -418,6 +437,15 @@ SeloStatus selo_bmp_confirm(const struct SeloBmpSigner *signer,
                             void *user_data,
                             struct SeloResponse **response_out,
                             char **difference_out);
+
+// The confirmation endpoint's answer when the host could not decide (its
+// transaction store failed, its handler broke): 500
+// `{"code":"bmp.confirm.internal","message":…}` with a fixed message —
+// what a host sends instead of an exception's text.
+//
+// # Safety
+// `out` is writable.
+SeloStatus selo_bmp_confirm_internal_response(struct SeloResponse **out);
 
 // Frees a signer (key zeroized; NULL and invalid handles ignored).
 void selo_bmp_signer_free(struct SeloBmpSigner *signer);
@@ -626,6 +654,98 @@ const uint8_t *selo_response_body(const struct SeloResponse *response);
 // Frees a response (NULL and invalid handles ignored).
 void selo_response_free(struct SeloResponse *response);
 
+// A cache for the JWK Set at `url` (`https`, or `http` to a loopback host
+// unless the policy says `allow_http`); `policy_json` a `JwksPolicy`
+// (`""` = the defaults: max age 10 min, cooldown 30 s, timeout 5 s,
+// backoff 1 s doubling to 5 min, stale grace 24 h, 512 KiB). A refused
+// URL or policy is `ofb.jwks.url`.
+//
+// # Safety
+// Strings are NUL-terminated; `out` is writable.
+SeloStatus selo_jwks_cache_new(const char *url,
+                               const char *policy_json,
+                               struct SeloJwksCache **out);
+
+// The decision for compact JWS `token` (its header's `kid` is read by the
+// core; NULL or unreadable: no `kid`) at `now_ms` (Unix milliseconds).
+// `ofb.jwks.unavailable` (HTTP 503) when there is no usable set and no
+// fetch may start now.
+//
+// # Safety
+// `token` is NULL or NUL-terminated; `out` is writable.
+SeloStatus selo_jwks_cache_decide(struct SeloJwksCache *cache,
+                                  int64_t now_ms,
+                                  const char *token,
+                                  struct SeloJwksDecision *out);
+
+// Fetch `ticket` answered `status` with `body` (at most the byte limit)
+// at `now_ms`. `SELO_OK` when it was a JWK Set (keys that do not parse
+// are skipped: `selo_jwks_cache_skipped_count`); otherwise
+// `ofb.jwks.fetch` saying why (a status other than 200, a redirect, too
+// large, not a JWK Set) — recorded, with the backoff it starts.
+//
+// # Safety
+// `body` points to `len` readable bytes (NULL only with 0).
+SeloStatus selo_jwks_cache_fetched(struct SeloJwksCache *cache,
+                                   uint64_t ticket,
+                                   int64_t now_ms,
+                                   uint16_t status,
+                                   const uint8_t *body,
+                                   size_t len);
+
+// Fetch `ticket` ended without a complete response (`failure` a
+// `SeloFetchFailure`; `detail` the host's own words, for the log: NULL
+// allowed). Always fails with the recorded `ofb.jwks.fetch` error (so its
+// message can be logged); `SELO_ERR_INVALID_ARGUMENT` for a bad `failure`.
+//
+// # Safety
+// `detail` is NULL or NUL-terminated.
+SeloStatus selo_jwks_cache_failed(struct SeloJwksCache *cache,
+                                  uint64_t ticket,
+                                  int64_t now_ms,
+                                  uint32_t failure,
+                                  const char *detail);
+
+// The set to verify with (after a `USE` decision), as a JWK Set handle
+// sharing the cache's keys (free it with `selo_jwks_free`);
+// `ofb.jwks.unavailable` when there is none.
+//
+// # Safety
+// `out` is writable.
+SeloStatus selo_jwks_cache_jwks(const struct SeloJwksCache *cache, struct SeloJwks **out);
+
+// The URL every fetch GETs (borrowed, valid while the cache lives).
+const char *selo_jwks_cache_url(const struct SeloJwksCache *cache);
+
+// The deadline of a whole fetch, ms (0 for an invalid handle).
+uint64_t selo_jwks_cache_timeout_ms(const struct SeloJwksCache *cache);
+
+// The most bytes of a fetch's body to read (0 for an invalid handle).
+size_t selo_jwks_cache_max_bytes(const struct SeloJwksCache *cache);
+
+// Counters: fetches started, failed fetches, refused decisions
+// (`ofb.jwks.unavailable`), keys skipped in the current set. Any out
+// pointer may be NULL.
+//
+// # Safety
+// Non-NULL out pointers are writable.
+SeloStatus selo_jwks_cache_stats(const struct SeloJwksCache *cache,
+                                 uint64_t *fetches,
+                                 uint64_t *failures,
+                                 uint64_t *refused,
+                                 uint64_t *skipped);
+
+// Why key `index` of the current set was skipped (`kid` when it had one,
+// then the stable code and message), as text; `SELO_ERR_INVALID_ARGUMENT`
+// past the last skipped key.
+//
+// # Safety
+// `out` is writable.
+SeloStatus selo_jwks_cache_skipped_at(const struct SeloJwksCache *cache, size_t index, char **out);
+
+// Frees a cache (NULL and invalid handles ignored).
+void selo_jwks_cache_free(struct SeloJwksCache *cache);
+
 // Imports a private key from PEM or DER (PKCS#8 or PKCS#1). The error
 // (`key.import.*`) names the format detected and why it failed.
 //
@@ -804,6 +924,85 @@ SeloStatus selo_ofb_server_verify(const struct SeloRequest *request,
                                   struct SeloResponse **rejection_out,
                                   char **error_code_out);
 
+// Phase one of the resource-server check with a replay store of the
+// host's own (Redis, a database): method, content type, size, stages 1–6.
+// On `SELO_OK` exactly one of `*pending_out` (every check but replay
+// passed: ask the store, then `selo_ofb_request_finish`) and
+// `*rejection_out` (the exact error response to send; `*error_code_out`
+// the selo code) is non-NULL.
+//
+// # Safety
+// Strings are NUL-terminated; outs are writable.
+SeloStatus selo_ofb_request_check(const struct SeloRequest *request,
+                                  const struct SeloJwks *jwks,
+                                  const char *aud,
+                                  const char *iss,
+                                  const char *client_id,
+                                  const char *profile_json,
+                                  int64_t now,
+                                  struct SeloOfbPending **pending_out,
+                                  struct SeloResponse **rejection_out,
+                                  char **error_code_out);
+
+// The replay store key of a pending request:
+// `<prefix>:<length of client id>:<client id>:<jti>` (`prefix` NULL or
+// empty: `selo:ofb:jti`), the jti lower-case when it is a UUID. With
+// Redis: `SET <key> 1 NX EX <selo_ofb_pending_ttl_seconds>`.
+//
+// # Safety
+// `prefix` is NULL or NUL-terminated; `out` is writable.
+SeloStatus selo_ofb_pending_store_key(const struct SeloOfbPending *pending,
+                                      const char *prefix,
+                                      char **out);
+
+// How long the replay store keeps the entry at `now` (Unix seconds): the
+// token's remaining acceptance window, 1 to 86 400 s; 0 for an invalid
+// or finished handle.
+uint64_t selo_ofb_pending_ttl_seconds(const struct SeloOfbPending *pending, int64_t now);
+
+// The replay scope (client id) of a pending request, borrowed.
+const char *selo_ofb_pending_client_id(const struct SeloOfbPending *pending);
+
+// The (normalised) `jti` of a pending request, borrowed.
+const char *selo_ofb_pending_jti(const struct SeloOfbPending *pending);
+
+// Phase two: the replay store's answer — exactly `"fresh"` or
+// `"replayed"`; NULL or anything else (the store failed, answered nil
+// unmapped, an error text) refuses with 503 `ofb.replay.store_failed`,
+// whose body never holds the store's text. Outputs as
+// `selo_ofb_server_verify` (exactly one of `*verified_json_out` and
+// `*rejection_out` non-NULL). The pending request is spent (free it).
+//
+// # Safety
+// `answer` is NULL or NUL-terminated; outs are writable.
+SeloStatus selo_ofb_request_finish(struct SeloOfbPending *pending,
+                                   const char *answer,
+                                   char **verified_json_out,
+                                   struct SeloResponse **rejection_out,
+                                   char **error_code_out);
+
+// Frees a pending request (NULL and invalid handles ignored).
+void selo_ofb_pending_free(struct SeloOfbPending *pending);
+
+// The OFB error response for an `ofb.*` code and message (as a server
+// helper sends it: status, `content-type: application/json`,
+// `{"errors":[{"code","title","detail"}]}`); `SELO_ERR_INVALID_ARGUMENT`
+// for a code outside the `ofb` area.
+//
+// # Safety
+// Strings are NUL-terminated; `out` is writable.
+SeloStatus selo_ofb_error_response(const char *code,
+                                   const char *message,
+                                   struct SeloResponse **out);
+
+// The 413 response a server helper sends for a body over `limit` bytes
+// (which it stops reading): the OFB error shape, detail naming
+// `http.body_too_large` and the limit. Every host sends these bytes.
+//
+// # Safety
+// `out` is writable.
+SeloStatus selo_http_body_too_large_response(uint64_t limit, struct SeloResponse **out);
+
 // A new session. `profile_json` is a `SafraProfile` JSON (`""` = SPEC
 // defaults); `base_url` is `"homologation"`, `"production"` or a URL;
 // `cliente` is the client code psd005 sends. Randomness comes from the
@@ -931,6 +1130,34 @@ size_t selo_safra_reply_field_len(const struct SeloSafraReply *reply, const char
 // contains a NUL byte: JSON escapes them), or `SIZE_MAX` for an invalid
 // handle.
 size_t selo_safra_reply_json_len(const struct SeloSafraReply *reply);
+
+// How many registrations the session holds unresolved (psd050 outcome
+// unknown: a register of any of them starts with psd052). 0 for an
+// invalid handle.
+size_t selo_safra_session_unresolved_count(const struct SeloSafraSession *session);
+
+// Unresolved registration `index` (oldest first): its `nossoNumero`, when
+// its outcome became unknown (Unix seconds) and its `seuNumero` (a string
+// to free with `selo_string_free`). `SELO_ERR_INVALID_ARGUMENT` past the
+// last one.
+//
+// # Safety
+// Out pointers are writable.
+SeloStatus selo_safra_session_unresolved_at(const struct SeloSafraSession *session,
+                                            size_t index,
+                                            uint64_t *nosso_numero_out,
+                                            int64_t *since_out,
+                                            char **seu_numero_out);
+
+// Forgets the unresolved registration of `nosso_numero`, once its outcome
+// is known from the bank by other means (the next register of it sends
+// psd050 directly). `*found_out` says whether it was unresolved.
+//
+// # Safety
+// `found_out` is writable.
+SeloStatus selo_safra_session_resolve(struct SeloSafraSession *session,
+                                      uint64_t nosso_numero,
+                                      bool *found_out);
 
 // Frees a reply (NULL and invalid handles ignored).
 void selo_safra_reply_free(struct SeloSafraReply *reply);
