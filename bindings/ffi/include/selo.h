@@ -835,7 +835,8 @@ SeloStatus selo_ofb_signer_new(const struct SeloPrivateKey *key,
                                struct SeloOfbSigner **out);
 
 // Replaces the signer's RNG (`jti`, PSS salt) by a seeded ChaCha20 stream
-// (tests only).
+// (tests only); a seeded signer signs with RustCrypto (aws-lc would draw
+// its own salt), so its tokens are reproducible.
 //
 // # Safety
 // `seed` points to `seed_len` readable bytes.

@@ -89,6 +89,7 @@ pub extern "C" fn selo_jwks_free(jwks: *mut SeloJwks) {
 /// A PS256 signer (opaque): a private key (≥ 2048 bits), its `kid`, the
 /// signer's organisationId (`iss`) and a profile.
 pub struct SeloOfbSigner {
+    provider: &'static dyn selo::crypto::RsaProvider,
     key: selo::keys::RsaPrivateKey,
     kid: String,
     iss: String,
@@ -112,6 +113,7 @@ pub unsafe extern "C" fn selo_ofb_signer_new(
         let out = Out::new(out, "out")?;
         let k = handle_ref(key, "key")?;
         let signer = SeloOfbSigner {
+            provider: selo::crypto::default_provider(),
             key: k.inner.clone(),
             kid: str_arg(kid, "kid")?.to_string(),
             iss: str_arg(iss, "iss")?.to_string(),
@@ -124,7 +126,8 @@ pub unsafe extern "C" fn selo_ofb_signer_new(
 }
 
 /// Replaces the signer's RNG (`jti`, PSS salt) by a seeded ChaCha20 stream
-/// (tests only).
+/// (tests only); a seeded signer signs with RustCrypto (aws-lc would draw
+/// its own salt), so its tokens are reproducible.
 ///
 /// # Safety
 /// `seed` points to `seed_len` readable bytes.
@@ -137,6 +140,9 @@ pub unsafe extern "C" fn selo_ofb_signer_set_seed(
     call(|| {
         let s = handle_mut(signer, "signer")?;
         s.rng = seeded_rng(bytes_arg(seed, seed_len, "seed")?)?;
+        // aws-lc draws the PSS salt itself: a seed only makes signing
+        // deterministic when RustCrypto signs with the seeded RNG.
+        s.provider = &selo::crypto::RustCryptoProvider;
         Ok(())
     })
 }
@@ -173,7 +179,15 @@ pub unsafe extern "C" fn selo_ofb_signer_sign(
             params.exp = Some(exp);
         }
         let now = time_arg(now, "now")?;
-        let signed = ofb::sign(&s.key, &payload, &params, &s.profile, now, s.rng.as_mut())?;
+        let signed = ofb::sign_with_provider(
+            s.provider,
+            &s.key,
+            &payload,
+            &params,
+            &s.profile,
+            now,
+            s.rng.as_mut(),
+        )?;
         out.write(alloc_string(signed.token)?);
         Ok(())
     })
