@@ -219,3 +219,90 @@ fn keygen_writes_importable_keys() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("error[key.size]"));
 }
+
+/// The pin of a PEM key as openssl computes it (an independent witness):
+/// SHA-256 of the DER SubjectPublicKeyInfo, base64url without padding.
+fn openssl_pin(pem_path: &std::path::Path) -> String {
+    let der = Command::new("openssl")
+        .args(["pkey", "-in"])
+        .arg(pem_path)
+        .args(["-pubout", "-outform", "DER"])
+        .output()
+        .expect("the openssl CLI (scripts/setup installs it)");
+    assert!(
+        der.status.success(),
+        "{}",
+        String::from_utf8_lossy(&der.stderr)
+    );
+    let mut dgst = Command::new("openssl")
+        .args(["dgst", "-sha256", "-binary"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut dgst.stdin.take().unwrap(), &der.stdout).unwrap();
+    let hash = dgst.wait_with_output().unwrap().stdout;
+    assert_eq!(hash.len(), 32);
+    selo::encoding::b64url(&hash)
+}
+
+#[test]
+fn bank_key_prints_the_pin_the_simulator_prints_and_openssl_computes() {
+    let key = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/vectors/external/keys/rsa1024-bank.pem");
+    let mut child = Command::new(SELO)
+        .args(["sim", "safra", "--port", "0", "--bank-key"])
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (url, mut lines) = first_line(&mut child);
+    let second = lines.next().unwrap().unwrap();
+    let sim_pin = second
+        .strip_prefix("bank key pin (profile bank_key_pins): ")
+        .unwrap_or_else(|| panic!("second line: {second:?}"))
+        .to_string();
+    let out = selo(&["--json", "safra", "bank-key", "--base-url", &url]);
+    let doc = json(&out);
+    let human = selo(&["safra", "bank-key", "--base-url", &url]);
+    // Flows pinned to the bank's key and to another one.
+    let want = openssl_pin(&key);
+    let other = openssl_pin(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/vectors/external/keys/rsa1024-client.pem"),
+    );
+    let dir = std::env::temp_dir().join(format!("selo-pins-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let profile = |pin: &str| {
+        let p = dir.join(format!("{pin}.json"));
+        std::fs::write(&p, format!(r#"{{"bank_key_pins":["{pin}"]}}"#)).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let good = json(&flow_at(&url, "C", &["--profile", &profile(&want)]));
+    let bad = json(&flow_at(&url, "C", &["--profile", &profile(&other)]));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(good["ok"], true, "{good:#}");
+    assert_eq!(bad["ok"], false);
+    assert!(
+        bad.to_string()
+            .contains("safra.handshake.bank_key_not_pinned"),
+        "{bad:#}"
+    );
+    assert_eq!(sim_pin, want);
+    assert_eq!(doc["pin"], want.as_str(), "{doc:#}");
+    assert_eq!(doc["bits"], 1024);
+    assert!(
+        doc["pem"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+    let text = stdout(&human);
+    assert!(
+        text.contains(&format!("\"bank_key_pins\": [\"{want}\"]")),
+        "{text}"
+    );
+}
