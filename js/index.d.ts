@@ -109,6 +109,22 @@ export interface SafraProfile {
   renewBeforeSecs?: number;
   expireBeforeSecs?: number;
   maxRecoveries?: number;
+  /** `statusProcessamento.codigo`s of a psd052 reply meaning "no such boleto" (default [3]). */
+  boletoNotFoundCodes?: number[];
+  /**
+   * Pins of the bank key: base64url SHA-256 of its DER SubjectPublicKeyInfo
+   * (RFC 7469 form; standard base64 accepted). Non-empty: a stage-1 bank key
+   * outside the list ends the handshake with `safra.handshake.bank_key_not_pinned`
+   * before stage 2 is sent.
+   */
+  bankKeyPins?: string[];
+}
+/** A psd050 whose outcome is unknown, kept by the session until a psd052 answers for it. */
+export interface UnresolvedRegistration {
+  nossoNumero: string;
+  seuNumero: string;
+  /** When it became unresolved (Unix seconds). */
+  since: UnixSeconds;
 }
 export interface TokenSchedule { token: string; exp: number; iat: number; lifetime: number; receivedAt: number; renewAt: number; expiresAt: number }
 /** `codigo` null: absent or not an integer in the bank's reply (never read as 0, which means success). */
@@ -176,6 +192,10 @@ export declare class SafraSession {
   readonly profile: Required<SafraProfile>;
   nextAction(now?: UnixSeconds): NextAction | null;
   sessionKeyB64(): string | undefined;
+  /** The psd050s whose outcome is unknown, oldest first; a register of any of them starts with psd052. Carried by `export()`. */
+  unresolvedRegistrations(): UnresolvedRegistration[];
+  /** Forgets one (its outcome known by other means); true when it was unresolved. */
+  resolveRegistration(nossoNumero: string | number): boolean;
   /** Keys included: encrypt at rest. */
   export(): Uint8Array;
   static import(bytes: BytesLike, opts?: CryptoOptions): SafraSession;
@@ -255,6 +275,10 @@ export declare class SafraClient {
   renew(): Promise<SafraReply>;
   registerBoleto(boleto: BoletoRequest): Promise<BoletoResult>;
   queryBoleto(query: BoletoQuery): Promise<BoletoResult>;
+  /** The session's unresolved registrations (see `SafraSession.unresolvedRegistrations`). */
+  unresolvedRegistrations(): UnresolvedRegistration[];
+  /** Forgets one (its outcome known by other means); true when it was unresolved. */
+  resolveRegistration(nossoNumero: string | number): boolean;
   close(): void;
 }
 

@@ -125,7 +125,13 @@ class SafraClient {
         if (out.action === 'retry' && isPermanentTransportError(err)) throw err;
         continue;
       }
-      const out = this._session.handleResponse(id, response, this._now());
+      let out;
+      try {
+        out = this._session.handleResponse(id, response, this._now());
+      } catch (e) {
+        this._event({ type: 'response', url: request.url, status: response.status, action: null, error: e });
+        throw e;
+      }
       this._event({ type: 'response', url: request.url, status: response.status, action: out.done ? null : out.action });
       if (out.done) {
         this._schedule();
@@ -179,12 +185,36 @@ class SafraClient {
    * `{ ok: false, statusProcessamento, body }`. `reconciled` is true when
    * psd050's outcome was ambiguous (5xx, lost reply, timeout) and the
    * session's psd052 query found the boleto registered (then `raw` is the
-   * psd052 reply). When that query is ambiguous too, it rejects with
-   * `SeloError` `safra.boleto.outcome_unknown` (the message names the
-   * nossoNumero): the boleto may or may not be registered.
+   * psd052 reply). When that query is ambiguous too (or recoveries run out
+   * while it is unresolved), it rejects with `SeloError`
+   * `safra.boleto.outcome_unknown` (the message names the nossoNumero): the
+   * boleto may or may not be registered. The session keeps it in
+   * `unresolvedRegistrations()`; registering it again reconciles first.
    */
   async registerBoleto(boleto) {
     return boletoResult(await this.run({ type: 'registerBoleto', boleto }));
+  }
+
+  /**
+   * The psd050s whose outcome is unknown (session state, carried by
+   * `session.export()`), oldest first: `[{ nossoNumero, seuNumero, since }]`
+   * (`nossoNumero` a string, `since` Unix seconds). A later
+   * `registerBoleto` of any of them starts with a psd052 query, whatever
+   * ran in between: found → `reconciled: true`; not found → psd050 once
+   * more; that query failing → `safra.boleto.outcome_unknown` again.
+   */
+  unresolvedRegistrations() {
+    return this._session.unresolvedRegistrations();
+  }
+
+  /**
+   * Forgets the unresolved registration of `nossoNumero` (string or
+   * number) once its outcome is known by other means (the bank's portal, a
+   * query of your own); true when it was unresolved. The next register of
+   * that boleto then sends psd050 directly.
+   */
+  resolveRegistration(nossoNumero) {
+    return this._session.resolveRegistration(nossoNumero);
   }
 
   /**

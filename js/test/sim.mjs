@@ -23,19 +23,35 @@ export function requireBin() {
   return bin;
 }
 
-/** Starts a simulator (killed after the test file); `{ base, child }`. */
+/**
+ * Starts a simulator (killed after the test file): `{ base, child, pin }`,
+ * `pin` the bank-key pin the simulator prints on its second line.
+ */
 export async function startSim(args) {
   const child = spawn(requireBin(), ['sim', 'safra', '--port', '0', '--bank-key-bits', '1024', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const rl = readline.createInterface({ input: child.stdout });
-  const first = await new Promise((resolve, reject) => {
-    rl.once('line', resolve);
+  const lines = [];
+  await new Promise((resolve, reject) => {
+    rl.on('line', (l) => {
+      lines.push(l);
+      if (lines.length === 2) resolve();
+    });
     child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
     setTimeout(() => reject(new Error('simulator did not start in 20 s')), 20_000).unref();
   });
-  const m = /listening on (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(first);
-  assert.ok(m, `unexpected first line: ${first}`);
+  const m = /listening on (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(lines[0]);
+  assert.ok(m, `unexpected first line: ${lines[0]}`);
+  const p = /^bank key pin \(profile bank_key_pins\): (\S+)$/.exec(lines[1]);
+  assert.ok(p, `unexpected second line: ${lines[1]}`);
   after(() => child.kill('SIGTERM'));
-  return { base: m[1].replace(/\/$/, ''), child };
+  return { base: m[1].replace(/\/$/, ''), child, pin: p[1] };
+}
+
+/** `GET /_control/state` of a simulator (the whole document). */
+export async function simState(simBase) {
+  const r = await fetch(`${simBase}/_control/state`);
+  assert.equal(r.status, 200);
+  return r.json();
 }
 
 /** POSTs a fault (`{ fault: 'expire-key' | 'answer-480' | … }`) to the simulator. */
