@@ -27,6 +27,7 @@ __all__ = [
     "Operation",
     "Outcome",
     "Prepared",
+    "Unresolved",
     "TRANSPORT_FAILURES",
     "transport_failure",
     "Response",
@@ -204,6 +205,22 @@ TRANSPORT_FAILURES = ("connect", "timeout", "reset", "other")
 
 
 @dataclass(frozen=True)
+class Unresolved:
+    """A boleto whose psd050 outcome is unknown (SPEC §2.8): the bank may or
+    may not have registered it. The session keeps it — across operations
+    and through :meth:`Session.export` / :meth:`Session.load` — until a
+    psd052 answers for it; any later register of it starts with that psd052
+    query, never with a second psd050.
+
+    ``nosso_numero`` and ``seu_numero`` name the boleto; ``since`` is when
+    its outcome became unknown (Unix seconds, the ``now`` of that report)."""
+
+    nosso_numero: int
+    seu_numero: str
+    since: int
+
+
+@dataclass(frozen=True)
 class Prepared:
     """A request to send byte for byte; hand its response back with ``id``
     (or report with :meth:`Session.handle_transport_error` that none came).
@@ -376,6 +393,29 @@ class Session:
         with guard:
             o = self._s.handle_transport_error(request_id, failure, now_secs(now))
         return _outcome(o)
+
+    def unresolved_registrations(self) -> List[Unresolved]:
+        """The boletos whose psd050 outcome is unknown, oldest first
+        (SPEC §2.8). A register of any of them starts with a psd052 query
+        (found: the reply is marked ``reconciled``; not found: psd050 is sent
+        once); while that query fails, the register raises
+        ``safra.boleto.outcome_unknown`` and the boleto stays here. The set
+        is bounded (1,024): past it the oldest is dropped and named in the
+        error that reports the new one."""
+        return [Unresolved(int(u.nosso_numero), u.seu_numero, int(u.since))
+                for u in self._s.unresolved_registrations()]
+
+    def resolve_registration(self, nosso_numero: Union[int, str]) -> bool:
+        """Forgets the unresolved registration of ``nosso_numero`` once you
+        have learnt its outcome from the bank by other means; ``True`` if it
+        was unresolved. After this a register of it sends psd050 directly:
+        call it only when the bank does not have the boleto, or when it will
+        never be registered again."""
+        n = int(nosso_numero)
+        if n < 0:
+            raise ValueError(f"nossoNumero must be >= 0, found {n}")
+        with guard:
+            return self._s.resolve_registration(n)
 
     @property
     def state(self) -> str:
