@@ -30,6 +30,7 @@ public final class BmpConfirmationHandler {
   private final BmpSigner signer;
   private final Function<String, byte[]> lookup;
   private long maxBodyBytes = BodyLimit.DEFAULT_MAX_BYTES;
+  private volatile java.util.function.Consumer<Exception> onError;
 
   /** The body limit (default 1 MiB): a larger body is answered 413, unread. */
   public BmpConfirmationHandler maxBodyBytes(long n) {
@@ -58,11 +59,44 @@ public final class BmpConfirmationHandler {
     this.lookup = lookup;
   }
 
-  /** Decides a confirmation request. */
+  /**
+   * Sees a failure of the lookup (your transaction store) or of the handler
+   * itself (logging); the caller gets the core's 500
+   * {@code bmp.confirm.internal}, never the exception's text.
+   */
+  public BmpConfirmationHandler onError(java.util.function.Consumer<Exception> f) {
+    this.onError = f;
+    return this;
+  }
+
+  /** The 500 a confirmation endpoint sends when it could not decide (the core's fixed body). */
+  public static HttpMessage.Response internalErrorResponse() {
+    PointerByReference out = new PointerByReference();
+    Ffi.check(Ffi.N.selo_bmp_confirm_internal_response(out));
+    return Ffi.takeResponse(out.getValue());
+  }
+
+  /**
+   * Decides a confirmation request. A lookup that throws (its store is
+   * down) or any other failure of the handler is answered with the core's
+   * 500 {@code bmp.confirm.internal} ({@link #onError} sees the exception).
+   */
   public Result handle(List<HttpMessage.Header> headers, byte[] body) {
     if (body != null && body.length > maxBodyBytes) {
       return new Result(BodyLimit.tooLargeResponse(maxBodyBytes), null);
     }
+    try {
+      return decide(headers, body);
+    } catch (RuntimeException e) {
+      java.util.function.Consumer<Exception> f = onError;
+      if (f != null) {
+        f.accept(e);
+      }
+      return new Result(internalErrorResponse(), null);
+    }
+  }
+
+  private Result decide(List<HttpMessage.Header> headers, byte[] body) {
     HttpMessage.Request req = new HttpMessage.Request("POST", "http://partner.invalid/confirm", headers, body);
     Pointer r = Ffi.nativeRequest(req);
     RuntimeException[] failure = new RuntimeException[1];
@@ -85,7 +119,7 @@ public final class BmpConfirmationHandler {
       HttpMessage.Response response = Ffi.takeResponse(resp.getValue());
       String difference = Ffi.takeString(diff);
       if (failure[0] != null) {
-        throw failure[0];
+        throw failure[0]; // the answer above assumed an unknown transaction: not sent
       }
       return new Result(response, difference);
     } finally {

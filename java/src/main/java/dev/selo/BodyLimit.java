@@ -3,8 +3,6 @@ package dev.selo;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.util.List;
 
 /**
  * Request body limits of the server helpers (default 1 MiB): a declared
@@ -58,11 +56,14 @@ public final class BodyLimit {
     }
   }
 
-  /** The 413 response the helpers send (JSON error body, connection closed: the rest is unread). */
+  /**
+   * The 413 response the helpers send for a body over {@code maxBytes} (the
+   * OFB error shape, detail naming {@code http.body_too_large} and the
+   * limit): the core's bytes, the same in every language.
+   */
   public static HttpMessage.Response tooLargeResponse(long maxBytes) {
-    String body = "{\"errors\":[{\"code\":\"PAYLOAD_TOO_LARGE\",\"title\":\"Payload too large\",\"detail\":"
-        + Json.quote("http.body_too_large: the request body is over the limit of " + maxBytes + " bytes") + "}]}";
-    return new HttpMessage.Response(413, List.of(new HttpMessage.Header("content-type", "application/json"),
-        new HttpMessage.Header("connection", "close")), body.getBytes(StandardCharsets.UTF_8));
+    com.sun.jna.ptr.PointerByReference out = new com.sun.jna.ptr.PointerByReference();
+    Ffi.check(Ffi.N.selo_http_body_too_large_response(maxBytes, out));
+    return Ffi.takeResponse(out.getValue());
   }
 }

@@ -5,32 +5,42 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 
 /**
  * The OFB resource-server helper with a replay store of your own (Redis, a
- * database) and a fixed or remote JWK Set. Stages 1–6 are the core's; then
- * the store is asked once, and must answer exactly {@code "fresh"} or
- * {@code "replayed"}. Anything else — null, another string, an exception —
- * refuses the request with 503 {@code ofb.replay.store_failed} (fail closed);
- * the store's error text never reaches the response ({@code onStoreError}
- * sees it). Redis with Jedis, for example:
+ * database) and a fixed or remote JWK Set. One verification per request,
+ * all of it the core's: {@link Ofb#checkRequest} (method, content type,
+ * size, stages 1–6) → your store records the key the core names for the TTL
+ * the core names → {@link Ofb.Pending#finish} decides. The store must answer
+ * exactly {@code "fresh"} (recorded now) or {@code "replayed"} (the key
+ * existed); anything else — null, another string, an exception — refuses
+ * the request with 503 {@code ofb.replay.store_failed} (fail closed), whose
+ * body (the core's) never holds the store's text ({@code onStoreError} sees
+ * it). Redis with Jedis, for example:
  *
  * <pre>{@code
- * (clientId, jti, now) -> {
- *   String r = jedis.set("jti:" + clientId + ":" + jti, "1", SetParams.setParams().nx().ex(86400));
+ * OfbRequestVerifier.ReplayStore store = (key, ttlSeconds) -> {
+ *   // key = "selo:ofb:jti:<length of client id>:<client id>:<jti>", ttl = the token's remaining window
+ *   String r = jedis.set(key, "1", SetParams.setParams().nx().ex(ttlSeconds));
  *   return "OK".equals(r) ? "fresh" : r == null ? "replayed" : null;  // SET NX: nil = the key existed = replay
- * }
+ * };
  * }</pre>
  *
- * Bodies are limited to {@code maxBodyBytes} (default 1 MiB): 413.
+ * Bodies are limited to {@code maxBodyBytes} (default 1 MiB): 413, the
+ * core's response. With a remote JWK Set that has no usable set, the answer
+ * is the core's 503 {@code ofb.jwks.unavailable}.
  */
 public final class OfbRequestVerifier {
-  /** A replay store: records (clientId, jti) atomically; answers "fresh" or "replayed". */
+  /**
+   * A replay store: records {@code key} for {@code ttlSeconds} atomically
+   * (both from the core: {@link Ofb.Pending#storeKey}, {@link Ofb.Pending#ttlSeconds})
+   * and answers {@code "fresh"} (it was not there) or {@code "replayed"}
+   * (it was).
+   */
   @FunctionalInterface
   public interface ReplayStore {
-    String checkAndInsert(String clientId, String jti, long now) throws Exception;
+    String checkAndInsert(String key, long ttlSeconds) throws Exception;
   }
 
   /** The code of a store failure. */
@@ -40,8 +50,9 @@ public final class OfbRequestVerifier {
   private final OfbRemoteJwks remote;
   private final ReplayStore store;
   private final String profileJson;
-  private long maxBodyBytes = BodyLimit.DEFAULT_MAX_BYTES;
-  private Consumer<Exception> onStoreError;
+  private volatile long maxBodyBytes = BodyLimit.DEFAULT_MAX_BYTES;
+  private volatile String keyPrefix;
+  private volatile Consumer<Exception> onStoreError;
 
   public OfbRequestVerifier(Ofb.Jwks jwks, ReplayStore store, String profileJson) {
     this(jwks, null, store, profileJson);
@@ -55,15 +66,24 @@ public final class OfbRequestVerifier {
     if (store == null) {
       throw new IllegalArgumentException("store: required (Ofb.serverVerify takes the in-memory JtiCache)");
     }
+    if (jwks == null && remote == null) {
+      throw new IllegalArgumentException("jwks: required");
+    }
     this.jwks = jwks;
     this.remote = remote;
     this.store = store;
     this.profileJson = profileJson == null ? "" : profileJson;
   }
 
-  /** The body limit of {@link #verify(String, String, InputStream, long, String, String, String, long)}. */
+  /** The body limit (default 1 MiB). */
   public OfbRequestVerifier maxBodyBytes(long n) {
     this.maxBodyBytes = n;
+    return this;
+  }
+
+  /** The store keys' prefix (default {@code selo:ofb:jti}). */
+  public OfbRequestVerifier keyPrefix(String prefix) {
+    this.keyPrefix = prefix;
     return this;
   }
 
@@ -76,11 +96,12 @@ public final class OfbRequestVerifier {
   /** Reads the body (at most {@code maxBodyBytes}; 413 beyond, unread) and verifies it. */
   public Ofb.ServerDecision verify(String method, String contentType, InputStream body, long declaredLength,
       String aud, String iss, String clientId, long now) throws IOException {
+    long limit = maxBodyBytes;
     byte[] bytes;
     try {
-      bytes = BodyLimit.read(body, declaredLength, maxBodyBytes);
+      bytes = BodyLimit.read(body, declaredLength, limit);
     } catch (BodyLimit.TooLargeException e) {
-      return new Ofb.ServerDecision(null, BodyLimit.tooLargeResponse(maxBodyBytes), e.getCode());
+      return new Ofb.ServerDecision(null, BodyLimit.tooLargeResponse(limit), e.getCode());
     }
     List<HttpMessage.Header> hs = new ArrayList<>();
     if (contentType != null) {
@@ -91,60 +112,62 @@ public final class OfbRequestVerifier {
 
   /** The decision for a received request. */
   public Ofb.ServerDecision verify(HttpMessage.Request request, String aud, String iss, String clientId, long now) {
+    long limit = maxBodyBytes;
     byte[] body = request.body();
-    if (body.length > maxBodyBytes) {
-      return new Ofb.ServerDecision(null, BodyLimit.tooLargeResponse(maxBodyBytes), "http.body_too_large");
+    if (body.length > limit) {
+      return new Ofb.ServerDecision(null, BodyLimit.tooLargeResponse(limit), "http.body_too_large");
     }
-    Ofb.Jwks set = remote != null ? remote.forToken(new String(body, StandardCharsets.UTF_8)) : jwks;
-    try (Ofb.JtiCache scratch = Ofb.JtiCache.create(1, false)) {
-      // Stages 1–6 (an empty cache always answers fresh)…
-      Ofb.ServerDecision first = Ofb.serverVerify(request, set, aud, iss, clientId, profileJson, scratch, now);
-      if (!first.accepted()) {
-        return first;
-      }
-      String jti = jtiOf(first.verifiedJson());
-      String answer;
+    Ofb.Jwks set;
+    if (remote != null) {
       try {
-        answer = store.checkAndInsert(clientId, jti, now);
-      } catch (Exception e) {
-        if (onStoreError != null) {
-          onStoreError.accept(e);
+        // The core reads the token's kid (bounded); nothing here parses it.
+        set = remote.forToken(new String(body, StandardCharsets.UTF_8));
+      } catch (SeloException e) {
+        if (!e.getCode().startsWith("ofb.")) {
+          throw e;
         }
-        return storeFailed("the replay store failed");
+        return new Ofb.ServerDecision(null, Ofb.errorResponse(e.getCode(), messageOf(e)), e.getCode());
       }
-      if ("fresh".equals(answer)) {
-        return first;
+    } else {
+      set = jwks;
+    }
+    try {
+      Ofb.Check check = Ofb.checkRequest(request, set, aud, iss, clientId, profileJson, now);
+      if (!check.passed()) {
+        return check.refused();
       }
-      if ("replayed".equals(answer)) {
-        // …and the core's own replay refusal: the scratch cache now holds this jti.
-        return Ofb.serverVerify(request, set, aud, iss, clientId, profileJson, scratch, now);
+      try (Ofb.Pending pending = check.pending()) {
+        String answer;
+        try {
+          answer = store.checkAndInsert(pending.storeKey(keyPrefix), pending.ttlSeconds(now));
+        } catch (Exception e) {
+          Consumer<Exception> f = onStoreError;
+          if (f != null) {
+            f.accept(e);
+          }
+          answer = null; // the core answers 503 ofb.replay.store_failed
+        }
+        if (answer != null && !"fresh".equals(answer) && !"replayed".equals(answer)) {
+          Consumer<Exception> f = onStoreError;
+          if (f != null) {
+            f.accept(new IllegalStateException("the replay store answered neither \"fresh\" nor \"replayed\""));
+          }
+          // A C string ends at a NUL: "fresh\0…" must not reach the core as "fresh".
+          answer = answer.indexOf('\0') >= 0 ? null : answer;
+        }
+        return pending.finish(answer);
       }
-      if (onStoreError != null) {
-        onStoreError.accept(new IllegalStateException("replay store answered " + describe(answer)));
+    } finally {
+      if (remote != null) {
+        set.close();
       }
-      return storeFailed("the replay store answered " + describe(answer) + ", not \"fresh\" or \"replayed\"");
     }
   }
 
-  private static String describe(String answer) {
-    return answer == null ? "null" : "another string"; // never the text itself: it may carry host:port
-  }
-
-  private static String jtiOf(String verifiedJson) {
-    if (MiniJson.parse(verifiedJson) instanceof Map<?, ?> v && v.get("claims") instanceof Map<?, ?> c
-        && c.get("jti") instanceof String jti) {
-      return jti;
-    }
-    throw new IllegalStateException("verified token without claims.jti");
-  }
-
-  /** The 503 decision for a store failure (our detail, never the store's text). */
-  static Ofb.ServerDecision storeFailed(String message) {
-    String detail = STORE_FAILED + ": " + message + "; replay cannot be ruled out";
-    String body = "{\"errors\":[{\"code\":\"REPLAY_STORE_UNAVAILABLE\",\"title\":\"Replay protection unavailable\","
-        + "\"detail\":" + Json.quote(detail) + "}]}";
-    return new Ofb.ServerDecision(null, new HttpMessage.Response(503,
-        List.of(new HttpMessage.Header("content-type", "application/json")), body.getBytes(StandardCharsets.UTF_8)),
-        STORE_FAILED);
+  /** The core's message without its code prefix (the response builder adds the code). */
+  private static String messageOf(SeloException e) {
+    String m = e.getMessage();
+    String prefix = e.getCode() + ": ";
+    return m.startsWith(prefix) ? m.substring(prefix.length()) : m;
   }
 }

@@ -50,4 +50,16 @@ public final class SafraBank extends Handle implements SafraClient.Transport {
     run(p -> Ffi.check(Ffi.N.selo_safra_bank_public_key(p, out)));
     return new PublicKey(out.getValue());
   }
+
+  /**
+   * The AES key this bank agreed with session {@code sessionId} (32 bytes):
+   * the bank role's own key material, for mocks and tests that craft a reply
+   * the bank would not send. {@code safra.session.not_ready} when the session
+   * has no key.
+   */
+  public synchronized byte[] sessionKey(String sessionId) {
+    SeloNative.SeloBuffer out = new SeloNative.SeloBuffer();
+    run(p -> Ffi.check(Ffi.N.selo_safra_bank_session_key(p, sessionId, out)));
+    return Ffi.takeBuffer(out);
+  }
 }

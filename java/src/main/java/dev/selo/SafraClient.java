@@ -228,6 +228,16 @@ public final class SafraClient implements AutoCloseable {
     return run(SafraSession.Op.QUERY_BOLETO, q);
   }
 
+  /** The session's unresolved registrations ({@link SafraSession#unresolvedRegistrations()}). */
+  public List<SafraSession.Unresolved> unresolvedRegistrations() {
+    return session.unresolvedRegistrations();
+  }
+
+  /** {@link SafraSession#resolveRegistration(long)}. */
+  public boolean resolveRegistration(long nossoNumero) {
+    return session.resolveRegistration(nossoNumero);
+  }
+
   /** Every exchange so far. */
   public synchronized List<Exchange> exchanges() {
     return List.copyOf(log);

@@ -1,9 +1,12 @@
 package dev.selo;
 
 import com.sun.jna.Pointer;
+import com.sun.jna.ptr.ByteByReference;
 import com.sun.jna.ptr.IntByReference;
 import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The Safra PSD client state machine. {@link #prepareNext} says what to send;
@@ -47,6 +50,16 @@ public final class SafraSession extends Handle {
       return step == Step.DONE;
     }
   }
+
+  /**
+   * A registration whose outcome is unknown (its psd050 was sent and no
+   * answer said whether the bank stored it): the session promises to
+   * reconcile it, so the next register of this boleto starts with a psd052
+   * query, whatever ran in between. {@code nossoNumero} is unsigned (a
+   * boleto number never reaches the sign bit); {@code since} is when the
+   * outcome became unknown (Unix seconds).
+   */
+  public record Unresolved(long nossoNumero, String seuNumero, long since) {}
 
   private SafraSession(Pointer p) {
     super(p, Ffi.N::selo_safra_session_free);
@@ -134,5 +147,37 @@ public final class SafraSession extends Handle {
     SeloNative.SeloBuffer out = new SeloNative.SeloBuffer();
     run(p -> Ffi.check(Ffi.N.selo_safra_session_export(p, out)));
     return Ffi.takeBuffer(out);
+  }
+
+  /**
+   * The registrations this session holds unresolved, oldest first (carried
+   * by {@link #export()} / {@link #importSession(byte[])}). A register of
+   * any of them starts with psd052; running out of recoveries while
+   * reconciling one ends in {@code safra.boleto.outcome_unknown}.
+   */
+  public synchronized List<Unresolved> unresolvedRegistrations() {
+    return use(p -> {
+      long n = Ffi.N.selo_safra_session_unresolved_count(p);
+      List<Unresolved> out = new ArrayList<>();
+      for (long i = 0; i < n; i++) {
+        LongByReference nosso = new LongByReference();
+        LongByReference since = new LongByReference();
+        PointerByReference seu = new PointerByReference();
+        Ffi.check(Ffi.N.selo_safra_session_unresolved_at(p, i, nosso, since, seu));
+        out.add(new Unresolved(nosso.getValue(), Ffi.takeString(seu), since.getValue()));
+      }
+      return List.copyOf(out);
+    });
+  }
+
+  /**
+   * Forgets the unresolved registration of {@code nossoNumero}, once you
+   * know its outcome from the bank by other means: the next register of it
+   * sends psd050 directly. Returns whether it was unresolved.
+   */
+  public synchronized boolean resolveRegistration(long nossoNumero) {
+    ByteByReference found = new ByteByReference();
+    run(p -> Ffi.check(Ffi.N.selo_safra_session_resolve(p, nossoNumero, found)));
+    return found.getValue() != 0;
   }
 }

@@ -5,6 +5,7 @@ import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.Structure;
+import com.sun.jna.ptr.ByteByReference;
 import com.sun.jna.ptr.IntByReference;
 import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
@@ -52,6 +53,14 @@ public interface SeloNative extends Library {
   class SeloBuffer extends Structure {
     public Pointer data;
     public long len;
+  }
+
+  /** {@code SeloJwksDecision}: kind 0 use / 1 fetch / 2 wait; ticket 0 = none; until_ms for a wait. */
+  @Structure.FieldOrder({"kind", "ticket", "until_ms"})
+  class SeloJwksDecision extends Structure {
+    public int kind;
+    public long ticket;
+    public long until_ms;
   }
 
   /** {@code SeloBmpLookup}. */
@@ -128,6 +137,11 @@ public interface SeloNative extends Library {
   String selo_safra_reply_json(Pointer reply);
   Pointer selo_safra_reply_field(Pointer reply, String name);
   long selo_safra_reply_field_len(Pointer reply, String name);
+  long selo_safra_reply_json_len(Pointer reply);
+  long selo_safra_session_unresolved_count(Pointer session);
+  int selo_safra_session_unresolved_at(Pointer session, long index, LongByReference nossoNumeroOut,
+      LongByReference sinceOut, PointerByReference seuNumeroOut);
+  int selo_safra_session_resolve(Pointer session, long nossoNumero, ByteByReference foundOut);
   int selo_safra_bank_session_key(Pointer bank, String sessionId, SeloBuffer out);
   void selo_safra_reply_free(Pointer reply);
   int selo_safra_bank_new(String profileJson, Pointer bankKey, long tokenLifetime, PointerByReference out);
@@ -156,6 +170,7 @@ public interface SeloNative extends Library {
   int selo_bmp_original_set(Pointer original, byte[] data, long len);
   int selo_bmp_confirm(Pointer signer, Pointer request, BmpLookup lookup, Pointer userData,
       PointerByReference responseOut, PointerByReference differenceOut);
+  int selo_bmp_confirm_internal_response(PointerByReference out);
   void selo_bmp_signer_free(Pointer signer);
   int selo_bmp_generate_key(PointerByReference out);
   int selo_bmp_canonical(byte[] json, long len, String profileJson, SeloBuffer out);
@@ -192,5 +207,29 @@ public interface SeloNative extends Library {
   int selo_ofb_server_verify(Pointer request, Pointer jwks, String aud, String iss, String clientId,
       String profileJson, Pointer cache, long now, PointerByReference verifiedJsonOut,
       PointerByReference rejectionOut, PointerByReference errorCodeOut);
+  int selo_ofb_request_check(Pointer request, Pointer jwks, String aud, String iss, String clientId,
+      String profileJson, long now, PointerByReference pendingOut, PointerByReference rejectionOut,
+      PointerByReference errorCodeOut);
+  int selo_ofb_pending_store_key(Pointer pending, String prefix, PointerByReference out);
+  long selo_ofb_pending_ttl_seconds(Pointer pending, long now);
+  String selo_ofb_pending_client_id(Pointer pending);
+  String selo_ofb_pending_jti(Pointer pending);
+  int selo_ofb_request_finish(Pointer pending, String answer, PointerByReference verifiedJsonOut,
+      PointerByReference rejectionOut, PointerByReference errorCodeOut);
+  void selo_ofb_pending_free(Pointer pending);
+  int selo_ofb_error_response(String code, String message, PointerByReference out);
+  int selo_http_body_too_large_response(long limit, PointerByReference out);
 
+  int selo_jwks_cache_new(String url, String policyJson, PointerByReference out);
+  int selo_jwks_cache_decide(Pointer cache, long nowMs, String token, SeloJwksDecision out);
+  int selo_jwks_cache_fetched(Pointer cache, long ticket, long nowMs, short status, byte[] body, long len);
+  int selo_jwks_cache_failed(Pointer cache, long ticket, long nowMs, int failure, String detail);
+  int selo_jwks_cache_jwks(Pointer cache, PointerByReference out);
+  String selo_jwks_cache_url(Pointer cache);
+  long selo_jwks_cache_timeout_ms(Pointer cache);
+  long selo_jwks_cache_max_bytes(Pointer cache);
+  int selo_jwks_cache_stats(Pointer cache, LongByReference fetches, LongByReference failures,
+      LongByReference refused, LongByReference skipped);
+  int selo_jwks_cache_skipped_at(Pointer cache, long index, PointerByReference out);
+  void selo_jwks_cache_free(Pointer cache);
 }

@@ -4,6 +4,7 @@ import static dev.selo.Vectors.s;
 import static dev.selo.Vectors.utf8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -147,11 +148,26 @@ class BmpTest {
           assertTrue(r.confirmed());
         }
       }
-      // A lookup that throws surfaces its exception.
+      // A lookup that throws (its store is down): the core's 500
+      // bmp.confirm.internal, never the exception's text, and onError sees it.
+      List<Exception> seen = new java.util.ArrayList<>();
       var broken = new BmpConfirmationHandler(signer, k -> {
-        throw new IllegalStateException("store down");
-      });
-      assertThrows(IllegalStateException.class, () -> broken.handle(headers(s(v, "idempotency_key")), original));
+        throw new IllegalStateException("store down at redis://admin:hunter2@10.9.8.7");
+      }).onError(seen::add);
+      var r = broken.handle(headers(s(v, "idempotency_key")), original);
+      assertEquals(500, r.response().status());
+      assertFalse(r.confirmed());
+      assertTrue(r.response().header("hmac").isEmpty(), "no MAC on a failure");
+      String body = new String(r.response().body(), java.nio.charset.StandardCharsets.UTF_8);
+      assertTrue(body.contains("bmp.confirm.internal"), body);
+      assertFalse(body.contains("hunter2") || body.contains("10.9.8.7") || body.contains("store down"), body);
+      assertEquals(new String(BmpConfirmationHandler.internalErrorResponse().body(),
+          java.nio.charset.StandardCharsets.UTF_8), body, "the core's fixed body");
+      assertEquals(1, seen.size());
+      assertTrue(seen.get(0) instanceof IllegalStateException);
+      // The same handler still decides the next request once its store answers.
+      var healthy = new BmpConfirmationHandler(signer, k -> original);
+      assertTrue(healthy.handle(headers(s(v, "idempotency_key")), original).confirmed());
     }
   }
 }

@@ -100,21 +100,24 @@ class OfbHoldTest {
 
   @Test
   void storeAnsweringNullOrGarbageIs503() {
-    for (String answer : new String[] {null, "OK", "FRESH", "", "ERR " + SECRET, "true"}) {
-      assertStoreFailed(new OfbRequestVerifier(jwks(), (c, j, n) -> answer, "").verify(fresh(), AUD, "org-a", "c",
-          now()));
+    for (String answer : new String[] {null, "OK", "FRESH", "", "ERR " + SECRET, "true", "fresh\u0000" + SECRET,
+        "fresh ", "replayed\n"}) {
+      List<Exception> seen = new ArrayList<>();
+      assertStoreFailed(new OfbRequestVerifier(jwks(), (k, ttl) -> answer, "").onStoreError(seen::add)
+          .verify(fresh(), AUD, "org-a", "c", now()));
+      assertEquals(answer == null ? 0 : 1, seen.size(), String.valueOf(answer));
     }
   }
 
   @Test
   void storeThrowingIs503WithoutItsText() {
     List<Exception> seen = new ArrayList<>();
-    var v = new OfbRequestVerifier(jwks(), (c, j, n) -> {
+    var v = new OfbRequestVerifier(jwks(), (k, ttl) -> {
       throw new java.io.IOException("connect to " + SECRET + " refused");
     }, "").onStoreError(seen::add);
     assertStoreFailed(v.verify(fresh(), AUD, "org-a", "c", now()));
     assertEquals(1, seen.size());
-    assertStoreFailed(new OfbRequestVerifier(jwks(), (c, j, n) -> {
+    assertStoreFailed(new OfbRequestVerifier(jwks(), (k, ttl) -> {
       throw new IllegalStateException(SECRET);
     }, "").verify(fresh(), AUD, "org-a", "c", now()));
   }
@@ -123,8 +126,8 @@ class OfbHoldTest {
   void realReplayIs403AndFreshPasses() {
     Set<String> seen = ConcurrentHashMap.newKeySet();
     // SET NX as Redis answers it: "OK" when set, null when the key existed.
-    OfbRequestVerifier.ReplayStore store = (c, j, n) -> {
-      String r = seen.add(c + ":" + j) ? "OK" : null;
+    OfbRequestVerifier.ReplayStore store = (k, ttl) -> {
+      String r = seen.add(k) ? "OK" : null;
       return "OK".equals(r) ? "fresh" : r == null ? "replayed" : null;
     };
     var v = new OfbRequestVerifier(jwks(), store, "");
@@ -136,159 +139,62 @@ class OfbHoldTest {
     assertTrue(v.verify(req, AUD, "org-a", "other-client", now()).accepted());
   }
 
-  // ---- remote JWKS ----
+  // ---- the replay-store contract: key and TTL from the core ----
 
-  static final class JwksServer implements AutoCloseable {
-    final HttpServer server;
-    final AtomicInteger fetches = new AtomicInteger();
-    final AtomicReference<String> doc = new AtomicReference<>();
-    final CountDownLatch gate;
-    final String url;
-
-    JwksServer(String body, CountDownLatch gate) throws Exception {
-      doc.set(body);
-      this.gate = gate;
-      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-      server.createContext("/jwks", ex -> {
-        fetches.incrementAndGet();
-        try {
-          if (gate != null && !gate.await(20, TimeUnit.SECONDS)) {
-            throw new IllegalStateException("the test never opened the gate");
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        byte[] b = doc.get().getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().add("content-type", "application/json");
-        ex.sendResponseHeaders(200, b.length);
-        ex.getResponseBody().write(b);
-        ex.close();
-      });
-      server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
-      server.start();
-      int port = server.getAddress().getPort();
-      assertTrue(port > 0);
-      url = "http://127.0.0.1:" + port + "/jwks";
-    }
-
-    @Override
-    public void close() {
-      server.stop(0);
-    }
-  }
-
-  static OfbRemoteJwks remote(String url, AtomicLong clock, Duration timeout) {
-    return new OfbRemoteJwks(url, null, timeout, Duration.ofHours(1), Duration.ofSeconds(30), clock::get, null);
+  static String jtiOf(String token) {
+    String payload = new String(Base64.getUrlDecoder().decode(token.split("\\.")[1]), StandardCharsets.UTF_8);
+    return com.google.gson.JsonParser.parseString(payload).getAsJsonObject().get("jti").getAsString();
   }
 
   @Test
-  void thousandRandomUnknownKidsCauseAtMostOneFetchPerCooldown() throws Exception {
-    try (JwksServer s = new JwksServer("{\"keys\":[" + goodJwk + "]}", null)) {
-      AtomicLong clock = new AtomicLong(1_000_000);
-      Random rng = new Random(SEED);
-      var v = new OfbRequestVerifier(remote(s.url, clock, Duration.ofSeconds(5)), (c, j, n) -> "fresh", "");
-      for (int i = 0; i < 1000; i++) {
-        Ofb.ServerDecision d = v.verify(withKid("k" + rng.nextLong()), AUD, "org-a", "c", now());
-        assertEquals("ofb.verify.kid_not_found", d.errorCode());
-      }
-      assertEquals(1, s.fetches.get(), "1,000 unknown kids at one instant: the first load only");
-      long start = clock.get();
-      for (int i = 0; i < 1000; i++) {
-        clock.addAndGet(rng.nextInt(200));
-        v.verify(withKid("r" + rng.nextLong()), AUD, "org-a", "c", now());
-      }
-      long windows = (clock.get() - start) / 30_000 + 1;
-      assertTrue(s.fetches.get() - 1 <= windows, s.fetches.get() + " fetches over " + (clock.get() - start) + " ms");
-      assertTrue(s.fetches.get() >= 2, "unknown kids refetch once the cooldown has passed");
-      assertTrue(v.verify(fresh(), AUD, "org-a", "c", now()).accepted());
-    }
+  void storeGetsTheCoresKeyAndTtl() {
+    long now = now();
+    String token = signer.sign("{\"data\":{}}", AUD, 0, now - 10);
+    String jti = jtiOf(token);
+    List<String> keys = new ArrayList<>();
+    List<Long> ttls = new ArrayList<>();
+    OfbRequestVerifier.ReplayStore store = (k, ttl) -> {
+      keys.add(k);
+      ttls.add(ttl);
+      return "fresh";
+    };
+    // A client id holding the separator: the length prefix keeps keys apart.
+    assertTrue(new OfbRequestVerifier(jwks(), store, "").verify(request(token), AUD, "org-a", "cli:ent", now)
+        .accepted());
+    assertEquals("selo:ofb:jti:7:cli:ent:" + jti, keys.get(0));
+    // The token's remaining acceptance window: it is accepted up to and including
+    // iat + max_age 60 s + future skew 60 s (SPEC §3.2 defaults), so the key lives one second past that.
+    assertEquals(now - 10 + 120 + 1 - now, ttls.get(0));
+    assertTrue(new OfbRequestVerifier(jwks(), store, "").keyPrefix("app:replay")
+        .verify(request(token), AUD, "org-a", "c", now + 40).accepted());
+    assertEquals("app:replay:1:c:" + jti, keys.get(1));
+    assertEquals(71, ttls.get(1));
+    // Each request asks the store once: one verification, no second pass.
+    assertEquals(2, keys.size());
   }
 
   @Test
-  void cooldownThenNewKidAndMaxAgeRefetch() throws Exception {
-    try (JwksServer s = new JwksServer("{\"keys\":[" + goodJwk + "]}", null)) {
-      AtomicLong clock = new AtomicLong(0);
-      var r = new OfbRemoteJwks(s.url, null, Duration.ofSeconds(5), Duration.ofMinutes(10), Duration.ofSeconds(30),
-          clock::get, null);
-      r.get("cli");
-      assertEquals(1, s.fetches.get());
-      String rotated = goodJwk.replace("\"kid\":\"cli\"", "\"kid\":\"rotated\"");
-      assertNotEquals(goodJwk, rotated);
-      s.doc.set("{\"keys\":[" + goodJwk + "," + rotated + "]}");
-      clock.set(29_999);
-      r.get("rotated");
-      assertEquals(1, s.fetches.get(), "within the cooldown: no refetch");
-      clock.set(30_000);
-      r.get("rotated");
-      assertEquals(2, s.fetches.get());
-      r.get("rotated");
-      assertEquals(2, s.fetches.get(), "now known: cached");
-      clock.set(30_000 + 600_000);
-      r.get("cli");
-      assertEquals(3, s.fetches.get(), "max age passed: refetched");
-    }
-  }
-
-  @Test
-  void concurrentMissesShareOneFetch() throws Exception {
-    int n = 16;
-    CountDownLatch gate = new CountDownLatch(1);
-    try (JwksServer s = new JwksServer("{\"keys\":[" + goodJwk + "]}", gate)) {
-      Set<Long> entered = ConcurrentHashMap.newKeySet();
-      // The clock is read first thing in get(): once every thread has read it,
-      // all are inside get() and the held fetch may answer.
-      var r = new OfbRemoteJwks(s.url, null, Duration.ofSeconds(20), Duration.ofHours(1), Duration.ofSeconds(30),
-          () -> {
-            entered.add(Thread.currentThread().getId());
-            if (entered.size() >= n) {
-              gate.countDown();
-            }
-            return 0L;
-          }, null);
-      List<Thread> ts = new ArrayList<>();
-      List<Ofb.Jwks> out = java.util.Collections.synchronizedList(new ArrayList<>());
-      for (int i = 0; i < n; i++) {
-        int k = i;
-        Thread t = new Thread(() -> out.add(r.get("unknown-" + k)));
-        ts.add(t);
-        t.start();
+  void pendingRequestExposesTheReplayScope() {
+    String token = signer.sign("{\"data\":{}}", AUD, 0, now());
+    try (Ofb.Jwks set = jwks()) {
+      Ofb.Check check = Ofb.checkRequest(request(token), set, AUD, "org-a", "client-9", "", now());
+      assertTrue(check.passed());
+      try (Ofb.Pending p = check.pending()) {
+        assertEquals("client-9", p.clientId());
+        assertEquals(jtiOf(token), p.jti());
+        assertEquals("selo:ofb:jti:8:client-9:" + jtiOf(token), p.storeKey(null));
+        Ofb.ServerDecision d = p.finish("replayed");
+        assertEquals("ofb.replay.jti", d.errorCode());
+        assertEquals(403, d.rejection().status());
+        // Spent: a second answer is refused, typed.
+        assertEquals("ffi.invalid_argument", assertThrows(SeloException.class, () -> p.finish("fresh")).getCode());
       }
-      for (Thread t : ts) {
-        t.join(30_000);
-      }
-      assertEquals(n, out.size());
-      assertEquals(1, s.fetches.get());
-      for (Ofb.Jwks j : out) {
-        assertSame(out.get(0), j);
-      }
-    } finally {
-      gate.countDown();
-    }
-  }
-
-  @Test
-  void serverThatNeverAnswersTimesOutTyped() throws Exception {
-    try (ServerSocket silent = new ServerSocket(0, 16, java.net.InetAddress.getLoopbackAddress())) {
-      var r = remote("http://127.0.0.1:" + silent.getLocalPort() + "/jwks", new AtomicLong(), Duration.ofMillis(300));
-      OfbRemoteJwks.FetchException e = assertThrows(OfbRemoteJwks.FetchException.class, () -> r.get("x"));
-      assertEquals("timeout", e.kind());
-      assertEquals("ofb.jwks.fetch", e.getCode());
-    }
-  }
-
-  @Test
-  void malformedKeyIsSkippedAndReported() throws Exception {
-    String bad = "{\"kty\":\"RSA\",\"kid\":\"broken\",\"n\":\"!!!\",\"e\":\"AQAB\"}";
-    try (JwksServer s = new JwksServer("{\"keys\":[" + bad + "," + goodJwk + ",{\"kid\":\"no-kty\"}]}", null)) {
-      assertThrows(SeloException.class, () -> Ofb.Jwks.parse("{\"keys\":[" + bad + "," + goodJwk + "]}"));
-      List<OfbRemoteJwks.SkippedKey> seen = new ArrayList<>();
-      var r = new OfbRemoteJwks(s.url, null, Duration.ofSeconds(5), Duration.ofHours(1), Duration.ofSeconds(30), null,
-          seen::add);
-      assertTrue(new OfbRequestVerifier(r, (c, j, n) -> "fresh", "").verify(fresh(), AUD, "org-a", "c", now())
-          .accepted());
-      assertEquals(List.of(0, 2), r.skipped().stream().map(OfbRemoteJwks.SkippedKey::index).toList());
-      assertEquals("broken", r.skipped().get(0).kid());
-      assertEquals(2, seen.size());
+      int at = token.lastIndexOf('.') + 10;
+      String tampered = token.substring(0, at) + (token.charAt(at) == 'A' ? 'B' : 'A') + token.substring(at + 1);
+      Ofb.Check bad = Ofb.checkRequest(request(tampered), set, AUD, "org-a", "c", "", now());
+      assertFalse(bad.passed());
+      assertEquals(400, bad.refused().rejection().status());
+      assertEquals("ofb.verify.bad_signature", bad.refused().errorCode());
     }
   }
 
@@ -327,7 +233,7 @@ class OfbHoldTest {
 
   @Test
   void ofbVerifierBodyLimit() throws Exception {
-    var v = new OfbRequestVerifier(jwks(), (c, j, n) -> "fresh", "").maxBodyBytes(1000);
+    var v = new OfbRequestVerifier(jwks(), (k, ttl) -> "fresh", "").maxBodyBytes(1000);
     CountingStream declared = new CountingStream(10_000_000);
     Ofb.ServerDecision d = v.verify("POST", "application/jwt", declared, 10_000_000, AUD, "org-a", "c", now());
     assertEquals(413, d.rejection().status());
@@ -337,7 +243,7 @@ class OfbHoldTest {
         .status());
     assertTrue(streamed.read <= 1001 + 8192, "stopped reading near the limit: " + streamed.read);
     byte[] ok = signer.sign("{\"data\":{}}", AUD, 0, now()).getBytes(StandardCharsets.UTF_8);
-    assertTrue(new OfbRequestVerifier(jwks(), (c, j, n) -> "fresh", "").verify("POST", "application/jwt",
+    assertTrue(new OfbRequestVerifier(jwks(), (k, ttl) -> "fresh", "").verify("POST", "application/jwt",
         new ByteArrayInputStream(ok), ok.length, AUD, "org-a", "c", now()).accepted(), "default 1 MiB limit");
   }
 
