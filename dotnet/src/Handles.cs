@@ -95,6 +95,16 @@ namespace Selo
         protected override void Free(IntPtr p) => Native.selo_jti_cache_free(p);
     }
 
+    internal sealed class JwksCacheHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) => Native.selo_jwks_cache_free(p);
+    }
+
+    internal sealed class OfbPendingHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) => Native.selo_ofb_pending_free(p);
+    }
+
     /// <summary>
     /// An owned native handle: Dispose frees it (keys are zeroized) once no
     /// call is using it; a handle never disposed is freed by its finalizer.

@@ -26,6 +26,15 @@ namespace Selo
             public UIntPtr Len;
         }
 
+        /// <summary>SeloJwksDecision: kind 0 use / 1 fetch / 2 wait; ticket 0 = none; until_ms for wait.</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct SeloJwksDecision
+        {
+            public uint Kind;
+            public ulong Ticket;
+            public long UntilMs;
+        }
+
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
         internal delegate void BmpLookup(IntPtr userData, IntPtr idempotencyKey, IntPtr original);
 
@@ -90,6 +99,9 @@ namespace Selo
         [DllImport(Lib)] internal static extern UIntPtr selo_safra_reply_field_len(IntPtr r, byte[] name);
         [DllImport(Lib)] internal static extern int selo_safra_bank_session_key(SafraBankHandle b, byte[] sid, ref SeloBuffer o);
         [DllImport(Lib)] internal static extern void selo_safra_reply_free(IntPtr r);
+        [DllImport(Lib)] internal static extern UIntPtr selo_safra_session_unresolved_count(SafraSessionHandle s);
+        [DllImport(Lib)] internal static extern int selo_safra_session_unresolved_at(SafraSessionHandle s, UIntPtr index, out ulong nossoNumero, out long since, out IntPtr seuNumero);
+        [DllImport(Lib)] internal static extern int selo_safra_session_resolve(SafraSessionHandle s, ulong nossoNumero, [MarshalAs(UnmanagedType.I1)] out bool found);
         [DllImport(Lib)] internal static extern int selo_safra_bank_new(byte[] profile, PrivateKeyHandle key, long lifetime, out SafraBankHandle o);
         [DllImport(Lib)] internal static extern int selo_safra_bank_inject(SafraBankHandle b, uint fault);
         [DllImport(Lib)] internal static extern int selo_safra_bank_handle(SafraBankHandle b, IntPtr req, long now, out IntPtr o);
@@ -109,6 +121,7 @@ namespace Selo
         [DllImport(Lib)] internal static extern int selo_bmp_signer_verify(BmpSignerHandle s, byte[] body, UIntPtr len, byte[] hmac);
         [DllImport(Lib)] internal static extern int selo_bmp_original_set(IntPtr original, byte[] data, UIntPtr len);
         [DllImport(Lib)] internal static extern int selo_bmp_confirm(BmpSignerHandle s, IntPtr req, BmpLookup lookup, IntPtr user, out IntPtr resp, out IntPtr diff);
+        [DllImport(Lib)] internal static extern int selo_bmp_confirm_internal_response(out IntPtr o);
         [DllImport(Lib)] internal static extern void selo_bmp_signer_free(IntPtr s);
         [DllImport(Lib)] internal static extern int selo_bmp_generate_key(out IntPtr o);
         [DllImport(Lib)] internal static extern int selo_bmp_canonical(byte[] json, UIntPtr len, byte[] profile, ref SeloBuffer o);
@@ -135,6 +148,30 @@ namespace Selo
         [DllImport(Lib)] internal static extern int selo_jti_cache_new(UIntPtr capacity, [MarshalAs(UnmanagedType.I1)] bool evictOldest, out JtiCacheHandle o);
         [DllImport(Lib)] internal static extern int selo_jti_cache_check(JtiCacheHandle c, byte[] client, byte[] jti, long now);
         [DllImport(Lib)] internal static extern void selo_jti_cache_free(IntPtr c);
+        [DllImport(Lib)] internal static extern int selo_ofb_server_verify(IntPtr request, JwksHandle jwks, byte[] aud, byte[] iss, byte[] clientId,
+            byte[] profileJson, JtiCacheHandle cache, long now, out IntPtr verifiedJson, out IntPtr rejection, out IntPtr errorCode);
+        [DllImport(Lib)] internal static extern int selo_ofb_request_check(IntPtr request, JwksHandle jwks, byte[] aud, byte[] iss, byte[] clientId,
+            byte[] profileJson, long now, out OfbPendingHandle pending, out IntPtr rejection, out IntPtr errorCode);
+        [DllImport(Lib)] internal static extern int selo_ofb_pending_store_key(OfbPendingHandle p, byte[] prefix, out IntPtr o);
+        [DllImport(Lib)] internal static extern ulong selo_ofb_pending_ttl_seconds(OfbPendingHandle p, long now);
+        [DllImport(Lib)] internal static extern IntPtr selo_ofb_pending_client_id(OfbPendingHandle p);
+        [DllImport(Lib)] internal static extern IntPtr selo_ofb_pending_jti(OfbPendingHandle p);
+        [DllImport(Lib)] internal static extern int selo_ofb_request_finish(OfbPendingHandle p, byte[] answer, out IntPtr verifiedJson, out IntPtr rejection, out IntPtr errorCode);
+        [DllImport(Lib)] internal static extern void selo_ofb_pending_free(IntPtr p);
+        [DllImport(Lib)] internal static extern int selo_ofb_error_response(byte[] code, byte[] message, out IntPtr o);
+        [DllImport(Lib)] internal static extern int selo_http_body_too_large_response(ulong limit, out IntPtr o);
+
+        [DllImport(Lib)] internal static extern int selo_jwks_cache_new(byte[] url, byte[] policyJson, out JwksCacheHandle o);
+        [DllImport(Lib)] internal static extern int selo_jwks_cache_decide(JwksCacheHandle c, long nowMs, byte[] token, out SeloJwksDecision o);
+        [DllImport(Lib)] internal static extern int selo_jwks_cache_fetched(JwksCacheHandle c, ulong ticket, long nowMs, ushort status, byte[] body, UIntPtr len);
+        [DllImport(Lib)] internal static extern int selo_jwks_cache_failed(JwksCacheHandle c, ulong ticket, long nowMs, uint failure, byte[] detail);
+        [DllImport(Lib)] internal static extern int selo_jwks_cache_jwks(JwksCacheHandle c, out JwksHandle o);
+        [DllImport(Lib)] internal static extern IntPtr selo_jwks_cache_url(JwksCacheHandle c);
+        [DllImport(Lib)] internal static extern ulong selo_jwks_cache_timeout_ms(JwksCacheHandle c);
+        [DllImport(Lib)] internal static extern UIntPtr selo_jwks_cache_max_bytes(JwksCacheHandle c);
+        [DllImport(Lib)] internal static extern int selo_jwks_cache_stats(JwksCacheHandle c, out ulong fetches, out ulong failures, out ulong refused, out ulong skipped);
+        [DllImport(Lib)] internal static extern int selo_jwks_cache_skipped_at(JwksCacheHandle c, UIntPtr index, out IntPtr o);
+        [DllImport(Lib)] internal static extern void selo_jwks_cache_free(IntPtr c);
     }
 
     internal static class Utf8

@@ -15,8 +15,12 @@ namespace Selo
             : base(code + ": " + message)
         {
             Code = code;
+            Detail = message;
             Status = status;
         }
+
+        /// <summary>The message without the code in front.</summary>
+        public string Detail { get; }
 
         /// <summary>The stable dotted code, e.g. "safra.envelope.reused_iv".</summary>
         public string Code { get; }
@@ -31,10 +35,16 @@ namespace Selo
         {
             if (status != 0)
             {
-                string code = Utf8.Read(Native.selo_last_error_code()) ?? "ffi.unknown";
-                string message = Utf8.Read(Native.selo_last_error_message()) ?? string.Empty;
-                throw new SeloException(code, message, status);
+                throw Error(status);
             }
+        }
+
+        /// <summary>The error of a failed call (status ≠ 0), read from this thread's last error.</summary>
+        internal static SeloException Error(int status)
+        {
+            string code = Utf8.Read(Native.selo_last_error_code()) ?? "ffi.unknown";
+            string message = Utf8.Read(Native.selo_last_error_message()) ?? string.Empty;
+            return new SeloException(code, message, status);
         }
 
         internal static string TakeString(IntPtr p)
@@ -367,6 +377,31 @@ namespace Selo
         }
     }
 
+    /// <summary>
+    /// A registration whose outcome the session does not know (its psd050 got no clear answer and
+    /// no psd052 has answered for it yet). Any later register of this boleto starts with psd052.
+    /// </summary>
+    public sealed class SafraUnresolved
+    {
+        public SafraUnresolved(ulong nossoNumero, string seuNumero, long since)
+        {
+            NossoNumero = nossoNumero;
+            SeuNumero = seuNumero;
+            Since = since;
+        }
+
+        /// <summary>The boleto's nossoNumero.</summary>
+        public ulong NossoNumero { get; }
+
+        /// <summary>Its seuNumero (the session queries psd052 with both).</summary>
+        public string SeuNumero { get; }
+
+        /// <summary>When its outcome became unknown (Unix seconds, the session's clock).</summary>
+        public long Since { get; }
+
+        public override string ToString() => NossoNumero + " (seuNumero " + SeuNumero + ", since " + Since + ")";
+    }
+
     /// <summary>The Safra PSD client state machine (see SafraClient for the loop).</summary>
     public sealed class SafraSession : Handle
     {
@@ -501,6 +536,51 @@ namespace Selo
                 }, this);
             }
         }
+
+        /// <summary>
+        /// The registrations whose outcome is unknown (oldest first): session state, carried by
+        /// <see cref="Export"/>/<see cref="Import"/>. A register of any of them starts with a psd052
+        /// query, whatever ran in between; it leaves this list once a psd052 answers for it.
+        /// </summary>
+        public IReadOnlyList<SafraUnresolved> UnresolvedRegistrations()
+        {
+            lock (this)
+            {
+                return Call(() =>
+                {
+                    var n = Native.selo_safra_session_unresolved_count(Safe).ToUInt64();
+                    var l = new List<SafraUnresolved>();
+                    for (ulong i = 0; i < n; i++)
+                    {
+                        ulong nosso;
+                        long since;
+                        IntPtr seu;
+                        Ffi.Check(Native.selo_safra_session_unresolved_at(Safe, new UIntPtr(i), out nosso, out since, out seu));
+                        l.Add(new SafraUnresolved(nosso, Ffi.TakeString(seu), since));
+                    }
+
+                    return (IReadOnlyList<SafraUnresolved>)l.AsReadOnly();
+                }, this);
+            }
+        }
+
+        /// <summary>
+        /// Forgets the unresolved registration of <paramref name="nossoNumero"/>, once its outcome is
+        /// known from the bank by other means: the next register of it sends psd050 directly. Returns
+        /// whether it was unresolved.
+        /// </summary>
+        public bool ResolveRegistration(ulong nossoNumero)
+        {
+            lock (this)
+            {
+                return Call(() =>
+                {
+                    bool found;
+                    Ffi.Check(Native.selo_safra_session_resolve(Safe, nossoNumero, out found));
+                    return found;
+                }, this);
+            }
+        }
     }
 
     /// <summary>Moves one request (HTTP or in-process).</summary>
@@ -550,6 +630,23 @@ namespace Selo
                     {
                         Native.selo_request_free(r);
                     }
+                }, this);
+            }
+        }
+
+        /// <summary>
+        /// The AES key the bank holds for session <paramref name="sessionId"/> (tests that craft a
+        /// bank reply seal it with <see cref="Safra.SealWithIv"/>). Keep it secret.
+        /// </summary>
+        public byte[] SessionKey(string sessionId)
+        {
+            lock (this)
+            {
+                return Call(() =>
+                {
+                    var b = default(Native.SeloBuffer);
+                    Ffi.Check(Native.selo_safra_bank_session_key(Safe, Utf8.Z(sessionId), ref b));
+                    return Ffi.TakeBuffer(ref b);
                 }, this);
             }
         }
@@ -936,6 +1033,18 @@ namespace Selo
         }
 
         /// <summary>
+        /// The confirmation endpoint's answer when the host could not decide (its transaction store failed,
+        /// its handler broke): the core's 500 <c>bmp.confirm.internal</c> with a fixed message — send it
+        /// instead of an exception's text.
+        /// </summary>
+        public static HttpResponse ConfirmInternalResponse()
+        {
+            IntPtr o;
+            Ffi.Check(Native.selo_bmp_confirm_internal_response(out o));
+            return Ffi.TakeResponse(o);
+        }
+
+        /// <summary>
         /// The partner confirmation endpoint: received headers + raw body in, the response to send out.
         /// <paramref name="lookup"/> returns the body originally sent for an idempotency key, or null.
         /// </summary>
@@ -1061,7 +1170,7 @@ namespace Selo
         {
             internal readonly JwksHandle Safe;
 
-            private Jwks(JwksHandle h) : base(h)
+            internal Jwks(JwksHandle h) : base(h)
             {
                 Safe = h;
             }

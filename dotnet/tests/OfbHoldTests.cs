@@ -66,7 +66,7 @@ namespace Selo.Tests
             return Ofb.Jwks.Parse("{\"keys\":[" + goodJwk + "]}");
         }
 
-        private static Func<string, string, long, Task<string>> Answer(string a) => (c, j, n) => Task.FromResult(a);
+        private static OfbReplayStore Answer(string a) => (k, ttl, ct) => Task.FromResult(a);
 
         private static void AssertStoreFailed(OfbDecision d)
         {
@@ -87,32 +87,41 @@ namespace Selo.Tests
             }
 
             // A store returning a null Task.
-            AssertStoreFailed(new OfbRequestVerifier(Jwks(), (c, j, n) => null, null).VerifyAsync(Fresh(), Aud, "org-a", "c", Now()).Result);
+            AssertStoreFailed(new OfbRequestVerifier(Jwks(), (k, ttl, ct) => null, null).VerifyAsync(Fresh(), Aud, "org-a", "c", Now()).Result);
         }
 
         [Test]
         public void StoreThrowingIs503WithoutItsText()
         {
             var seen = new List<Exception>();
-            var v = new OfbRequestVerifier(Jwks(), (c, j, n) => { throw new IOException("connect to " + Secret + " refused"); }, null) { OnStoreError = seen.Add };
+            var v = new OfbRequestVerifier(Jwks(), (k, ttl, ct) => { throw new IOException("connect to " + Secret + " refused"); }, null) { OnStoreError = seen.Add };
             AssertStoreFailed(v.VerifyAsync(Fresh(), Aud, "org-a", "c", Now()).Result);
             Assert.AreEqual(1, seen.Count);
-            var faulted = new OfbRequestVerifier(Jwks(), async (c, j, n) => { await Task.Yield(); throw new InvalidOperationException(Secret); }, null);
+            var faulted = new OfbRequestVerifier(Jwks(), async (k, ttl, ct) => { await Task.Yield(); throw new InvalidOperationException(Secret); }, null);
             AssertStoreFailed(faulted.VerifyAsync(Fresh(), Aud, "org-a", "c", Now()).Result);
         }
 
         [Test]
         public void RealReplayIs403AndFreshPasses()
         {
-            var keys = new ConcurrentDictionary<string, bool>();
+            var keys = new ConcurrentDictionary<string, long>();
             // SET NX as Redis answers it: true when set, false (nil) when the key existed.
-            var v = new OfbRequestVerifier(Jwks(), (c, j, n) => Task.FromResult(keys.TryAdd(c + ":" + j, true) ? "fresh" : "replayed"), null);
+            var v = new OfbRequestVerifier(Jwks(), (k, ttl, ct) => Task.FromResult(keys.TryAdd(k, ttl) ? "fresh" : "replayed"), null);
             var req = Fresh();
-            Assert.IsTrue(v.VerifyAsync(req, Aud, "org-a", "c", Now()).Result.Accepted);
+            var first = v.VerifyAsync(req, Aud, "org-a", "c", Now()).Result;
+            Assert.IsTrue(first.Accepted);
             var again = v.VerifyAsync(req, Aud, "org-a", "c", Now()).Result;
             Assert.AreEqual("ofb.replay.jti", again.ErrorCode);
             Assert.AreEqual(403, again.Rejection.Status);
             Assert.IsTrue(v.VerifyAsync(req, Aud, "org-a", "other", Now()).Result.Accepted);
+            // The store contract is the core's: a length-prefixed client id, the lower-case jti, a TTL
+            // of the token's remaining acceptance window (iat + 60 s + 60 s skew, 1..86400).
+            var jti = ((JObj)Json.Parse(first.VerifiedJson)).O("claims").S("jti");
+            CollectionAssert.AreEquivalent(new[] { "selo:ofb:jti:1:c:" + jti, "selo:ofb:jti:5:other:" + jti }, keys.Keys.ToArray());
+            Assert.IsTrue(keys.Values.All(t => t >= 1 && t <= 121), string.Join(",", keys.Values));
+            var prefixed = new OfbRequestVerifier(Jwks(), (k, ttl, ct) => Task.FromResult(keys.TryAdd(k, ttl) ? "fresh" : "replayed"), null) { StoreKeyPrefix = "tenant7" };
+            Assert.IsTrue(prefixed.VerifyAsync(req, Aud, "org-a", "c", Now()).Result.Accepted);
+            Assert.IsTrue(keys.ContainsKey("tenant7:1:c:" + jti));
         }
 
         /// <summary>A minimal HTTP server on port 0 answering GET with <see cref="Doc"/>, counting requests.</summary>
@@ -185,6 +194,15 @@ namespace Selo.Tests
             public void Dispose() => listener.Stop();
         }
 
+        private static string TokenWithKid(string kid) => B64u("{\"alg\":\"PS256\",\"kid\":\"" + kid + "\",\"typ\":\"JWT\"}") + "." + B64u("{}") + ".AAAA";
+
+        private static void Use(OfbRemoteJwks r, string kid)
+        {
+            using (r.JwksForTokenAsync(TokenWithKid(kid)).Result)
+            {
+            }
+        }
+
         [Test]
         public void ThousandRandomUnknownKidsCauseAtMostOneFetchPerCooldown()
         {
@@ -193,73 +211,85 @@ namespace Selo.Tests
             {
                 long clock = 1000000;
                 var rng = new Random(Seed);
-                var remote = new OfbRemoteJwks(s.Url, null, () => Interlocked.Read(ref clock)) { MaxAge = TimeSpan.FromHours(1) };
-                var v = new OfbRequestVerifier(remote, Answer("fresh"), null);
-                for (int i = 0; i < 1000; i++)
+                using (var remote = new OfbRemoteJwks(s.Url, "{\"max_age_ms\":3600000}", null, () => Interlocked.Read(ref clock)))
                 {
-                    var d = v.VerifyAsync(WithKid("k" + rng.Next()), Aud, "org-a", "c", Now()).Result;
-                    Assert.AreEqual("ofb.verify.kid_not_found", d.ErrorCode);
-                }
+                    var v = new OfbRequestVerifier(remote, Answer("fresh"), null);
+                    for (int i = 0; i < 1000; i++)
+                    {
+                        var d = v.VerifyAsync(WithKid("k" + rng.Next()), Aud, "org-a", "c", Now()).Result;
+                        Assert.AreEqual("ofb.verify.kid_not_found", d.ErrorCode);
+                    }
 
-                Assert.AreEqual(1, s.Fetches, "1,000 unknown kids at one instant: the first load only");
-                long start = clock;
-                for (int i = 0; i < 1000; i++)
-                {
-                    Interlocked.Add(ref clock, rng.Next(200));
-                    v.VerifyAsync(WithKid("r" + rng.Next()), Aud, "org-a", "c", Now()).Wait();
-                }
+                    Assert.AreEqual(2, s.Fetches, "1,000 unknown kids at one instant: the first load, then one fetch for unknown kids");
+                    long start = clock;
+                    for (int i = 0; i < 1000; i++)
+                    {
+                        Interlocked.Add(ref clock, rng.Next(200));
+                        v.VerifyAsync(WithKid("r" + rng.Next()), Aud, "org-a", "c", Now()).Wait();
+                    }
 
-                long windows = (clock - start) / 30000 + 1;
-                Assert.LessOrEqual(s.Fetches - 1, windows, s.Fetches + " fetches over " + (clock - start) + " ms");
-                Assert.GreaterOrEqual(s.Fetches, 2, "unknown kids refetch once the cooldown has passed");
-                Assert.IsTrue(v.VerifyAsync(Fresh(), Aud, "org-a", "c", Now()).Result.Accepted);
+                    long windows = (clock - start) / 30000 + 1;
+                    Assert.LessOrEqual(s.Fetches - 2, windows, s.Fetches + " fetches over " + (clock - start) + " ms");
+                    Assert.GreaterOrEqual(s.Fetches, 3, "unknown kids refetch once the cooldown has passed");
+                    Assert.AreEqual(s.Fetches, remote.Stats.Fetches);
+                    Assert.IsTrue(v.VerifyAsync(Fresh(), Aud, "org-a", "c", Now()).Result.Accepted);
+                }
             }
         }
 
         [Test]
-        public void CooldownThenNewKidAndMaxAgeRefetch()
+        public void CooldownThenNewKidAndMaxAgeRefreshInTheBackground()
         {
             Init();
             using (var s = new JwksServer("{\"keys\":[" + goodJwk + "]}"))
             {
                 long clock = 0;
-                var r = new OfbRemoteJwks(s.Url, null, () => clock);
-                r.GetAsync("cli").Wait();
-                Assert.AreEqual(1, s.Fetches);
-                var rotated = goodJwk.Replace("\"kid\":\"cli\"", "\"kid\":\"rotated\"");
-                Assert.AreNotEqual(goodJwk, rotated);
-                s.Doc = "{\"keys\":[" + goodJwk + "," + rotated + "]}";
-                clock = 29999;
-                r.GetAsync("rotated").Wait();
-                Assert.AreEqual(1, s.Fetches, "within the cooldown: no refetch");
-                clock = 30000;
-                r.GetAsync("rotated").Wait();
-                Assert.AreEqual(2, s.Fetches);
-                r.GetAsync("rotated").Wait();
-                Assert.AreEqual(2, s.Fetches, "now known: cached");
-                clock = 30000 + 600000;
-                r.GetAsync("cli").Wait();
-                Assert.AreEqual(3, s.Fetches, "max age passed: refetched");
+                using (var r = new OfbRemoteJwks(s.Url, null, null, () => Interlocked.Read(ref clock)))
+                {
+                    Use(r, "cli");
+                    Assert.AreEqual(1, s.Fetches);
+                    var rotated = goodJwk.Replace("\"kid\":\"cli\"", "\"kid\":\"rotated\"");
+                    Assert.AreNotEqual(goodJwk, rotated);
+                    clock = 10;
+                    Use(r, "rotated");
+                    Assert.AreEqual(2, s.Fetches, "an unknown kid fetches once");
+                    s.Doc = "{\"keys\":[" + goodJwk + "," + rotated + "]}";
+                    clock = 30009;
+                    Use(r, "rotated");
+                    Assert.AreEqual(2, s.Fetches, "within the cooldown: no refetch");
+                    clock = 30010;
+                    Use(r, "rotated");
+                    Assert.AreEqual(3, s.Fetches);
+                    Use(r, "rotated");
+                    Assert.AreEqual(3, s.Fetches, "now known: cached");
+                    clock = 30010 + 600000;
+                    Use(r, "cli");
+                    r.InFlight.Wait(20000);
+                    Assert.AreEqual(4, s.Fetches, "max age passed: refreshed in the background");
+                }
             }
         }
 
         [Test]
-        public void ConcurrentMissesShareOneFetch()
+        public void ConcurrentColdStartsShareOneFetch()
         {
             Init();
             var gate = new ManualResetEventSlim(false);
             try
             {
                 using (var s = new JwksServer("{\"keys\":[" + goodJwk + "]}", gate))
+                using (var r = new OfbRemoteJwks(s.Url, "{\"timeout_ms\":20000}", null, () => 0))
                 {
-                    var r = new OfbRemoteJwks(s.Url, null, () => 0) { Timeout = TimeSpan.FromSeconds(20) };
                     // All callers start while the fetch is held by the server: they must join it.
-                    var tasks = Enumerable.Range(0, 50).Select(i => r.GetAsync("unknown-" + i)).ToArray();
+                    var tasks = Enumerable.Range(0, 50).Select(i => r.JwksForTokenAsync(TokenWithKid("cli"))).ToArray();
                     gate.Set();
                     Task.WaitAll(tasks);
                     Assert.AreEqual(1, s.Fetches);
-                    Assert.AreEqual(1, r.Fetches);
-                    Assert.IsTrue(tasks.All(t => ReferenceEquals(t.Result, tasks[0].Result)));
+                    Assert.AreEqual(1, r.Stats.Fetches);
+                    foreach (var t in tasks)
+                    {
+                        t.Result.Dispose();
+                    }
                 }
             }
             finally
@@ -276,12 +306,17 @@ namespace Selo.Tests
             try
             {
                 var url = "http://127.0.0.1:" + ((IPEndPoint)silent.LocalEndpoint).Port + "/jwks";
-                var r = new OfbRemoteJwks(url) { Timeout = TimeSpan.FromMilliseconds(300) };
-                var e = Assert.Throws<AggregateException>(() => r.GetAsync("x").Wait());
-                var f = e.InnerException as OfbRemoteJwks.FetchException;
-                Assert.IsNotNull(f, e.InnerException.ToString());
-                Assert.AreEqual("timeout", f.Kind);
-                Assert.AreEqual("ofb.jwks.fetch", f.Code);
+                using (var r = new OfbRemoteJwks(url, "{\"timeout_ms\":300}"))
+                {
+                    var e = Assert.Throws<AggregateException>(() => r.JwksForTokenAsync(TokenWithKid("x")).Wait());
+                    var f = e.InnerException as SeloException;
+                    Assert.IsNotNull(f, e.InnerException.ToString());
+                    Assert.AreEqual("ofb.jwks.unavailable", f.Code);
+                    Assert.AreEqual("timeout", r.LastFailure.Kind);
+                    Assert.AreEqual("ofb.jwks.fetch", r.LastFailure.Error.Code);
+                    StringAssert.Contains("300 ms", r.LastFailure.Error.Message);
+                    Assert.AreEqual(1, r.Stats.Failures);
+                }
             }
             finally
             {
@@ -297,12 +332,19 @@ namespace Selo.Tests
             using (var s = new JwksServer("{\"keys\":[" + bad + "," + goodJwk + ",{\"kid\":\"no-kty\"}]}"))
             {
                 Assert.Throws<SeloException>(() => Ofb.Jwks.Parse("{\"keys\":[" + bad + "," + goodJwk + "]}"));
-                var seen = new List<OfbRemoteJwks.SkippedKey>();
-                var r = new OfbRemoteJwks(s.Url) { OnSkippedKey = seen.Add };
-                Assert.IsTrue(new OfbRequestVerifier(r, Answer("fresh"), null).VerifyAsync(Fresh(), Aud, "org-a", "c", Now()).Result.Accepted);
-                CollectionAssert.AreEqual(new[] { 0, 2 }, r.Skipped.Select(k => k.Index).ToArray());
-                Assert.AreEqual("broken", r.Skipped[0].Kid);
-                Assert.AreEqual(2, seen.Count);
+                var seen = new List<IReadOnlyList<string>>();
+                using (var r = new OfbRemoteJwks(s.Url) { OnSkippedKeys = seen.Add })
+                {
+                    Assert.IsTrue(new OfbRequestVerifier(r, Answer("fresh"), null).VerifyAsync(Fresh(), Aud, "org-a", "c", Now()).Result.Accepted);
+                    Assert.AreEqual(2, r.Stats.Skipped);
+                    Assert.AreEqual(2, r.Skipped.Count);
+                    StringAssert.Contains("key #0", r.Skipped[0]);
+                    StringAssert.Contains("broken", r.Skipped[0]);
+                    StringAssert.Contains("key #2", r.Skipped[1]);
+                    r.InFlight.Wait(5000);
+                    Assert.AreEqual(1, seen.Count);
+                    Assert.AreEqual(2, seen[0].Count);
+                }
             }
         }
 
@@ -368,14 +410,16 @@ namespace Selo.Tests
             using (var s = BmpSigner.Create(BmpSigner.GenerateKey(), string.Empty))
             {
                 var none = new List<KeyValuePair<string, string>>();
-                string diff;
+                Func<string, CancellationToken, Task<byte[]>> unknown = (k, ct) => Task.FromResult<byte[]>(null);
                 var declared = new Counting(5000);
-                Assert.AreEqual(413, s.Confirm(none, declared, 5000, k => null, out diff, 100).Status);
+                Assert.AreEqual(413, s.ConfirmAsync(none, declared, 5000, unknown, 100).Result.Response.Status);
                 Assert.AreEqual(0, declared.ReadBytes);
                 var streamed = new Counting(5000);
-                Assert.AreEqual(413, s.Confirm(none, streamed, -1, k => null, out diff, 100).Status);
+                var big = s.ConfirmAsync(none, streamed, -1, unknown, 100).Result.Response;
+                Assert.AreEqual(413, big.Status);
+                CollectionAssert.AreEqual(BodyLimit.TooLargeResponse(100).Body, big.Body, "the core's 413 body");
                 Assert.LessOrEqual(streamed.ReadBytes, 101);
-                Assert.AreNotEqual(413, s.Confirm(none, new MemoryStream(new byte[50]), 50, k => null, out diff, 100).Status);
+                Assert.AreNotEqual(413, s.ConfirmAsync(none, new MemoryStream(new byte[50]), 50, unknown, 100).Result.Response.Status);
             }
         }
     }
