@@ -147,11 +147,59 @@ namespace Selo.Tests
                 StringAssert.Contains(Nosso, e.Message);
                 CollectionAssert.AreEqual(new[] { "psd050:timeout", "psd052:timeout" }, c.Exchanges.Skip(from).ToList());
                 Assert.AreEqual(0, t.Psd050Processed);
+                Assert.AreEqual(1, c.Session.UnresolvedRegistrations().Count);
+                // A psd052 that answers for this boleto (not found) settles the promise…
                 Assert.AreEqual(SafraReplyKind.BusinessError, c.QueryBoletoAsync(Nosso, "0000004021").Result.Kind);
+                Assert.AreEqual(0, c.Session.UnresolvedRegistrations().Count);
+                // …so the register sends psd050 directly.
+                from = c.Exchanges.Count;
                 var reg = c.RegisterBoletoAsync(Json.Text("safra/boleto-sample.json")).Result;
                 Assert.AreEqual(SafraReplyKind.BoletoRegistered, reg.Kind);
                 Assert.IsFalse(reg.Reconciled);
+                CollectionAssert.AreEqual(new[] { "psd050:200" }, c.Exchanges.Skip(from).ToList());
                 Assert.AreEqual(1, t.Psd050Processed);
+            });
+        }
+
+        [Test]
+        public void UnresolvedRegistrationIsListedCarriedAndResolvable()
+        {
+            WithClient((c, t) =>
+            {
+                Assert.AreEqual(0, c.Session.UnresolvedRegistrations().Count);
+                t.Then("psd050", Act.TimeoutUnprocessed);
+                t.Then("psd052", Act.TimeoutUnprocessed);
+                Assert.AreEqual("safra.boleto.outcome_unknown", Fails(c.RegisterBoletoAsync(Json.Text("safra/boleto-sample.json"))).Code);
+                var open = c.Session.UnresolvedRegistrations();
+                Assert.AreEqual(1, open.Count);
+                Assert.AreEqual(123456789UL, open[0].NossoNumero);
+                Assert.AreEqual("0000004021", open[0].SeuNumero);
+                Assert.AreEqual(T0, open[0].Since);
+
+                // Carried by export/import; kept across an unrelated operation.
+                using (var copy = SafraSession.Import(c.Session.Export()))
+                {
+                    var kept = copy.UnresolvedRegistrations();
+                    Assert.AreEqual(1, kept.Count);
+                    Assert.AreEqual(123456789UL, kept[0].NossoNumero);
+                }
+
+                Assert.AreEqual(SafraReplyKind.BusinessError, c.QueryBoletoAsync("987654321", "0000000001").Result.Kind);
+                Assert.AreEqual(1, c.Session.UnresolvedRegistrations().Count);
+
+                // Resolved by the host: forgotten, and the next register sends psd050 directly.
+                Assert.IsFalse(c.Session.ResolveRegistration(987654321UL));
+                Assert.IsTrue(c.Session.ResolveRegistration(123456789UL));
+                Assert.IsFalse(c.Session.ResolveRegistration(123456789UL));
+                Assert.AreEqual(0, c.Session.UnresolvedRegistrations().Count);
+                int from = c.Exchanges.Count;
+                var reg = c.RegisterBoletoAsync(Json.Text("safra/boleto-sample.json")).Result;
+                Assert.AreEqual(SafraReplyKind.BoletoRegistered, reg.Kind);
+                CollectionAssert.AreEqual(new[] { "psd050:200" }, c.Exchanges.Skip(from).ToList());
+                Assert.AreEqual(1, t.Psd050Processed);
+                c.Session.Dispose();
+                Assert.AreEqual("ffi.closed", Assert.Throws<SeloException>(() => c.Session.UnresolvedRegistrations()).Code);
+                Assert.AreEqual("ffi.closed", Assert.Throws<SeloException>(() => c.Session.ResolveRegistration(1)).Code);
             });
         }
 
