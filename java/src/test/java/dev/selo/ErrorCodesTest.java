@@ -68,7 +68,7 @@ class ErrorCodesTest {
   void everyCodeTheJavaSourcesRaiseIsInATable() throws IOException {
     TreeMap<String, String> found = codesInJavaSources();
     // The scan sees the wrapper's own codes (so it would see a new one).
-    for (String c : List.of("ofb.jwks.fetch", "http.body_too_large", "ffi.no_native_library", "ffi.closed")) {
+    for (String c : List.of("ofb.jwks.unavailable", "http.body_too_large", "ffi.no_native_library", "ffi.closed")) {
       assertTrue(found.containsKey(c), "scan missed " + c);
     }
     Set<String> known = new HashSet<>(ErrorCodes.ALL);

@@ -4,50 +4,35 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpServer;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Servers that hold (issue 12): replay stores fail closed, the remote JWK Set
- * against a local HTTP server (port 0) counting fetches, body limits. Clocks
- * are injected: no sleeps.
+ * Servers that hold (issues 12 and 20): replay stores fail closed and get
+ * the core's key and TTL, one verification per request, body limits with the
+ * core's 413. The remote JWK Set has its own tests ({@link OfbRemoteJwksTest}).
  */
 class OfbHoldTest {
   static final String AUD = "https://rs.example/payments";
   static final String SECRET = "redis://user:hunter2@10.1.2.3:6379";
-  static final long SEED = System.getenv("SELO_JWKS_SEED") != null ? Long.parseLong(System.getenv("SELO_JWKS_SEED"))
-      : new Random().nextInt(Integer.MAX_VALUE);
   static PrivateKey key;
   static String goodJwk;
   static Ofb.Signer signer;
 
   @BeforeAll
   static void setUp() {
-    System.out.println("OfbHoldTest: random seed " + SEED + " (SELO_JWKS_SEED=" + SEED + " replays it)");
     key = PrivateKey.fromPem(Vectors.text("external/keys/rsa2048-ofb.pem"));
     try (PublicKey pub = key.publicKey()) {
       goodJwk = pub.toJwk("cli");
@@ -72,15 +57,6 @@ class OfbHoldTest {
 
   static HttpMessage.Request fresh() {
     return request(signer.sign("{\"data\":{}}", AUD, 0, now()));
-  }
-
-  static String b64u(String s) {
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(s.getBytes(StandardCharsets.UTF_8));
-  }
-
-  static HttpMessage.Request withKid(String kid) {
-    return request(b64u("{\"alg\":\"PS256\",\"kid\":" + Json.quote(kid) + ",\"typ\":\"JWT\"}") + "." + b64u("{}")
-        + ".AAAA");
   }
 
   static Ofb.Jwks jwks() {
@@ -237,6 +213,12 @@ class OfbHoldTest {
     CountingStream declared = new CountingStream(10_000_000);
     Ofb.ServerDecision d = v.verify("POST", "application/jwt", declared, 10_000_000, AUD, "org-a", "c", now());
     assertEquals(413, d.rejection().status());
+    assertEquals("http.body_too_large", d.errorCode());
+    String body = new String(d.rejection().body(), StandardCharsets.UTF_8);
+    assertTrue(body.contains("http.body_too_large") && body.contains("1000"), body);
+    // The core's bytes, the same in every language.
+    assertEquals(body, new String(BodyLimit.tooLargeResponse(1000).body(), StandardCharsets.UTF_8));
+    assertEquals("application/json", d.rejection().header("content-type").orElseThrow());
     assertEquals(0, declared.read, "a declared length over the limit: nothing read");
     CountingStream streamed = new CountingStream(10_000_000);
     assertEquals(413, v.verify("POST", "application/jwt", streamed, -1, AUD, "org-a", "c", now()).rejection()
