@@ -9,6 +9,7 @@ a number is reais (``"valor": 10`` is R$ 10,00), exactly as BMP reads it.
 from __future__ import annotations
 
 import decimal
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, \
@@ -35,6 +36,7 @@ __all__ = [
     "Confirmation",
     "confirm",
     "confirmation_handler",
+    "internal_error_response",
     "wsgi_app",
     "asgi_app",
     "Server",
@@ -391,8 +393,13 @@ Lookup = Union[Callable[[str], Optional[bytes]], Mapping[str, bytes]]
 
 
 class _Store(_n.BmpTransactionStore):
+    """The lookup, called from the core. A lookup that raises is recorded
+    (the confirmation is then answered 500 ``bmp.confirm.internal``, so BMP
+    calls again) — never taken for "not found", never shown."""
+
     def __init__(self, lookup: Lookup) -> None:
         self._lookup = lookup
+        self.error: Optional[BaseException] = None
 
     def original_body(self, idempotency_key: str) -> Optional[bytes]:
         try:
@@ -400,17 +407,44 @@ class _Store(_n.BmpTransactionStore):
                 v = self._lookup.get(idempotency_key)
             else:
                 v = self._lookup(idempotency_key)
-        except Exception:  # noqa: BLE001 - a failed lookup refuses (404), never confirms
+            return None if v is None else as_bytes(v, "original body")
+        except Exception as e:  # noqa: BLE001 - a failed lookup answers 500, never confirms
+            self.error = e
             return None
-        return None if v is None else as_bytes(v, "original body")
 
 
-def confirm(key: str, headers: Headers, raw_body: bytes, lookup: Lookup, *, profile: Profile = None) -> Confirmation:
+_INTERNAL = "bmp.confirm.internal"
+
+
+def internal_error_response() -> Tuple[int, List[Tuple[str, str]], bytes]:
+    """The core's 500 for a confirmation that could not be decided (the
+    transaction store or the handler failed): ``bmp.confirm.internal`` with
+    a fixed message — never an exception's text. BMP calls again."""
+    r = _n.bmp_confirm_internal_response()
+    return r.status, headers_out(r.headers), r.body
+
+
+def _internal(error: Optional[BaseException] = None) -> "Confirmation":
+    status, headers, body = internal_error_response()
+    err = BmpError(_INTERNAL, "the confirmation could not be decided: the transaction store or handler failed "
+                              f"({type(error).__name__ if error is not None else 'no answer'})")
+    return Confirmation(status, headers, body, err, None)
+
+
+def confirm(key: str, headers: Headers, raw_body: bytes, lookup: Lookup, *, profile: Profile = None,
+            on_store_error: Optional[Callable[[BaseException], Any]] = None) -> Confirmation:
     """Decides BMP's confirmation call from the headers and the *raw* bytes
     received (never re-serialised) and a lookup of the original body by
-    idempotency key (a callable or a dict)."""
+    idempotency key (a callable or a dict). A lookup that raises is
+    answered 500 ``bmp.confirm.internal`` (the core's body) and handed to
+    ``on_store_error``."""
+    store = _Store(lookup)
     with guard:
-        c = _n.bmp_confirm(key, profile_json(profile), headers_in(headers), bytes(raw_body), _Store(lookup))
+        c = _n.bmp_confirm(key, profile_json(profile), headers_in(headers), bytes(raw_body), store)
+    if store.error is not None:
+        if on_store_error is not None:
+            on_store_error(store.error)
+        return _internal(store.error)
     err: Optional[BmpError] = None
     if c.error_code is not None:
         if c.error_message is None:
@@ -422,37 +456,47 @@ def confirm(key: str, headers: Headers, raw_body: bytes, lookup: Lookup, *, prof
 ConfirmationHandler = Callable[[Headers, bytes], Tuple[int, List[Tuple[str, str]]]]
 
 
-def confirmation_handler(key: str, lookup: Lookup, *, profile: Profile = None) -> ConfirmationHandler:
+def confirmation_handler(key: str, lookup: Lookup, *, profile: Profile = None,
+                         on_store_error: Optional[Callable[[BaseException], Any]] = None) -> ConfirmationHandler:
     """A plain function ``(headers, raw_body) -> (status, headers)`` for any web framework."""
 
+    def full(headers: Headers, raw_body: bytes) -> Confirmation:
+        return confirm(key, headers, raw_body, lookup, profile=profile, on_store_error=on_store_error)
+
     def handle(headers: Headers, raw_body: bytes) -> Tuple[int, List[Tuple[str, str]]]:
-        c = confirm(key, headers, raw_body, lookup, profile=profile)
+        c = full(headers, raw_body)
         return c.status, c.headers
 
-    handle.confirm = lambda headers, raw_body: confirm(key, headers, raw_body, lookup, profile=profile)  # type: ignore[attr-defined]
+    handle.confirm = full  # type: ignore[attr-defined]
     return handle
 
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
-            413: "Payload Too Large"}
+            413: "Payload Too Large", 500: "Internal Server Error"}
 
 #: Default body limit of the WSGI/ASGI helpers: 1 MiB.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
 def _too_large(limit: int) -> Tuple[int, List[Tuple[str, str]], bytes]:
-    body = dumps({"errors": [{"code": "PAYLOAD_TOO_LARGE", "title": "Payload too large",
-                              "detail": f"http.body_too_large: the request body is over the limit of {limit} bytes"}]})
-    return 413, [("Content-Type", "application/json"), ("Connection", "close")], body.encode()
+    """The core's 413 (``http.body_too_large``), and the connection closed."""
+    r = _n.body_too_large_response(limit)
+    return r.status, headers_out(r.headers) + [("Connection", "close")], r.body
 
 
 def _full(handler: Any, headers: Headers, body: bytes) -> Tuple[int, List[Tuple[str, str]], bytes]:
-    full = getattr(handler, "confirm", None)
-    if full is not None:
-        c = full(headers, body)
-        return c.status, c.headers, c.body
-    status, hs = handler(headers, body)
-    return status, list(hs), b""
+    """The handler's answer; a handler that raises is answered with the
+    core's 500 ``bmp.confirm.internal`` (never the exception's text)."""
+    try:
+        full = getattr(handler, "confirm", None)
+        if full is not None:
+            c = full(headers, body)
+            return c.status, c.headers, c.body
+        status, hs = handler(headers, body)
+        return status, list(hs), b""
+    except Exception:  # noqa: BLE001 - a failing handler is a 500 BMP retries, its text stays here
+        logging.getLogger(__name__).exception("the BMP confirmation handler failed: answered 500")
+        return internal_error_response()
 
 
 def wsgi_app(handler: ConfirmationHandler, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES

@@ -1,8 +1,9 @@
 """Sharing state between processes through Redis (SPEC §5).
 
-- :class:`RedisJtiStore` — the OFB replay set: ``SET <prefix>:<client>:<jti>
-  1 NX EX 86400`` (atomic check-and-insert; a Redis failure refuses the
-  request, since replay cannot be ruled out).
+- :class:`RedisJtiStore` — the OFB replay set: ``SET <key> 1 NX EX <ttl>``
+  with the key and TTL the core names for each verified request (atomic
+  check-and-insert; a Redis failure refuses the request, since replay
+  cannot be ruled out).
 - :class:`RedisSafraSessions` — one Safra session shared by every instance:
   :meth:`~RedisSafraSessions.checkout` takes a Redis lock, loads the
   exported session (or makes a new one), and saves it back when the block
@@ -28,24 +29,27 @@ __all__ = ["RedisJtiStore", "RedisSafraSessions", "RedisPending"]
 
 
 class RedisJtiStore(JtiStore):
-    """OFB ``jti`` replay set in Redis (``SET NX EX``)."""
+    """OFB ``jti`` replay set in Redis, the core's contract (SPEC §5):
+    ``SET <key> 1 NX EX <ttl>``, where ``key`` is the core's
+    ``<prefix>:<length of client id>:<client id>:<jti>`` (``prefix`` default
+    ``selo:ofb:jti``; one record schema for every language's workers) and
+    ``ttl`` the token's remaining acceptance window (1 to 86 400 s). ``OK``
+    is ``"fresh"``, nil (the key existed) ``"replayed"``; any other reply is
+    no answer (503 ``ofb.replay.store_failed``), and a Redis error refuses
+    the request the same way."""
 
-    def __init__(self, client: Any, *, prefix: str = "selo:ofb:jti", ttl_seconds: int = 86_400) -> None:
-        self.r, self.prefix, self.ttl = client, prefix, ttl_seconds
+    def __init__(self, client: Any, *, prefix: Optional[str] = None) -> None:
+        self.r = client
+        self.key_prefix = prefix
 
-    def key(self, client_id: str, jti: str) -> str:
-        # length-prefixed so (client "a:b", jti "c") and ("a", "b:c") differ
-        return f"{self.prefix}:{len(client_id)}:{client_id}:{jti}"
-
-    def check_and_insert(self, client_id: str, jti: str, now: int) -> bool:
+    def record(self, key: str, ttl_seconds: int) -> str:
+        r = self.r.set(key, b"1", nx=True, ex=int(ttl_seconds))
         # SET NX answers OK (redis-py: True) when the key was set — fresh —
-        # and nil (None) exactly when it existed: a replay. Anything else is
-        # not an answer: raise, and the server refuses with 503.
-        r = self.r.set(self.key(client_id, jti), b"1", nx=True, ex=self.ttl)
+        # and nil (None) exactly when it existed: a replay.
         if r is True or r == b"OK" or r == "OK":
-            return True
+            return "fresh"
         if r is None:
-            return False
+            return "replayed"
         raise TypeError(f"unexpected SET NX reply of type {type(r).__name__}")
 
 

@@ -96,10 +96,15 @@ def host_codes_in_source():
 def test_host_codes_equal_the_core_table_and_are_not_core_codes():
     host = selo.host_codes()
     assert host == host_codes_in_source()
-    assert "ofb.jwks.fetch" in host and "internal" in host
+    assert "internal" in host and "http.body_too_large" in host
     assert not set(host) & set(selo.all_codes())
     assert selo.http_status("http.body_too_large") == 413
-    assert selo.http_status("ofb.jwks.fetch") is None
+    # issue 20: the JWKS and client codes are the core's now
+    for c in ("ofb.jwks.fetch", "ofb.jwks.unavailable", "ofb.jwks.url", "ofb.client.unsigned",
+              "ofb.client.http_status", "bmp.confirm.internal", "safra.handshake.bank_key_not_pinned",
+              "safra.handshake.session_exists"):
+        assert c in selo.all_codes() and c not in host, c
+    assert selo.http_status("ofb.jwks.unavailable") == 503
 
 
 # String constants in the package that look like a code but are not one:
@@ -153,7 +158,8 @@ def codes_in_python_sources():
 def test_every_code_the_python_sources_raise_is_in_a_table():
     found = codes_in_python_sources()
     # The scan sees the driver codes (so it would see a new one).
-    for c in ("ofb.jwks.fetch", "http.body_too_large", "internal", "ofb.replay.store_failed"):
+    for c in ("ofb.jwks.fetch", "ofb.jwks.unavailable", "internal", "ofb.replay.store_failed",
+              "bmp.confirm.internal"):
         assert c in found, f"scan missed {c}"
     # ffi.* codes reach Python only through the C ABI fast path (_capi.py),
     # which turns them into ValueError / SeloError("internal"): the C

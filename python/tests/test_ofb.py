@@ -258,8 +258,13 @@ def test_httpx_client_signs_requests_and_verifies_responses():
     assert status == 201 and v.payload["data"] == {"echo": {"amount": "1.00"}} and v.claims.iss == bank_org
     wrong = ofb.Client(ofb.Signer(selo.PrivateKey.load(OTHER_PEM), KID, ISS), server_jwks=bank_jwks,
                        server_org_id=bank_org, transport=httpx.MockTransport(handler))
-    status, v = wrong.post(AUD, {"data": {}})
-    assert status == 400 and v is None
+    # the server's refusal is an unsigned 400: an error unless the caller opts in
+    with pytest.raises(selo.OfbError) as ei:
+        wrong.post(AUD, {"data": {}})
+    assert ei.value.code == "ofb.client.http_status" and "BAD_SIGNATURE" in ei.value.message
+    status, v = wrong.post(AUD, {"data": {}}, allow_unsigned_errors=True)
+    assert status == 400 and v is None  # unverified
+    assert wrong.last_response.json()["errors"][0]["code"] == "BAD_SIGNATURE"
 
 
 def test_persistent_signer_and_verifier_match_the_one_shot_functions():

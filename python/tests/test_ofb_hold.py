@@ -1,24 +1,16 @@
-"""Servers that hold (issue 12): replay stores fail closed, the remote JWK Set
-(sync and async: timeout, max age, unknown-kid cooldown, single-flight, a
-malformed key skipped) against a real local HTTP server counting fetches,
-and the WSGI/ASGI body limit. Clocks are injected: no sleeps."""
+"""Servers that hold (issues 12, 20): replay stores fail closed and get the
+core's key and TTL, every error body is the core's, and the WSGI/ASGI body
+limit. (The remote JWK Set: test_ofb_remote_jwks.py.)"""
 
 import asyncio
-import base64
 import io
 import json
-import os
-import random
-import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 import selo
 from selo import bmp, ofb
-from selo.jwks import AsyncRemoteJwks, JwksFetchError, RemoteJwks
 from conftest import VECTORS
 
 PEM = (VECTORS / "external/keys/rsa2048-ofb.pem").read_text()
@@ -26,20 +18,8 @@ KEY = selo.PrivateKey.load(PEM)
 GOOD = json.loads(KEY.public_key().to_jwk().with_(kid="cli", use="sig").to_json())
 AUD, ISS = "https://bank/p", "org-tpp"
 
-SEED = int(os.environ.get("SELO_JWKS_SEED") or random.randrange(2**31))
-print(f"test_ofb_hold: random seed {SEED} (SELO_JWKS_SEED={SEED} replays it)")
-
-
 def token(now=None):
     return ofb.sign(KEY, {"data": {}}, kid="cli", aud=AUD, iss=ISS, now=now).token.encode()
-
-
-def b64u(o):
-    return base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=").decode()
-
-
-def token_with_kid(kid):
-    return f"{b64u({'alg': 'PS256', 'kid': kid, 'typ': 'JWT'})}.{b64u({'data': {}})}.AAAA".encode()
 
 
 def kw(body, now=None):
@@ -106,200 +86,6 @@ def test_a_real_replay_is_403_and_fresh_passes(fresh, replayed):
     assert server.decide(**kw(t)).ok
     d = server.decide(**kw(t))
     assert d.error.code == "ofb.replay.jti" and d.response.status == 403
-
-
-# ---- a local JWKS server (port 0) counting fetches ---------------------------------------
-
-
-class JwksServer:
-    def __init__(self, doc, gate=None):
-        self.doc, self.fetches, self.gate = doc, 0, gate
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_GET(self):
-                outer.fetches += 1
-                if outer.gate is not None:
-                    assert outer.gate.wait(20), "the test never opened the gate"
-                body = json.dumps(outer.doc).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        port = self.httpd.server_address[1]
-        assert port > 0
-        self.url = f"http://127.0.0.1:{port}/jwks"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def srv():
-    s = JwksServer({"keys": [GOOD]})
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def silent():
-    """A listening socket that never accepts nor answers (port 0)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(16)
-    yield f"http://127.0.0.1:{s.getsockname()[1]}/jwks"
-    s.close()
-
-
-def test_1000_random_unknown_kids_cause_at_most_one_fetch_per_cooldown(srv):
-    rng = random.Random(SEED)
-    clock = [1000.0]
-    jwks = RemoteJwks(srv.url, clock=lambda: clock[0], cooldown=30.0, max_age=3600.0)
-    server = ofb.Server(jwks, store=ofb.MemoryJtiStore())
-    for _ in range(1000):
-        d = server.decide(**kw(token_with_kid(f"k{rng.getrandbits(64)}")))
-        assert d.error.code == "ofb.verify.kid_not_found"
-    assert srv.fetches == 1, "1,000 unknown kids at one instant: the first load only"
-    start = clock[0]
-    for _ in range(1000):
-        clock[0] += rng.uniform(0, 0.2)
-        server.decide(**kw(token_with_kid(f"r{rng.getrandbits(64)}")))
-    windows = int((clock[0] - start) // 30) + 1
-    assert 2 <= srv.fetches <= 1 + windows, (srv.fetches, clock[0] - start)
-    assert server.decide(**kw(token())).ok, "a good token still verifies"
-    jwks.close()
-
-
-def test_cooldown_then_new_kid_found_and_max_age_refetch(srv):
-    clock = [0.0]
-    jwks = RemoteJwks(srv.url, clock=lambda: clock[0], cooldown=30.0, max_age=600.0)
-    assert len(jwks.get("cli")) == 1 and srv.fetches == 1
-    srv.doc = {"keys": [GOOD, dict(GOOD, kid="rotated")]}
-    clock[0] = 29.9
-    assert len(jwks.get("rotated")) == 1 and srv.fetches == 1, "within the cooldown: no refetch"
-    clock[0] = 30.0
-    assert len(jwks.get("rotated")) == 2 and srv.fetches == 2
-    clock[0] = 629.9
-    jwks.get("cli")
-    assert srv.fetches == 2
-    clock[0] = 630.0
-    jwks.get("cli")
-    assert srv.fetches == 3, "max_age passed: refetched"
-    jwks.close()
-
-
-def test_concurrent_misses_share_one_fetch_threads():
-    gate = threading.Event()
-    s = JwksServer({"keys": [GOOD]}, gate=gate)
-    n = 16
-    entered, lock = set(), threading.Lock()
-
-    class Counting(RemoteJwks):
-        def _need(self, kid):
-            with lock:
-                entered.add(threading.get_ident())
-                if len(entered) == n:
-                    gate.set()  # every thread is inside get() before the fetch answers
-            return super()._need(kid)
-
-    try:
-        jwks = Counting(s.url, clock=lambda: 0.0)
-        out, errors = [], []
-
-        def run(i):
-            try:
-                out.append(jwks.get(f"unknown-{i}"))
-            except Exception as e:  # noqa: BLE001
-                errors.append(e)
-
-        ts = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(30)
-        assert not errors and len(out) == n
-        assert s.fetches == 1
-        jwks.close()
-    finally:
-        gate.set()
-        s.close()
-
-
-def test_a_server_that_never_answers_times_out_typed(silent):
-    jwks = RemoteJwks(silent, timeout=0.2)
-    with pytest.raises(JwksFetchError) as ei:
-        jwks.get("x")
-    assert ei.value.kind == "timeout" and ei.value.code == "ofb.jwks.fetch"
-    assert isinstance(ei.value, selo.SeloError)
-    jwks.close()
-
-
-def test_a_malformed_key_is_skipped_and_reported():
-    bad = {"kty": "RSA", "kid": "broken", "n": "!!!", "e": "AQAB"}
-    s = JwksServer({"keys": [bad, GOOD, {"kid": "no-kty"}]})
-    try:
-        with pytest.raises(selo.SeloError):
-            selo.JwkSet.parse(json.dumps({"keys": [bad, GOOD]}))  # the whole set at once would fail
-        seen = []
-        jwks = RemoteJwks(s.url, on_skipped_key=seen.append)
-        assert ofb.Server(jwks, store=ofb.MemoryJtiStore()).decide(**kw(token())).ok
-        assert [(k.index, k.kid) for k in jwks.skipped] == [(0, "broken"), (2, "no-kty")]
-        assert len(seen) == 2
-        jwks.close()
-    finally:
-        s.close()
-
-
-# ---- async ------------------------------------------------------------------------------
-
-
-def test_async_concurrent_misses_one_fetch_and_cooldown(srv):
-    async def main():
-        clock = [0.0]
-        jwks = AsyncRemoteJwks(srv.url, clock=lambda: clock[0])
-        sets = await asyncio.gather(*(jwks.get(f"u{i}") for i in range(50)))
-        assert srv.fetches == 1 and all(x is sets[0] for x in sets)
-        rng = random.Random(SEED)
-        server = ofb.Server(jwks, store=ofb.MemoryJtiStore())
-        for _ in range(1000):
-            d = await server.adecide(**kw(token_with_kid(f"k{rng.getrandbits(64)}")))
-            assert d.error.code == "ofb.verify.kid_not_found"
-        assert srv.fetches == 1
-        clock[0] = 30.0
-        await jwks.get("another")
-        assert srv.fetches == 2
-        assert (await server.adecide(**kw(token()))).ok
-        await jwks.aclose()
-
-    asyncio.run(main())
-
-
-def test_async_timeout_and_malformed_key(silent):
-    async def main():
-        jwks = AsyncRemoteJwks(silent, timeout=0.2)
-        with pytest.raises(JwksFetchError) as ei:
-            await jwks.get("x")
-        assert ei.value.kind == "timeout"
-        await jwks.aclose()
-        s = JwksServer({"keys": [{"kty": "RSA", "kid": "bad", "n": "", "e": ""}, GOOD]})
-        try:
-            j2 = AsyncRemoteJwks(s.url)
-            assert (await ofb.Server(j2, store=ofb.MemoryJtiStore()).adecide(**kw(token()))).ok
-            assert [k.kid for k in j2.skipped] == ["bad"]
-            await j2.aclose()
-        finally:
-            s.close()
-
-    asyncio.run(main())
 
 
 # ---- body size limits (BMP WSGI/ASGI helpers) -----------------------------------------------

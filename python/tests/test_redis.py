@@ -47,33 +47,50 @@ def r(tmp_path_factory):
 
 
 def test_jti_store_in_the_server_role(r):
+    """Two server instances share one replay set: the key and TTL are the
+    core's (SPEC §5) — `<prefix>:<len(client id)>:<client id>:<jti>`, for
+    the token's remaining acceptance window (120 s + 1 by default), not a
+    fixed 86 400 s."""
     pem = (vec_text("external/keys/rsa2048-ofb.pem"))
     key = selo.PrivateKey.load(pem)
     jwks = selo.JwkSet.of([key.public_key().to_jwk().with_(kid="k")])
     store = RedisJtiStore(r, prefix="t1")
     a, b = ofb.Server(jwks, store=store), ofb.Server(jwks, store=RedisJtiStore(r, prefix="t1"))  # two instances
     now = int(time.time())
-    tok = ofb.sign(key, {}, kid="k", aud="https://x", iss="org", now=now).token.encode()
-    kw = dict(method="POST", content_type="application/jwt", body=tok, aud="https://x", iss="org", client_id="c",
+    signed = ofb.sign(key, {}, kid="k", aud="https://x", iss="org", now=now)
+    tok = signed.token.encode()
+    kw = dict(method="POST", content_type="application/jwt", body=tok, aud="https://x", iss="org", client_id="cli:a",
               now=now)
     assert a.decide(**kw).ok
     d = b.decide(**kw)
     assert d.error.code == "ofb.replay.jti" and d.response.status == 403
-    assert 86_000 < r.ttl(store.key("c", json.loads(
-        __import__("base64").urlsafe_b64decode(tok.split(b".")[1] + b"==="))["jti"])) <= 86_400
+    k = f"t1:5:cli:a:{signed.jti}"
+    assert r.get(k) == b"1"
+    assert 100 < r.ttl(k) <= 121, r.ttl(k)  # iat + iat_max_age 60 + iat_future_skew 60 + 1 - now
+    # later in the window, a shorter TTL: what is left of it
+    other = ofb.sign(key, {}, kid="k", aud="https://x", iss="org", now=now)
+    assert a.decide(**dict(kw, body=other.token.encode(), now=now + 50)).ok
+    assert 40 < r.ttl(f"t1:5:cli:a:{other.jti}") <= 71
+    # the default prefix is the core's
+    third = ofb.sign(key, {}, kid="k", aud="https://x", iss="org", now=now)
+    assert ofb.Server(jwks, store=RedisJtiStore(r)).decide(**dict(kw, body=third.token.encode())).ok
+    assert r.exists(f"{ofb.REPLAY_KEY_PREFIX}:5:cli:a:{third.jti}") == 1
     dead = RedisJtiStore(redis.Redis(unix_socket_path="/nonexistent/selo-redis.sock"), prefix="t1")
-    d = ofb.Server(jwks, store=dead).decide(**dict(kw, client_id="other"))
+    seen = []
+    d = ofb.Server(jwks, store=dead, on_store_error=seen.append).decide(**dict(kw, client_id="other"))
     assert d.error.code == "ofb.replay.store_failed" and d.response.status == 503
     assert b"nonexistent" not in d.response.body and "nonexistent" not in d.error.message  # no socket path leaked
+    assert len(seen) == 1 and isinstance(seen[0], redis.ConnectionError)
 
 
 class _FakeRedis:
     """SET NX as Redis answers it: True (OK) when set, None when the key exists; or a fixed odd reply."""
 
     def __init__(self, reply=None):
-        self.keys, self.reply = set(), reply
+        self.keys, self.reply, self.calls = set(), reply, []
 
     def set(self, k, v, nx, ex):
+        self.calls.append((k, v, nx, ex))
         if self.reply is not None:
             return self.reply
         if k in self.keys:
@@ -83,12 +100,22 @@ class _FakeRedis:
 
 
 def test_jti_store_maps_set_nx_nil_to_replayed_and_odd_replies_to_503():
-    s = RedisJtiStore(_FakeRedis())
-    assert s.check_and_insert("c", "j", 0) is True
-    assert s.check_and_insert("c", "j", 0) is False  # nil = the key existed = a replay, never "fresh"
+    fake = _FakeRedis()
+    s = RedisJtiStore(fake)
+    assert s.record("selo:ofb:jti:1:c:j", 42) == "fresh"
+    assert s.record("selo:ofb:jti:1:c:j", 42) == "replayed"  # nil = the key existed = a replay, never "fresh"
+    assert fake.calls[0] == ("selo:ofb:jti:1:c:j", b"1", True, 42)
     for odd in (0, b"QUEUED", "maybe"):
         with pytest.raises(TypeError):
-            RedisJtiStore(_FakeRedis(odd)).check_and_insert("c", "j", 0)
+            RedisJtiStore(_FakeRedis(odd)).record("k", 1)
+    # through the server role: an odd reply is a 503 from the core, its text nowhere
+    key = selo.PrivateKey.load(vec_text("external/keys/rsa2048-ofb.pem"))
+    jwks = selo.JwkSet.of([key.public_key().to_jwk().with_(kid="k")])
+    tok = ofb.sign(key, {}, kid="k", aud="https://x", iss="org").token.encode()
+    d = ofb.Server(jwks, store=RedisJtiStore(_FakeRedis("maybe"))).decide(
+        method="POST", content_type="application/jwt", body=tok, aud="https://x", iss="org", client_id="c")
+    assert d.error.code == "ofb.replay.store_failed" and d.response.status == 503
+    assert d.response.json()["errors"][0]["code"] == "REPLAY_STORE_UNAVAILABLE" and b"maybe" not in d.response.body
 
 
 def test_shared_safra_session_two_instances_one_handshake(r):
