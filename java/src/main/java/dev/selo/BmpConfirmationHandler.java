@@ -18,6 +18,10 @@ import java.util.function.Function;
  * r.response().headers().forEach(h -> resp.addHeader(h.name(), h.value()));
  * resp.getOutputStream().write(r.response().body());
  * }</pre>
+ *
+ * Every body it answers is the core's: the decision, the 413 over the body
+ * limit, and the 500 {@code bmp.confirm.internal} when the lookup (your
+ * store) or the handler fails — never an exception's text.
  */
 public final class BmpConfirmationHandler {
   /** The decision: the response to send and, for a 409, the first differing path. */

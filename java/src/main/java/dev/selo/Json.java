@@ -1,6 +1,10 @@
 package dev.selo;
 
-/** JSON string quoting (the only JSON the wrapper writes itself). */
+/**
+ * JSON string quoting for the few JSON texts the wrapper writes (the psd052
+ * query). A writer only: the package parses no JSON; every JSON decision is
+ * the core's.
+ */
 final class Json {
   private Json() {}
 

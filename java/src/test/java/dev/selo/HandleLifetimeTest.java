@@ -171,6 +171,40 @@ class HandleLifetimeTest {
     }
   }
 
+  @Test
+  void threadsUsingOneJwksCacheWhileItIsClosed() throws InterruptedException {
+    String token = OfbJwksPolicyTest.token(new com.google.gson.JsonPrimitive("a"));
+    for (int round = 0; round < 10; round++) {
+      JwksCache cache = JwksCache.create("https://keys.example/jwks", "");
+      JwksCache.Decision first = cache.decide(0, token);
+      cache.fetched(first.ticket(), 1, 200, ("{\"keys\":[" + Vectors.json("ofb/jwks-policy.json").get("key")
+          .toString().replace("{", "{\"kid\":\"a\",") + "]}").getBytes(StandardCharsets.UTF_8));
+      long ok = hammer(cache, 3, 5, () -> {
+        assertEquals(JwksCache.Kind.USE, cache.decide(2, token).kind());
+        try (Ofb.Jwks set = cache.jwks()) {
+          assertTrue(set.toPublicJson().contains("\"a\""));
+        }
+        cache.stats();
+      });
+      assertTrue(ok >= 15, "only " + ok + " calls succeeded");
+      assertClosed(cache::stats, "JwksCache");
+    }
+  }
+
+  @Test
+  void aSetHandedOutOutlivesItsCache() {
+    String token = OfbJwksPolicyTest.token(new com.google.gson.JsonPrimitive("a"));
+    JwksCache cache = JwksCache.create("https://keys.example/jwks", "");
+    JwksCache.Decision d = cache.decide(0, token);
+    cache.fetched(d.ticket(), 1, 200, ("{\"keys\":[" + Vectors.json("ofb/jwks-policy.json").get("key").toString()
+        .replace("{", "{\"kid\":\"a\",") + "]}").getBytes(StandardCharsets.UTF_8));
+    try (Ofb.Jwks set = cache.jwks()) {
+      cache.close();
+      assertTrue(set.toPublicJson().contains("\"a\""), "the set shares the keys, not the cache");
+    }
+    assertClosed(() -> cache.decide(2, token), "JwksCache");
+  }
+
   // (b) close twice
 
   @Test
