@@ -306,7 +306,7 @@ namespace Selo
             get { lock (gate) return lastFailure; }
         }
 
-        /// <summary>Sees each fetch that gave no set (logging); runs on the fetch's task.</summary>
+        /// <summary>Sees each fetch that gave no set (logging; keep it short: requests waiting for the fetch wait for it too).</summary>
         public Action<JwksFetchFailed> OnFetchFailed { get; set; }
 
         /// <summary>Sees the skipped keys after a good fetch that skipped some.</summary>
@@ -464,23 +464,25 @@ namespace Selo
             }
             finally
             {
-                done.TrySetResult(true);
-            }
+                // The hooks run before the flight's task completes (outside the gate): whoever awaits
+                // InFlight has seen them.
+                try
+                {
+                    if (failed != null)
+                    {
+                        OnFetchFailed?.Invoke(failed);
+                    }
+                    else if (skipped != null)
+                    {
+                        OnSkippedKeys?.Invoke(skipped);
+                    }
+                }
+                catch (Exception)
+                {
+                    // A logging hook never breaks the fetch.
+                }
 
-            try
-            {
-                if (failed != null)
-                {
-                    OnFetchFailed?.Invoke(failed);
-                }
-                else if (skipped != null)
-                {
-                    OnSkippedKeys?.Invoke(skipped);
-                }
-            }
-            catch (Exception)
-            {
-                // A logging hook never breaks the fetch.
+                done.TrySetResult(true);
             }
         }
 
