@@ -24,7 +24,7 @@ export interface ReceivedResponse { status: number; headers?: HeadersLike; body?
 export declare class SeloError extends Error {
   constructor(code: string, message: string, httpStatus?: number);
   readonly name: 'SeloError';
-  /** The stable dotted code: one of `allCodes()`, or of `hostCodes()` for the package's own layers (`OfbHttpError`, `JwksFetchError`). */
+  /** The stable dotted code: one of `allCodes()`, or of `hostCodes()` for the package's own layers (`http.body_too_large`). */
   readonly code: string;
   /** The HTTP status a server role answers with, where the protocol defines one. */
   readonly httpStatus?: number;
@@ -34,8 +34,9 @@ export declare function allCodes(): string[];
 /**
  * The codes only the host-language layers of the selo packages raise, never
  * the core (`selo::HOST_CODES`, one table for every binding); this package's
- * HTTP helpers, `JwksSource` and `OfbClient` raise "ofb.jwks.fetch",
- * "ofb.client.http_status" and "http.body_too_large".
+ * HTTP helpers raise "http.body_too_large" (`JwksSource` and `OfbClient`
+ * raise the core's "ofb.jwks.fetch", "ofb.jwks.unavailable",
+ * "ofb.client.unsigned" and "ofb.client.http_status").
  */
 export declare function hostCodes(): string[];
 export declare function coreVersion(): string;
@@ -335,9 +336,14 @@ export declare class BmpClient {
   send(signed: SignedTransaction, opts?: { endpoint?: string; retries?: number; retryDelayMs?: number }): Promise<HttpResponse & { json: unknown; idempotencyKey: string; attempts: number }>;
   pay(tx: BmpTransaction, opts?: { idempotencyKey?: string; retries?: number; retryDelayMs?: number }): Promise<HttpResponse & { json: unknown; idempotencyKey: string; attempts: number }>;
   confirm(headers: HeadersLike, rawBody: BytesLike): Promise<ConfirmResult>;
-  nodeConfirmationHandler(opts?: { maxBodyBytes?: number }): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => Promise<void>;
-  expressConfirmationHandler(opts?: { maxBodyBytes?: number }): (req: any, res: any) => Promise<void>;
+  /** 413 over `maxBodyBytes` (default 1 MiB); a store or handler failure → `bmpConfirmInternalResponse()` (never the error's text), the error to `onError`. */
+  nodeConfirmationHandler(opts?: { maxBodyBytes?: number; onError?: (err: unknown) => void }): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => Promise<void>;
+  expressConfirmationHandler(opts?: { maxBodyBytes?: number; onError?: (err: unknown) => void }): (req: any, res: any) => Promise<void>;
 }
+/** The 500 a BMP confirmation endpoint answers when its store or handler failed (code `bmp.confirm.internal`, a fixed message). */
+export declare function bmpConfirmInternalResponse(): HttpResponse;
+/** The 413 a server helper answers for a body over `limit` bytes (`http.body_too_large`). */
+export declare function bodyTooLargeResponse(limit: number): HttpResponse;
 export declare function bmpConfirmAsync(key: string, headers: HeadersLike, rawBody: BytesLike, store: TransactionStore, profile?: BmpProfile | string): Promise<ConfirmResult>;
 export declare function bmpConfirm(key: string, headers: HeadersLike, body: BytesLike, lookup: (idempotencyKey: string) => BytesLike | null | undefined, profile?: BmpProfile | string): ConfirmResult;
 export declare function bmpDefaultProfile(): Required<BmpProfile>;
@@ -421,10 +427,34 @@ export declare class JtiCache {
 }
 export interface OfbRequestInput { method?: string; contentType?: string; body?: BytesLike; now?: UnixSeconds }
 export interface OfbExpectations { aud: string; iss: string; clientId: string }
+/**
+ * A request that passed every check but replay (`OfbVerifier.checkRequest`).
+ * Ask your replay store to record `storeKey(prefix?)` for `ttlSeconds(now)`
+ * atomically (Redis: `SET key 1 NX EX ttl`: "OK" → "fresh", nil →
+ * "replayed"), then `finish(answer)`.
+ */
+export declare class OfbPendingRequest {
+  private constructor();
+  readonly clientId: string;
+  /** Lower-case when it is a UUID. */
+  readonly jti: string;
+  /** `<prefix>:<length of clientId>:<clientId>:<jti>`; `prefix` default "selo:ofb:jti". */
+  storeKey(prefix?: string | null): string;
+  /** The token's remaining acceptance window at `now`: 1 to 86 400 s. */
+  ttlSeconds(now?: UnixSeconds | null): number;
+  /** Exactly "fresh" or "replayed"; anything else → 503 `ofb.replay.store_failed` (a body without the answer's text). Spends the request. */
+  finish(answer: unknown): OfbRequestDecision;
+  free(): void;
+}
+export type OfbCheck = { ok: true; pending: OfbPendingRequest } | { ok: false; error: SeloError; response: HttpResponse };
 export declare class OfbVerifier {
   constructor(opts: { jwks: JwkSet | string; profile?: OfbProfile | string; responses?: boolean } & ProviderOptions);
   setJwks(jwks: JwkSet | string): void;
+  /** Uses the set a `JwksCache` holds (shared, not copied), after each of its "use" decisions; throws `ofb.jwks.unavailable` before the first set. */
+  setJwksFrom(cache: JwksCache): void;
   hasKid(kid: string): boolean;
+  /** Phase one of a server check with your own replay store: method, content type, size, stages 1–6, one verification. */
+  checkRequest(request: OfbRequestInput, expected: OfbExpectations): OfbCheck;
   verify(token: BytesLike, opts: { aud: string; iss: string; now?: UnixSeconds }): OfbVerified;
   verifyRequest(request: OfbRequestInput, expected: OfbExpectations, cache: JtiCache): OfbRequestDecision;
   verifyRequestWithReplayStatus(request: OfbRequestInput, expected: OfbExpectations, replayStatus: 'fresh' | 'replayed' | null): OfbRequestDecision;
@@ -433,49 +463,125 @@ export declare class OfbVerifier {
 export declare function ofbDefaultProfile(): Required<OfbProfile>;
 export declare function ofbResponseProfile(): Required<OfbProfile>;
 export declare function ofbProfile(profile: OfbProfile | string): Required<OfbProfile>;
+/** The OFB error response for an `ofb.*` code: `{ status, headers, body }` (throws for a code of another area). */
 export declare function ofbErrorResponse(code: string, message: string): HttpResponse;
+/**
+ * How a client reads a reply: `{ kind: "jws", token }` to verify (an
+ * `application/jwt` body, whatever the status), `{ kind: "unverified" }` (a
+ * non-2xx without a JWS, only with `allowUnsignedErrors`); throws
+ * `ofb.client.unsigned` (a 2xx that is not a JWS) or `ofb.client.http_status`.
+ */
+export declare function ofbReadReply(status: number, contentType: string | null | undefined, body: BytesLike, allowUnsignedErrors: boolean): { kind: 'jws'; token: string } | { kind: 'unverified' };
 export declare function ofbDecode(token: BytesLike): { header: Record<string, unknown>; payload: Record<string, unknown>; signature: Uint8Array; signingInput: string };
 export declare const OFB_MEDIA_TYPE: 'application/jwt';
 
-/** Must answer exactly 'fresh' or 'replayed'; anything else (or a throw) is a 503 `ofb.replay.store_failed`. */
-export interface AsyncJtiCache { checkAndInsert(clientId: string, jti: string, now: UnixSeconds): 'fresh' | 'replayed' | Promise<'fresh' | 'replayed'> }
-export interface SkippedJwk { index: number; kid?: string; error: string }
+/**
+ * Your replay store: record the entry's `key` for its `ttlSeconds` atomically and
+ * answer exactly 'fresh' (it was absent) or 'replayed' (it was there);
+ * anything else, a throw or a rejection is a 503 `ofb.replay.store_failed`.
+ * `entry` is the core's (`OfbPendingRequest.storeKey` / `.ttlSeconds`).
+ */
+export interface ReplayStore {
+  checkAndInsert(clientId: string, jti: string, now: UnixSeconds, entry: { key: string; ttlSeconds: number }): 'fresh' | 'replayed' | Promise<'fresh' | 'replayed'>;
+}
+/** @deprecated the name of `ReplayStore` before 0.3. */
+export type AsyncJtiCache = ReplayStore;
+export interface SkippedJwk { index: number; kid?: string | null; error: string }
+/** The remote-JWKS policy (SPEC §3.3a), the core's member names; absent members take their defaults. */
+export interface JwksPolicy {
+  /** 600 000 */ max_age_ms?: number;
+  /** 30 000 */ cooldown_ms?: number;
+  /** 5 000: one deadline for the whole fetch. */ timeout_ms?: number;
+  /** 1 000, doubling per failure. */ backoff_initial_ms?: number;
+  /** 300 000 */ backoff_max_ms?: number;
+  /** 86 400 000 */ stale_grace_ms?: number;
+  /** 524 288 */ max_bytes?: number;
+  /** false: http only to loopback. */ allow_http?: boolean;
+}
+export interface JwksTicket { id: number; url: string; timeoutMs: number; maxBytes: number }
+export type JwksDecision =
+  | { kind: 'use'; refresh?: JwksTicket }
+  | { kind: 'fetch'; ticket: JwksTicket }
+  | { kind: 'wait'; untilMs: number };
+export type JwksFetchFailure = 'timeout' | 'network' | 'too-large' | 'refused';
+/** The remote JWK Set policy, sans-I/O (the core's): ask `decide` before each verification and do what it says. */
+export declare class JwksCache {
+  /** Throws `ofb.jwks.url` for a refused URL (not https, not loopback) or policy. */
+  constructor(opts: { url: string; policy?: JwksPolicy });
+  /** Throws `ofb.jwks.unavailable` (503) when no set can be used. */
+  decide(nowMs: number, token?: string | null): JwksDecision;
+  /** The answer to fetch `ticketId` (at most `maxBytes` of body): the keys skipped, or throws `ofb.jwks.fetch`. */
+  fetched(ticketId: number, nowMs: number, status: number, body: BytesLike): SkippedJwk[];
+  /** Fetch `ticketId` ended without a complete response; returns the recorded `SeloError` (`ofb.jwks.fetch`). */
+  failed(ticketId: number, nowMs: number, kind: JwksFetchFailure, detail?: string | null): SeloError;
+  stats(): { fetches: number; failures: number; refused: number; consecutive_failures: number };
+  skipped(): SkippedJwk[];
+  hasKid(kid: string): boolean;
+  readonly policy: Required<JwksPolicy>;
+  readonly url: string;
+  free(): void;
+}
+/** `JwksSource` options that set the policy (camelCase of `JwksPolicy`). */
+export interface JwksPolicyOptions {
+  /** Reuse a set this long, then refresh it in the background; default 10 min. */ maxAgeMs?: number;
+  /** Refetch on an unknown kid at most once per this; default 30 s. */ cooldownMs?: number;
+  /** One deadline for a whole fetch (connect to last byte); default 5 s. */ timeoutMs?: number;
+  /** Wait after a failed fetch, doubling; default 1 s. */ backoffInitialMs?: number;
+  /** Longest wait between failed fetches; default 5 min. */ backoffMaxMs?: number;
+  /** Serve the last good set this long past its age while fetches fail; default 24 h. */ staleGraceMs?: number;
+  /** Largest body read; default 512 KiB. */ maxBytes?: number;
+  /** Accept http:// to a non-loopback host. */ allowHttp?: boolean;
+  /** The policy in the core's member names (the options above win). */ policy?: JwksPolicy;
+}
 export declare class JwksSource {
-  constructor(opts: {
-    jwks?: JwkSet | string; url?: string; fetch?: Fetch; tls?: TlsOptions;
-    /** Default 10 min. */ maxAgeMs?: number;
-    /** Refetch on an unknown kid at most once per this; default 30 s. */ cooldownMs?: number;
-    /** Per fetch; default 5 s. */ timeoutMs?: number;
+  constructor(opts: JwksPolicyOptions & {
+    /** A fixed set, or */ jwks?: JwkSet | string;
+    /** where to fetch it (https, or http to loopback). */ url?: string;
+    fetch?: Fetch; tls?: TlsOptions;
     /** Clock in ms (default Date.now). */ now?: () => number;
     onSkippedKey?: (s: SkippedJwk) => void;
+    /** Each failed fetch (also in `lastError`). */ onFetchError?: (e: JwksFetchError) => void;
     profile?: OfbProfile; responses?: boolean;
   } & ProviderOptions);
-  /** Keys of the last fetched set that did not parse (skipped). */
+  /** null for a fixed set. */
+  readonly url: string | null;
+  readonly policy: Required<JwksPolicy> | null;
+  /** Keys of the current set that did not parse (skipped). */
   readonly skipped: SkippedJwk[];
   /** Fetches started so far. */
   readonly fetches: number;
+  readonly lastError: JwksFetchError | null;
+  stats(): { fetches: number; failures: number; refused: number; consecutiveFailures: number };
+  hasKid(kid: string): boolean;
+  /** Waits for the fetch in flight or performs the one the policy allows now; rejects with its `JwksFetchError`. */
   refresh(): Promise<void>;
-  verifier(kid?: string): Promise<OfbVerifier>;
+  /** The verifier for `token` (its kid read by the core), after what the policy says; rejects with `ofb.jwks.unavailable` (503). */
+  verifier(token?: BytesLike | null): Promise<OfbVerifier>;
+  close(): void;
 }
-/** The JWK Set could not be fetched: code "ofb.jwks.fetch" (driver-level: in `hostCodes()`, not in `allCodes()`). */
+/** A JWK Set fetch failed: the core's "ofb.jwks.fetch". */
 export declare class JwksFetchError extends SeloError {
   readonly code: 'ofb.jwks.fetch';
-  readonly kind: 'timeout' | 'network' | 'status' | 'malformed';
+  readonly kind: JwksFetchFailure | 'status' | 'malformed';
 }
 export declare class OfbClient {
   constructor(opts: {
-    key: KeyLike; kid: string; organisationId: string; jwks?: JwkSet | string; jwksUrl?: string;
+    key: KeyLike; kid: string; organisationId: string; jwks?: JwkSet | string | JwksSource; jwksUrl?: string; jwksPolicy?: JwksPolicyOptions;
     fetch?: Fetch; tls?: TlsOptions; profile?: OfbProfile; responseProfile?: OfbProfile; now?: () => UnixSeconds; timeoutMs?: number;
+    /** Resolve a non-2xx reply without a JWS as `{ unverified: true }` instead of throwing `OfbHttpError`. */
+    allowUnsignedErrors?: boolean;
   } & CryptoOptions);
   signRequest(url: string, payload: object, opts?: { exp?: UnixSeconds }): { body: string; headers: Array<[string, string]>; jti: string; iat: number };
   verifyResponse(body: BytesLike, opts: { iss: string }): Promise<OfbVerified>;
-  /** A non-2xx reply that is not a JWS throws `OfbHttpError` (not verified); a JWS reply is verified whatever its status. */
-  request(url: string, opts: { method?: string; payload: object; iss: string }): Promise<{ status: number; verified: OfbVerified }>;
+  /**
+   * A JWS reply is verified whatever its status; a 2xx that is not a JWS throws `ofb.client.unsigned`; a non-2xx
+   * that is not a JWS throws `OfbHttpError`, or with `allowUnsignedErrors` resolves unverified.
+   */
+  request(url: string, opts: { method?: string; payload: object; iss: string; allowUnsignedErrors?: boolean }): Promise<
+    | { status: number; verified: OfbVerified; unverified?: undefined }
+    | { status: number; verified: null; unverified: true; headers: Array<[string, string]>; body: Uint8Array }>;
 }
-/**
- * `OfbClient.request`: a non-2xx reply whose body is not a JWS. A driver-level
- * code (in `hostCodes()`, not in `allCodes()`): "ofb.client.http_status".
- */
+/** `OfbClient.request`: a non-2xx reply whose body is not a JWS (the core's "ofb.client.http_status"). */
 export declare class OfbHttpError extends SeloError {
   readonly code: 'ofb.client.http_status';
   readonly status: number;
@@ -486,12 +592,15 @@ export declare class OfbHttpError extends SeloError {
 }
 export declare class OfbRequestVerifier {
   constructor(opts: {
-    jwks?: JwkSet | string | JwksSource; jwksUrl?: string; fetch?: Fetch; tls?: TlsOptions; cache?: JtiCache | AsyncJtiCache;
+    jwks?: JwkSet | string | JwksSource; jwksUrl?: string; fetch?: Fetch; tls?: TlsOptions; cache?: JtiCache | ReplayStore;
+    /** The replay store key prefix (default "selo:ofb:jti"). */ replayKeyPrefix?: string;
     profile?: OfbProfile; now?: () => UnixSeconds;
     /** Sees a replay store's error (never sent to the client). */ onStoreError?: (err: unknown) => void;
     jwksTimeoutMs?: number; jwksMaxAgeMs?: number; jwksCooldownMs?: number; jwksNow?: () => number;
+    /** Other `JwksSource` options for `jwksUrl`. */ jwksPolicy?: JwksPolicyOptions;
     /** `middleware` body limit; default 1 MiB (413 beyond). */ maxBodyBytes?: number;
   } & ProviderOptions);
+  readonly jwks: JwksSource;
   verify(request: { method?: string; headers?: HeadersLike; contentType?: string; body?: BytesLike }, expected: OfbExpectations): Promise<OfbRequestDecision>;
   middleware(expected: (req: any) => OfbExpectations | Promise<OfbExpectations>): (req: any, res: any, next?: (err?: unknown) => void) => Promise<void>;
 }

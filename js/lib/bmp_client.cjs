@@ -137,25 +137,33 @@ function makeBmp(wasm) {
       return this.send(await this.prepare(transaction, options), options);
     }
 
-    /** `(headers, rawBody) => Promise<{ status, headers, body, confirmed, error, difference }>`. */
+    /**
+     * `(headers, rawBody) => Promise<{ status, headers, body, confirmed,
+     * error, difference }>`. Rejects when the store fails (its error): answer
+     * `bmpConfirmInternalResponse()` then, as the handlers below do.
+     */
     confirm(headers, rawBody) {
       return confirm(this._key, this._profile, this._store, headers, rawBody);
     }
 
     /**
      * A Node `http` request listener for the confirmation endpoint. A body
-     * over `maxBodyBytes` (default 1 MiB) is answered 413 unread.
+     * over `maxBodyBytes` (default 1 MiB) is answered 413 unread (the core's
+     * `bodyTooLargeResponse`). When the store or the handler fails, the
+     * answer is the core's fixed 500 (`bmpConfirmInternalResponse()`, code
+     * `bmp.confirm.internal`): never the error's text; `onError(err)` sees
+     * the error.
      */
-    nodeConfirmationHandler({ maxBodyBytes = DEFAULT_MAX_BODY_BYTES } = {}) {
+    nodeConfirmationHandler({ maxBodyBytes = DEFAULT_MAX_BODY_BYTES, onError } = {}) {
       return async (req, res) => {
+        let r;
         try {
           const raw = await readRaw(req, { maxBytes: maxBodyBytes });
-          writeResponse(res, await this.confirm(req.headers, raw));
+          r = await this.confirm(req.headers, raw);
         } catch (err) {
-          if (err instanceof BodyTooLargeError) return writeResponse(res, tooLargeResponse(err));
-          res.statusCode = 500;
-          res.end();
+          r = failureResponse(err, onError);
         }
+        writeResponse(res, r);
       };
     }
 
@@ -164,8 +172,9 @@ function makeBmp(wasm) {
      * mount it with `express.raw({ type: '*\/*' })` or before any JSON
      * parser (BMP forbids re-serialising the body).
      */
-    expressConfirmationHandler({ maxBodyBytes = DEFAULT_MAX_BODY_BYTES } = {}) {
+    expressConfirmationHandler({ maxBodyBytes = DEFAULT_MAX_BODY_BYTES, onError } = {}) {
       return async (req, res) => {
+        let r;
         try {
           let raw;
           if (Buffer.isBuffer(req.body) || req.body instanceof Uint8Array) raw = req.body;
@@ -173,21 +182,28 @@ function makeBmp(wasm) {
           else if (req.body === undefined && typeof req.on === 'function' && req.readable !== false) raw = await readRaw(req, { maxBytes: maxBodyBytes });
           else throw new TypeError('the confirmation body was already parsed; mount express.raw() for this route');
           if (Buffer.byteLength(raw) > maxBodyBytes) throw new BodyTooLargeError(maxBodyBytes);
-          const r = await this.confirm(req.headers, raw);
-          res.status(r.status);
-          for (const [n, v] of r.headers) res.set(n, v);
-          res.send(Buffer.from(r.body));
+          r = await this.confirm(req.headers, raw);
         } catch (err) {
-          if (err instanceof BodyTooLargeError) {
-            const t = tooLargeResponse(err);
-            res.status(413);
-            for (const [n, v] of t.headers) res.set(n, v);
-            return res.send(Buffer.from(t.body));
-          }
-          res.status(500).send(String(err && err.message));
+          r = failureResponse(err, onError);
         }
+        res.status(r.status);
+        for (const [n, v] of r.headers) res.set(n, v);
+        res.send(Buffer.from(r.body));
       };
     }
+  }
+
+  /** 413 for a body over the limit; the core's fixed 500 for anything else (reported to `onError`). */
+  function failureResponse(err, onError) {
+    if (err instanceof BodyTooLargeError) return tooLargeResponse(wasm, err);
+    if (onError) {
+      try {
+        onError(err);
+      } catch {
+        /* a reporting callback never changes the answer */
+      }
+    }
+    return wasm.bmpConfirmInternalResponse();
   }
 
   return { BmpClient, MemoryTransactionStore, confirm };

@@ -154,6 +154,152 @@ function isPermanentTransportError(err) {
   return false;
 }
 
+/**
+ * A GET that never holds more than it may: no redirect followed, at most
+ * `maxBytes` of body read (the stream is cancelled past it), and ONE
+ * deadline, `timeoutMs`, for the whole exchange (connect, headers and every
+ * byte of the body). Resolves to `{ status, headers, body }` (the body of a
+ * non-200 answer is not read: empty) or rejects; a rejection of its own has
+ * `getFailure` "timeout" or "too-large". `get` is made by `makeBoundedGet`.
+ */
+function makeBoundedGet({ fetch, tls } = {}) {
+  if (tls) {
+    const agent = new https.Agent({ ...tls, keepAlive: true });
+    const get = (url, o) => nodeBoundedGet(url, agent, o);
+    get.close = () => agent.destroy();
+    return get;
+  }
+  const f = fetch || globalThis.fetch;
+  if (typeof f !== 'function') throw new TypeError('no fetch available: pass options.fetch');
+  return (url, o) => fetchBoundedGet(f, url, o);
+}
+
+function getFailure(kind, message, cause) {
+  const e = new Error(message, cause === undefined ? undefined : { cause });
+  e.getFailure = kind;
+  return e;
+}
+
+async function fetchBoundedGet(f, url, { timeoutMs, maxBytes, headers = [['accept', 'application/json']] }) {
+  const ac = new AbortController();
+  let timedOut = false;
+  let rejectDeadline;
+  // Raced with every await: a fetch (or a body stream) that ignores the
+  // signal still cannot hold the caller past the deadline.
+  const deadline = new Promise((_, reject) => {
+    rejectDeadline = reject;
+  });
+  deadline.catch(() => {});
+  const timer = setTimeout(() => {
+    timedOut = true;
+    const e = getFailure('timeout', `GET ${url}: no complete answer within ${timeoutMs} ms`);
+    ac.abort(e);
+    rejectDeadline(e);
+  }, timeoutMs);
+  let reader = null;
+  try {
+    const res = await Promise.race([f(url, { method: 'GET', headers, redirect: 'manual', signal: ac.signal }), deadline]);
+    const out = [];
+    if (res.headers && typeof res.headers.forEach === 'function') res.headers.forEach((v, k) => out.push([k, v]));
+    if (res.status !== 200) {
+      // The core decides on the status alone (3xx: redirects are not
+      // followed): the body is not read.
+      if (res.body && typeof res.body.cancel === 'function') res.body.cancel().catch(() => {});
+      return { status: res.status, headers: out, body: new Uint8Array() };
+    }
+    const declared = res.headers && typeof res.headers.get === 'function' ? Number(res.headers.get('content-length')) : NaN;
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      throw getFailure('too-large', `GET ${url}: content-length ${declared} is over the ${maxBytes}-byte limit`);
+    }
+    if (res.body && typeof res.body.getReader === 'function') {
+      reader = res.body.getReader();
+      const chunks = [];
+      let size = 0;
+      for (;;) {
+        const { done, value } = await Promise.race([reader.read(), deadline]);
+        if (done) break;
+        size += value.byteLength;
+        if (size > maxBytes) throw getFailure('too-large', `GET ${url}: the body went past ${maxBytes} bytes; reading stopped`);
+        chunks.push(value);
+      }
+      reader = null;
+      return { status: res.status, headers: out, body: concat(chunks, size) };
+    }
+    // A fetch stand-in without a stream body: bounded after the fact.
+    const body = new Uint8Array(await Promise.race([res.arrayBuffer(), deadline]));
+    if (body.length > maxBytes) throw getFailure('too-large', `GET ${url}: the body has ${body.length} bytes, over the ${maxBytes}-byte limit`);
+    return { status: res.status, headers: out, body };
+  } catch (err) {
+    // Stop reading and close the connection, whatever went wrong.
+    if (reader) reader.cancel().catch(() => {});
+    if (!ac.signal.aborted) ac.abort();
+    if (timedOut && !(err && err.getFailure)) throw getFailure('timeout', `GET ${url}: no complete answer within ${timeoutMs} ms`, err);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function nodeBoundedGet(url, agent, { timeoutMs, maxBytes, headers = [['accept', 'application/json']] }) {
+  return new Promise((resolve, reject) => {
+    let u;
+    try {
+      u = new URL(url);
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    const mod = u.protocol === 'https:' ? https : http;
+    let settled = false;
+    let timer = null;
+    const fail = (err) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      reject(err);
+    };
+    const req = mod.request(u, { method: 'GET', headers: headersObject(headers), agent: u.protocol === 'https:' ? agent : undefined }, (res) => {
+      const out = [];
+      for (let i = 0; i < res.rawHeaders.length; i += 2) out.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
+      if (res.statusCode !== 200) {
+        settled = true;
+        clearTimeout(timer);
+        res.destroy();
+        resolve({ status: res.statusCode, headers: out, body: new Uint8Array() });
+        return;
+      }
+      const chunks = [];
+      let size = 0;
+      res.on('data', (c) => {
+        size += c.length;
+        if (size > maxBytes) fail(getFailure('too-large', `GET ${url}: the body went past ${maxBytes} bytes; reading stopped`));
+        else chunks.push(c);
+      });
+      res.on('error', (err) => fail(transportError({ method: 'GET' }, u, err)));
+      res.on('end', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ status: res.statusCode, headers: out, body: concat(chunks, size) });
+      });
+    });
+    req.on('error', (err) => fail(transportError({ method: 'GET' }, u, err)));
+    timer = setTimeout(() => fail(getFailure('timeout', `GET ${url}: no complete answer within ${timeoutMs} ms`)), timeoutMs);
+    req.end();
+  });
+}
+
+function concat(chunks, size) {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
 /** Default limit of `readRaw` and the server helpers: 1 MiB. */
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -214,10 +360,14 @@ function readRaw(req, { maxBytes = DEFAULT_MAX_BODY_BYTES } = {}) {
   });
 }
 
-/** The 413 answer of the server helpers (JSON body, connection closed). */
-function tooLargeResponse(err) {
-  const body = JSON.stringify({ errors: [{ code: 'PAYLOAD_TOO_LARGE', title: 'Payload too large', detail: `http.body_too_large: ${err.message}` }] });
-  return { status: 413, headers: [['content-type', 'application/json'], ['connection', 'close']], body: new TextEncoder().encode(body) };
+/**
+ * The 413 answer of the server helpers: the core's response
+ * (`bodyTooLargeResponse(limit)`), and the connection closed (the rest of
+ * the body is not read).
+ */
+function tooLargeResponse(wasm, err) {
+  const r = wasm.bodyTooLargeResponse(err.limit);
+  return { ...r, headers: [...r.headers, ['connection', 'close']] };
 }
 
 /** Writes `{ status, headers, body }` to a Node `ServerResponse`. */
@@ -228,6 +378,6 @@ function writeResponse(res, r) {
 }
 
 module.exports = {
-  makeSender, transportFailureKind, isPermanentTransportError, fromFetchResponse, readRaw, writeResponse, headersObject,
+  makeSender, makeBoundedGet, transportFailureKind, isPermanentTransportError, fromFetchResponse, readRaw, writeResponse, headersObject,
   BodyTooLargeError, tooLargeResponse, DEFAULT_MAX_BODY_BYTES,
 };

@@ -1,123 +1,216 @@
 'use strict';
 // Open Finance Brasil drivers: sign requests, verify responses against a
-// JWK Set (object or URL, cached, refetched once when a kid is unknown),
-// and a resource-server verifier that returns the exact OFB error response.
-// Verification and every status are the core's.
-const { makeSender, readRaw, writeResponse, transportFailureKind, BodyTooLargeError, tooLargeResponse, DEFAULT_MAX_BODY_BYTES } = require('./http.cjs');
+// JWK Set (an object, or a URL under the core's remote-JWKS policy), and a
+// resource-server verifier that returns the exact OFB error response.
+// Every decision is the core's: verification and statuses, when to fetch,
+// wait or refuse a JWK Set (`JwksCache`), the replay-store key and TTL and
+// the reading of the store's answer (`OfbPendingRequest`), how a client
+// reads a reply (`ofbReadReply`), every error body. This file performs the
+// I/O it is told to and moves bytes.
+const {
+  makeSender, makeBoundedGet, readRaw, writeResponse, isPermanentTransportError, BodyTooLargeError, tooLargeResponse,
+  DEFAULT_MAX_BODY_BYTES,
+} = require('./http.cjs');
 const { SeloError } = require('./errors.cjs');
 
 const MEDIA_TYPE = 'application/jwt';
 
+/** JwksSource options → the core's policy members (snake_case, ms). */
+const POLICY_OPTIONS = {
+  maxAgeMs: 'max_age_ms',
+  cooldownMs: 'cooldown_ms',
+  timeoutMs: 'timeout_ms',
+  backoffInitialMs: 'backoff_initial_ms',
+  backoffMaxMs: 'backoff_max_ms',
+  staleGraceMs: 'stale_grace_ms',
+  maxBytes: 'max_bytes',
+  allowHttp: 'allow_http',
+};
+
+/** The message of the 503 a server sends when no key set can be used (the error itself, with the URL and the fetch's failure, is for the log). */
+const UNAVAILABLE_DETAIL = 'no usable key set to verify the request with; try again later';
+
 function makeOfb(wasm) {
-  const { OfbSigner, OfbVerifier, JtiCache } = wasm;
+  const { OfbSigner, OfbVerifier, JtiCache, JwksCache, ofbReadReply, ofbErrorResponse } = wasm;
 
   /**
-   * A JWK Set from an object, or fetched from a URL the way jose's
-   * `createRemoteJWKSet` does: each fetch times out after `timeoutMs`
-   * (default 5 s, `JwksFetchError` with `kind` "timeout"); the set is reused
-   * for `maxAgeMs` (default 10 min); a token whose `kid` is not in the set
-   * triggers a refetch at most once per `cooldownMs` (default 30 s) — an
-   * attacker choosing kids cannot make us fetch more often; concurrent
-   * fetches share one request (single-flight). A key of the set that does
-   * not parse is skipped and reported in `skipped` (and to `onSkippedKey`),
-   * the other keys stay usable. `now()` (ms) is the clock (tests inject one).
+   * A JWK Set, from an object (`jwks`) or from a URL (`url`) under the
+   * core's remote-JWKS policy (`JwksCache`, SPEC §3.3a): the set is reused
+   * for `maxAgeMs` (10 min) and then refreshed in the background (a request
+   * whose `kid` is in the set never waits); a token whose `kid` is unknown
+   * triggers at most one fetch per `cooldownMs` (30 s), whatever kids
+   * attackers choose; one fetch at a time (the others wait for it); after a
+   * failed fetch no other starts before a backoff (`backoffInitialMs` 1 s,
+   * doubling, at most `backoffMaxMs` 5 min); while fetches fail the last
+   * good set keeps serving for `staleGraceMs` (24 h) past its age, then
+   * `verifier()` rejects with `ofb.jwks.unavailable` (503). A fetch is a
+   * GET with one deadline for the whole exchange (`timeoutMs`, 5 s), at most
+   * `maxBytes` (512 KiB) read, no redirect followed; `https` only unless the
+   * URL is loopback or `allowHttp` (refused at construction: `ofb.jwks.url`).
+   * Keys that do not parse are skipped and reported (`skipped`,
+   * `onSkippedKey`); a failed fetch is reported as a `JwksFetchError`
+   * (`onFetchError`, `lastError`). `now()` (ms) is the clock the policy
+   * reads (tests inject one); `policy` takes the core's member names
+   * (snake_case) directly.
    */
   class JwksSource {
     constructor({
-      jwks, url, fetch, tls, maxAgeMs = 10 * 60 * 1000, cooldownMs = 30 * 1000, timeoutMs = 5000,
-      now, onSkippedKey, profile, responses, provider,
+      jwks, url, fetch, tls, policy, now, onSkippedKey, onFetchError, profile, responses, provider, ...rest
     } = {}) {
-      if (!jwks && !url) throw new TypeError('jwks or jwksUrl: one is required');
-      this._url = url || null;
-      this._send = url ? makeSender({ fetch, tls, timeoutMs }) : null;
-      this._timeoutMs = timeoutMs;
-      this._maxAge = maxAgeMs;
-      this._cooldown = cooldownMs;
+      if (!jwks === !url) throw new TypeError('jwks or url: exactly one is required');
+      this._opts = { profile, responses, provider };
       this._clock = now || Date.now;
       this._onSkipped = onSkippedKey || null;
-      this._fetchedAt = -Infinity; // last successful fetch
-      this._attemptAt = -Infinity; // last fetch started (cooldown)
-      this._pending = null;
-      /** Keys of the last fetched set that did not parse: `[{ index, kid, error }]`. */
-      this.skipped = [];
-      /** Fetches started so far. */
-      this.fetches = 0;
-      this._opts = { profile, responses, provider };
-      this._verifier = jwks ? new OfbVerifier({ jwks, ...this._opts }) : null;
+      this._onFetchError = onFetchError || null;
+      this._cache = null;
+      this._flight = null; // { id, promise }: the fetch this process has in flight
+      this._lastError = null;
+      if (jwks) {
+        this._verifier = new OfbVerifier({ jwks, ...this._opts });
+        return;
+      }
+      const p = { ...(policy || {}) };
+      for (const [option, member] of Object.entries(POLICY_OPTIONS)) {
+        if (rest[option] !== undefined && rest[option] !== null) p[member] = rest[option];
+      }
+      this._cache = new JwksCache({ url, policy: p });
+      this._get = makeBoundedGet({ fetch, tls });
+      this._verifier = null;
     }
 
-    /** Fetches the set now (shared with any fetch already in flight). */
-    refresh() {
-      if (this._pending) return this._pending;
-      this._attemptAt = this._clock();
-      this.fetches++;
-      const p = this._fetch().finally(() => {
-        this._pending = null;
-      });
-      this._pending = p;
-      return p;
+    /** The URL (null for a set given as an object). */
+    get url() {
+      return this._cache ? this._cache.url : null;
     }
 
-    async _fetch() {
-      let r;
-      try {
-        r = await this._send({ method: 'GET', url: this._url, headers: [['accept', 'application/json']], body: undefined });
-      } catch (err) {
-        const timeout = transportFailureKind(err) === 'timeout';
-        throw new JwksFetchError(timeout ? 'timeout' : 'network',
-          timeout ? `JWKS ${this._url}: no answer within ${this._timeoutMs} ms` : `JWKS ${this._url}: ${err && err.message}`, err);
-      }
-      if (r.status !== 200) throw new JwksFetchError('status', `JWKS ${this._url} answered HTTP ${r.status}`);
-      let doc;
-      try {
-        doc = JSON.parse(Buffer.from(r.body).toString('utf8'));
-      } catch (err) {
-        throw new JwksFetchError('malformed', `JWKS ${this._url}: the body is not JSON`, err);
-      }
-      if (!doc || typeof doc !== 'object' || !Array.isArray(doc.keys)) {
-        throw new JwksFetchError('malformed', `JWKS ${this._url}: no "keys" array`);
-      }
-      const good = [];
-      const skipped = [];
-      doc.keys.forEach((k, index) => {
-        try {
-          wasm.parseJwks({ keys: [k] });
-          good.push(k);
-        } catch (err) {
-          const kid = k && typeof k === 'object' && typeof k.kid === 'string' ? k.kid : undefined;
-          skipped.push({ index, kid, error: String(err && err.message) });
-        }
-      });
-      const set = { keys: good };
-      if (this._verifier) this._verifier.setJwks(set);
-      else this._verifier = new OfbVerifier({ jwks: set, ...this._opts });
-      this.skipped = skipped;
-      if (this._onSkipped) for (const s of skipped) this._onSkipped(s);
-      this._fetchedAt = this._clock();
+    /** The policy in effect (the core's members: snake_case, ms), or null. */
+    get policy() {
+      return this._cache ? this._cache.policy : null;
+    }
+
+    /** Fetches started so far. */
+    get fetches() {
+      return this._cache ? this._cache.stats().fetches : 0;
+    }
+
+    /** Keys of the current set that did not parse: `[{ index, kid, error }]`. */
+    get skipped() {
+      return this._cache ? this._cache.skipped() : [];
+    }
+
+    /** The last failed fetch (`JwksFetchError`), null once a fetch succeeds. */
+    get lastError() {
+      return this._lastError;
+    }
+
+    /** `{ fetches, failures, refused, consecutiveFailures }` (the core's counters). */
+    stats() {
+      if (!this._cache) return { fetches: 0, failures: 0, refused: 0, consecutiveFailures: 0 };
+      const s = this._cache.stats();
+      return { fetches: s.fetches, failures: s.failures, refused: s.refused, consecutiveFailures: s.consecutive_failures };
+    }
+
+    /** True when the current set has a key with this `kid`. */
+    hasKid(kid) {
+      if (this._cache) return this._cache.hasKid(kid);
+      return this._verifier.hasKid(kid);
     }
 
     /**
-     * The verifier, fetching the set when there is none or it is older than
-     * `maxAgeMs`, or when `kid` is unknown and the cooldown has passed.
+     * The verifier for `token` (a compact JWS: the core reads its `kid`),
+     * after doing what the policy says: fetch (and wait for that fetch),
+     * wait for the fetch in flight (at most until its deadline), or use the
+     * set at once (starting a background refresh when it is old). Rejects
+     * with `SeloError` `ofb.jwks.unavailable` (httpStatus 503; `cause`: the
+     * last failed fetch) when no set can be used.
      */
-    async verifier(kid) {
-      if (this._url) {
-        const t = this._clock();
-        if (!this._verifier) await this.refresh();
-        else if (t - this._fetchedAt >= this._maxAge) await this.refresh();
-        else if (kid && !this._verifier.hasKid(kid) && (this._pending || t - this._attemptAt >= this._cooldown)) {
-          await this.refresh();
+    async verifier(token) {
+      if (!this._cache) return this._verifier;
+      const text = token === undefined || token === null ? null : typeof token === 'string' ? token : Buffer.from(token).toString('utf8');
+      for (let round = 0; ; round++) {
+        let d;
+        try {
+          d = this._cache.decide(this._clock(), text);
+        } catch (err) {
+          if (err instanceof SeloError && this._lastError && err.cause === undefined) err.cause = this._lastError;
+          throw err;
+        }
+        if (d.kind === 'use') {
+          // Started, never awaited: the request goes on with the set it has.
+          if (d.refresh) this._fetch(d.refresh).catch(() => {});
+          if (!this._verifier) this._verifier = new OfbVerifier({ jwks: { keys: [] }, ...this._opts });
+          this._verifier.setJwksFrom(this._cache);
+          return this._verifier;
+        }
+        if (round >= 100) {
+          // Never reached while fetches end (each one is reported): a guard.
+          throw new SeloError('ofb.jwks.unavailable', `JWKS ${this._cache.url}: no decision after ${round} rounds`, 503);
+        }
+        if (d.kind === 'fetch') {
+          await this._fetch(d.ticket).catch(() => {});
+          continue;
+        }
+        // "wait": the fetch in flight, at most until its deadline.
+        const left = Math.max(0, d.untilMs - this._clock());
+        const flight = this._flight ? this._flight.promise.catch(() => {}) : null;
+        await raceTimer(flight, flight ? left : Math.min(left, 20));
+      }
+    }
+
+    /**
+     * Waits for the fetch in flight, or performs the one the policy allows
+     * now (no set yet, or the set past `maxAgeMs`); nothing when the set is
+     * fresh. Rejects with the fetch's `JwksFetchError` when it failed.
+     */
+    async refresh() {
+      if (!this._cache) return;
+      if (this._flight) return this._flight.promise;
+      const d = this._cache.decide(this._clock(), null);
+      const ticket = d.kind === 'fetch' ? d.ticket : d.kind === 'use' ? d.refresh : null;
+      if (ticket) return this._fetch(ticket);
+      if (d.kind === 'wait' && this._flight) return this._flight.promise;
+    }
+
+    /** Closes kept-alive connections (with `tls`). */
+    close() {
+      if (this._get && typeof this._get.close === 'function') this._get.close();
+    }
+
+    /** Performs the fetch of `ticket` (shared: one promise per ticket). */
+    _fetch(ticket) {
+      if (this._flight && this._flight.id === ticket.id) return this._flight.promise;
+      const promise = this._perform(ticket).finally(() => {
+        if (this._flight && this._flight.id === ticket.id) this._flight = null;
+      });
+      promise.catch(() => {});
+      this._flight = { id: ticket.id, promise };
+      return promise;
+    }
+
+    async _perform(ticket) {
+      let error;
+      let r = null;
+      try {
+        r = await this._get(ticket.url, { timeoutMs: ticket.timeoutMs, maxBytes: ticket.maxBytes });
+      } catch (err) {
+        const kind = fetchFailureKind(err);
+        const recorded = this._cache.failed(ticket.id, this._clock(), kind, String((err && err.message) || err));
+        error = new JwksFetchError(kind, recorded.message, err);
+      }
+      if (r) {
+        try {
+          const skipped = this._cache.fetched(ticket.id, this._clock(), r.status, r.body);
+          this._lastError = null;
+          if (this._onSkipped) for (const s of skipped) safeCall(this._onSkipped, s);
+          return;
+        } catch (err) {
+          // The core refused the response (status, redirect, not a JWK Set).
+          error = new JwksFetchError(r.status === 200 ? 'malformed' : 'status', err.message, err);
         }
       }
-      return this._verifier;
-    }
-  }
-
-  function kidOf(token) {
-    try {
-      return wasm.ofbDecode(token).header.kid;
-    } catch {
-      return undefined;
+      this._lastError = error;
+      if (this._onFetchError) safeCall(this._onFetchError, error);
+      throw error;
     }
   }
 
@@ -127,18 +220,23 @@ function makeOfb(wasm) {
      * @param {*} o.key our signing key (RsaPrivateKey, PEM or DER)
      * @param {string} o.kid our key's kid in our JWKS
      * @param {string} o.organisationId our organisationId (iss of requests, aud of responses)
-     * @param {object} [o.jwks] the server's JWK Set, or
-     * @param {string} [o.jwksUrl] where to fetch it
+     * @param {object} [o.jwks] the server's JWK Set (or a JwksSource), or
+     * @param {string} [o.jwksUrl] where to fetch it (`jwksPolicy`: JwksSource options)
      * @param {Function} [o.fetch] fetch implementation; `tls` for mTLS
+     * @param {boolean} [o.allowUnsignedErrors] return a non-2xx reply without a JWS, unverified, instead of throwing
      */
     constructor(o) {
       this._signer = new OfbSigner({ key: o.key, kid: o.kid, iss: o.organisationId, profile: o.profile, provider: o.provider, seed: o.seed });
       this._org = o.organisationId;
-      this._jwks = o.jwks || o.jwksUrl
-        ? new JwksSource({ jwks: o.jwks, url: o.jwksUrl, fetch: o.fetch, tls: o.tls, profile: o.responseProfile, responses: true, provider: o.provider })
-        : null;
+      this._jwks = o.jwks instanceof JwksSource ? o.jwks
+        : o.jwks || o.jwksUrl
+          ? new JwksSource({
+            ...(o.jwksPolicy || {}), jwks: o.jwks, url: o.jwksUrl, fetch: o.fetch, tls: o.tls, profile: o.responseProfile, responses: true, provider: o.provider,
+          })
+          : null;
       this._send = makeSender({ fetch: o.fetch, tls: o.tls, timeoutMs: o.timeoutMs });
       this._now = o.now || (() => Date.now() / 1000);
+      this._allowUnsignedErrors = !!o.allowUnsignedErrors;
     }
 
     /** `{ body, headers }` for a signed request to `url` (`aud` = url). */
@@ -151,55 +249,87 @@ function makeOfb(wasm) {
     async verifyResponse(body, { iss }) {
       if (!this._jwks) throw new TypeError('no jwks or jwksUrl configured');
       const token = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
-      const v = await this._jwks.verifier(kidOf(token));
+      const v = await this._jwks.verifier(token);
       return v.verify(token, { aud: this._org, iss, now: this._now() });
     }
 
     /**
-     * Sends a signed request and verifies the signed response: `{ status,
-     * verified }`. A non-2xx reply whose body is not a JWS (an error page,
-     * a plain JSON error) is not verified: it throws `OfbHttpError` (a
-     * SeloError, code "ofb.client.http_status") with `status`, `headers` and
-     * `body`. A non-2xx reply carrying a JWS is verified like any response.
+     * Sends a signed request and reads the reply the core's way
+     * (`ofbReadReply`): a JWS (`application/jwt`, whatever the status) is
+     * verified → `{ status, verified }`; a 2xx that is not a JWS (say `200
+     * application/json`) throws `SeloError` `ofb.client.unsigned` — never
+     * handed back as if verified; a non-2xx without a JWS throws
+     * `OfbHttpError` (code `ofb.client.http_status`, with `status`,
+     * `headers`, `body`), or with `allowUnsignedErrors` (per call or per
+     * client) resolves to `{ status, verified: null, unverified: true,
+     * headers, body }`.
      */
-    async request(url, { method = 'POST', payload, iss }) {
+    async request(url, { method = 'POST', payload, iss, allowUnsignedErrors = this._allowUnsignedErrors }) {
       const { body, headers } = this.signRequest(url, payload);
       const r = await this._send({ method, url, headers, body: new TextEncoder().encode(body) });
-      if ((r.status < 200 || r.status > 299) && !isJws(r)) throw new OfbHttpError(method, url, r);
-      const verified = await this.verifyResponse(r.body, { iss });
+      let read;
+      try {
+        read = ofbReadReply(r.status, headerOf(r.headers, 'content-type') ?? null, r.body, !!allowUnsignedErrors);
+      } catch (err) {
+        if (err instanceof SeloError && err.code === 'ofb.client.http_status') throw new OfbHttpError(method, url, r, err.message);
+        if (err instanceof SeloError) {
+          err.status = r.status;
+          err.message = `${method} ${url}: ${err.message}`;
+        }
+        throw err;
+      }
+      if (read.kind === 'unverified') return { status: r.status, verified: null, unverified: true, headers: r.headers, body: r.body };
+      const verified = await this.verifyResponse(read.token, { iss });
       return { status: r.status, verified };
     }
   }
 
   /**
-   * The resource-server side. `cache` is a `JtiCache` (default) or any
-   * object whose `checkAndInsert(clientId, jti, now)` returns (or resolves
-   * to) exactly "fresh" or "replayed". Anything else — null, undefined,
-   * true, an error thrown or a rejected promise — refuses the request with
-   * 503 `ofb.replay.store_failed` (fail closed; the store's error text is
-   * never put in the response). Redis, e.g. with ioredis:
+   * The resource-server side: one verification per request. `cache` is a
+   * `JtiCache` (default, in memory) or your own replay store: an object
+   * whose `checkAndInsert(clientId, jti, now, { key, ttlSeconds })` records
+   * the request atomically and returns (or resolves to) exactly "fresh" (it
+   * was not there) or "replayed" (it was). `key` and `ttlSeconds` are the
+   * core's (`OfbPendingRequest.storeKey(prefix)`, length-prefixed so no two
+   * (client, jti) pairs share a key, and `.ttlSeconds(now)`, the token's
+   * remaining acceptance window): store exactly that. With node-redis:
    *
-   *   const r = await redis.set(`jti:${clientId}:${jti}`, '1', 'EX', 86400, 'NX');
-   *   return r === 'OK' ? 'fresh' : r === null ? 'replayed' : undefined;
+   *   async checkAndInsert(clientId, jti, now, { key, ttlSeconds }) {
+   *     const r = await redis.set(key, '1', { NX: true, EX: ttlSeconds });
+   *     return r === 'OK' ? 'fresh' : r === null ? 'replayed' : undefined;
+   *   }
    *
-   * (`SET NX` answers null exactly when the key exists: a replay.)
-   * `jwksUrl` options: `jwksTimeoutMs`, `jwksMaxAgeMs`, `jwksCooldownMs`
-   * (see `JwksSource`). `maxBodyBytes` (default 1 MiB) bounds the body
-   * `middleware` reads (413 beyond).
+   * (`SET NX` answers null exactly when the key exists: a replay; ioredis:
+   * `redis.set(key, '1', 'EX', ttlSeconds, 'NX')`.) Any other answer — null,
+   * undefined, true, "OK", a throw or a rejection — refuses the request with
+   * the core's 503 `ofb.replay.store_failed`, whose body never holds the
+   * store's text (`onStoreError` sees it). `replayKeyPrefix` replaces the
+   * key prefix (default "selo:ofb:jti"). `jwksUrl`: a `JwksSource` with
+   * `fetch`/`tls`, `jwksTimeoutMs`, `jwksMaxAgeMs`, `jwksCooldownMs`,
+   * `jwksNow` and any other of its options in `jwksPolicy`; when no key set
+   * can be used the answer is the core's 503 `ofb.jwks.unavailable`.
+   * `maxBodyBytes` (default 1 MiB) bounds the body `middleware` reads (413
+   * beyond).
    */
   class OfbRequestVerifier {
     constructor({
-      jwks, jwksUrl, fetch, tls, cache, profile, provider, now, onStoreError,
-      jwksTimeoutMs, jwksMaxAgeMs, jwksCooldownMs, jwksNow, maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
+      jwks, jwksUrl, fetch, tls, cache, replayKeyPrefix, profile, provider, now, onStoreError,
+      jwksTimeoutMs, jwksMaxAgeMs, jwksCooldownMs, jwksNow, jwksPolicy, maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
     } = {}) {
       this._jwks = jwks instanceof JwksSource ? jwks : new JwksSource({
-        jwks, url: jwksUrl, fetch, tls, profile, provider, timeoutMs: jwksTimeoutMs, maxAgeMs: jwksMaxAgeMs,
+        ...(jwksPolicy || {}), jwks, url: jwksUrl, fetch, tls, profile, provider, timeoutMs: jwksTimeoutMs, maxAgeMs: jwksMaxAgeMs,
         cooldownMs: jwksCooldownMs, now: jwksNow,
       });
       this._cache = cache || new JtiCache({});
+      this._prefix = replayKeyPrefix || null;
       this._now = now || (() => Date.now() / 1000);
       this._onStoreError = onStoreError || null;
       this._maxBody = maxBodyBytes;
+    }
+
+    /** The `JwksSource` requests are verified with. */
+    get jwks() {
+      return this._jwks;
     }
 
     /**
@@ -210,24 +340,44 @@ function makeOfb(wasm) {
     async verify(request, expected) {
       const contentType = request.contentType ?? headerOf(request.headers, 'content-type');
       const body = request.body ?? new Uint8Array();
-      const token = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
-      const v = await this._jwks.verifier(kidOf(token));
-      const req = { method: request.method || 'POST', contentType, body, now: this._now() };
-      if (this._cache instanceof JtiCache) return v.verifyRequest(req, expected, this._cache);
-      const first = v.verifyRequestWithReplayStatus(req, expected, null);
-      if (!first.ok || !first.replayKey) return first;
-      let status;
+      let v;
       try {
-        status = await this._cache.checkAndInsert(first.replayKey.clientId, first.replayKey.jti, req.now);
+        v = await this._jwks.verifier(this._jwks.url ? body : null);
       } catch (err) {
-        if (this._onStoreError) this._onStoreError(err);
-        return storeFailed('the replay store failed');
+        if (err instanceof SeloError && err.code === 'ofb.jwks.unavailable') {
+          return { ok: false, error: err, response: ofbErrorResponse(err.code, UNAVAILABLE_DETAIL) };
+        }
+        throw err;
       }
-      if (status !== 'fresh' && status !== 'replayed') {
-        if (this._onStoreError) this._onStoreError(new TypeError(`replay store answered ${describe(status)}`));
-        return storeFailed(`the replay store answered ${describe(status)}, not "fresh" or "replayed"`);
+      const now = this._now();
+      const req = { method: request.method || 'POST', contentType, body, now };
+      if (this._cache instanceof JtiCache) return v.verifyRequest(req, expected, this._cache);
+      const checked = v.checkRequest(req, expected);
+      if (!checked.ok) return checked;
+      const pending = checked.pending;
+      try {
+        let answer;
+        try {
+          answer = await this._cache.checkAndInsert(pending.clientId, pending.jti, now, {
+            key: pending.storeKey(this._prefix),
+            ttlSeconds: pending.ttlSeconds(now),
+          });
+          if (answer !== 'fresh' && answer !== 'replayed' && this._onStoreError) {
+            safeCall(this._onStoreError, new TypeError(`the replay store answered ${describe(answer)}, not "fresh" or "replayed"`));
+          }
+        } catch (err) {
+          if (this._onStoreError) safeCall(this._onStoreError, err);
+          if (err instanceof SeloError && err.code === 'ofb.replay.capacity') {
+            return { ok: false, error: err, response: ofbErrorResponse(err.code, 'the replay store is full of entries that could still be replayed') };
+          }
+          answer = undefined;
+        }
+        // The core reads the answer: exactly "fresh" or "replayed", anything
+        // else its 503 `ofb.replay.store_failed`.
+        return pending.finish(answer);
+      } finally {
+        pending.free();
       }
-      return v.verifyRequestWithReplayStatus(req, expected, status);
     }
 
     /**
@@ -246,7 +396,7 @@ function makeOfb(wasm) {
           req.ofb = out.verified;
           if (next) next();
         } catch (err) {
-          if (err instanceof BodyTooLargeError) return writeResponse(res, tooLargeResponse(err));
+          if (err instanceof BodyTooLargeError) return writeResponse(res, tooLargeResponse(wasm, err));
           if (next) next(err);
           else {
             res.statusCode = 500;
@@ -261,15 +411,13 @@ function makeOfb(wasm) {
 }
 
 /**
- * A non-2xx OFB reply that is not a signed JWS. A driver-level code (the
- * reply's HTTP status is not a core protocol failure, so it is in
- * `hostCodes()`, not `allCodes()`): "ofb.client.http_status".
+ * `OfbClient.request`: a non-2xx reply whose body is not a JWS (the
+ * core's `ofb.client.http_status`), with `status`, `headers` and `body`.
  */
 class OfbHttpError extends SeloError {
-  constructor(method, url, r) {
-    const text = Buffer.from(r.body || []).toString('utf8');
-    const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-    super('ofb.client.http_status', `${method} ${url} answered HTTP ${r.status} with a body that is not a JWS: ${JSON.stringify(shown)}`);
+  constructor(method, url, r, message) {
+    super('ofb.client.http_status', `${method} ${url}: ${message}`);
+    this.name = 'OfbHttpError';
     this.status = r.status;
     this.headers = r.headers;
     this.body = r.body;
@@ -282,9 +430,11 @@ class OfbHttpError extends SeloError {
 }
 
 /**
- * The JWK Set could not be fetched. A driver-level code (in `hostCodes()`,
- * not `allCodes()`): "ofb.jwks.fetch"; `kind` is "timeout", "network", "status"
- * or "malformed".
+ * A JWK Set fetch failed: the core's `ofb.jwks.fetch` (its message), with
+ * `kind` "timeout", "network", "too-large", "refused" (no complete
+ * response), "status" (a status other than 200, a redirect among them) or
+ * "malformed" (a 200 that is not a JWK Set); `cause` what the HTTP client
+ * threw, if anything.
  */
 class JwksFetchError extends SeloError {
   constructor(kind, message, cause) {
@@ -295,22 +445,31 @@ class JwksFetchError extends SeloError {
   }
 }
 
-/** The code of a replay store that did not answer "fresh" or "replayed". */
-const STORE_FAILED = 'ofb.replay.store_failed';
+/** The core's failure kind for a GET that did not complete. */
+function fetchFailureKind(err) {
+  if (err && (err.getFailure === 'timeout' || err.getFailure === 'too-large')) return err.getFailure;
+  for (let e = err, depth = 0; e && depth < 8; e = e.cause, depth++) {
+    if (e.getFailure === 'timeout' || e.name === 'TimeoutError') return 'timeout';
+    if (e.code === 'ERR_INVALID_URL' || e.code === 'UND_ERR_INVALID_ARG') return 'refused';
+  }
+  return isPermanentTransportError(err) ? 'refused' : 'network';
+}
 
-/**
- * The 503 decision for a replay store failure. The detail is ours: the
- * store's own error text (host:port, credentials in a URL) never reaches
- * the client.
- */
-function storeFailed(message) {
-  const detail = `${STORE_FAILED}: ${message}; replay cannot be ruled out`;
-  const body = JSON.stringify({ errors: [{ code: 'REPLAY_STORE_UNAVAILABLE', title: 'Replay protection unavailable', detail }] });
-  return {
-    ok: false,
-    error: new SeloError(STORE_FAILED, `${message}; replay cannot be ruled out`, 503),
-    response: { status: 503, headers: [['content-type', 'application/json']], body: new TextEncoder().encode(body) },
-  };
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+function raceTimer(promise, ms) {
+  let timer;
+  const sleep = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race(promise ? [promise, sleep] : [sleep]).finally(() => clearTimeout(timer));
+}
+
+function safeCall(fn, arg) {
+  try {
+    fn(arg);
+  } catch {
+    /* a reporting callback never changes a decision */
+  }
 }
 
 function describe(v) {
@@ -318,14 +477,6 @@ function describe(v) {
   if (v === undefined) return 'undefined';
   // Never the value itself: a store may put an error text (host:port) in it.
   return typeof v === 'string' ? 'another string' : `a ${typeof v}`;
-}
-
-/** A reply that is a JWS: `application/jwt`, or a body shaped as a compact JWS. */
-function isJws(r) {
-  const ct = (headerOf(r.headers, 'content-type') || '').split(';')[0].trim().toLowerCase();
-  if (ct === MEDIA_TYPE) return true;
-  const text = Buffer.from(r.body || []).toString('utf8').trim();
-  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/.test(text);
 }
 
 function headerOf(headers, name) {

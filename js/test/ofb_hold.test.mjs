@@ -1,13 +1,13 @@
-// Servers that hold (issue 12): replay stores fail closed, the remote JWK
-// Set (timeout, max age, cooldown on unknown kids, single-flight, a bad key
-// skipped) against a real local HTTP server counting fetches, and body size
-// limits in the server helpers. Clocks are injected: no sleeps.
+// Servers that hold (issues 12 and 20): replay stores fail closed and get
+// the core's key and TTL (one verification per request), hostile tokens are
+// refused with stable codes while the server keeps serving, body size
+// limits in the server helpers, and the BMP confirmation endpoint never
+// echoes a failure's text. (The remote JWK Set: ofb_jwks.test.mjs.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import net from 'node:net';
-import crypto from 'node:crypto';
 
 const require = createRequire(import.meta.url);
 const { selo } = require('./helpers.cjs');
@@ -15,47 +15,12 @@ const fs = require('node:fs');
 const path = require('node:path');
 const pem = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'tests', 'vectors', 'external', 'keys', 'rsa2048-ofb.pem'), 'utf8');
 
-const SEED = process.env.SELO_JWKS_SEED ? Number(process.env.SELO_JWKS_SEED) : crypto.randomInt(2 ** 31);
-console.log(`ofb_hold: random seed ${SEED} (SELO_JWKS_SEED=${SEED} replays it)`);
-function mulberry32(a) {
-  return () => {
-    a |= 0; a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const key = selo.RsaPrivateKey.import(pem);
 const goodJwk = { ...key.publicKey().toJwk('cli'), use: 'sig' };
 const signer = new selo.OfbSigner({ key, kid: 'cli', iss: 'org-tpp' });
 const AUD = 'https://bank/p';
 const EXP = { aud: AUD, iss: 'org-tpp', clientId: 'tpp' };
 const request = (now) => ({ method: 'POST', headers: { 'content-type': 'application/jwt' }, body: signer.sign({ data: {} }, { aud: AUD, now }).token });
-const b64u = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
-const tokenWithKid = (kid) => `${b64u({ alg: 'PS256', kid, typ: 'JWT' })}.${b64u({ data: {} })}.AAAA`;
-
-/** A local JWKS server on port 0 counting fetches; `mode` 'hang' never answers. */
-async function jwksServer(doc, { mode = 'answer' } = {}) {
-  const state = { fetches: 0, doc };
-  const held = [];
-  const server = http.createServer((req, res) => {
-    state.fetches++;
-    if (mode === 'hang') return held.push(res);
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(state.doc));
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address();
-  assert.ok(port > 0);
-  state.url = `http://127.0.0.1:${port}/jwks`;
-  state.close = () => new Promise((r) => {
-    for (const res of held) res.destroy();
-    server.closeAllConnections?.();
-    server.close(r);
-  });
-  return state;
-}
 
 // ---- replay stores fail closed ------------------------------------------------
 
@@ -102,128 +67,136 @@ test('replay store answering garbage (true, "OK", 1, an error string) is a 503',
   }
 });
 
-test('a store answering "replayed" is a 403 replay; "fresh" passes; the documented SET NX mapping holds', async () => {
-  // The README's Redis mapping over a fake SET NX: "OK" when set, null when the key exists.
-  const keys = new Set();
-  const setNx = async (k) => (keys.has(k) ? null : (keys.add(k), 'OK'));
-  const store = {
-    async checkAndInsert(clientId, jti) {
-      const r = await setNx(`jti:${clientId}:${jti}`);
+/**
+ * A stand-in for a node-redis v4 client: `set(key, value, { NX, EX })`
+ * answers "OK" when it set the key and null when the key existed (exactly
+ * what Redis's SET NX does); it records every call.
+ */
+function fakeNodeRedis() {
+  const keys = new Map();
+  const calls = [];
+  return {
+    keys,
+    calls,
+    async set(key, value, opts) {
+      calls.push({ key, value, opts });
+      if (opts && opts.NX && keys.has(key)) return null;
+      keys.set(key, { value, ex: opts && opts.EX });
+      return 'OK';
+    },
+  };
+}
+
+/** The README's replay store over node-redis. */
+function redisStore(redis) {
+  return {
+    async checkAndInsert(clientId, jti, now, { key, ttlSeconds }) {
+      const r = await redis.set(key, '1', { NX: true, EX: ttlSeconds });
       return r === 'OK' ? 'fresh' : r === null ? 'replayed' : undefined;
     },
   };
-  const v = new selo.OfbRequestVerifier({ jwks: { keys: [goodJwk] }, cache: store });
-  const req = request();
+}
+
+test('the documented node-redis store: the core\'s length-prefixed key and remaining-window TTL; "replayed" is a 403', async () => {
+  const redis = fakeNodeRedis();
+  const NOW = 1_800_000_000;
+  const v = new selo.OfbRequestVerifier({ jwks: { keys: [goodJwk] }, cache: redisStore(redis), now: () => NOW });
+  const { token, jti } = signer.sign({ data: {} }, { aud: AUD, now: NOW - 30 });
+  const req = { method: 'POST', headers: { 'content-type': 'application/jwt' }, body: token };
   assert.equal((await v.verify(req, EXP)).ok, true);
+  assert.equal(redis.calls.length, 1);
+  const { key, opts } = redis.calls[0];
+  assert.equal(key, `selo:ofb:jti:${EXP.clientId.length}:${EXP.clientId}:${jti}`);
+  // The TTL is the token's remaining acceptance window (iat + max age +
+  // future skew, 60 s each by default), not a fixed 86 400 s.
+  assert.ok(Number.isInteger(opts.EX) && opts.EX >= 60 + 60 - 30 && opts.EX <= 60 + 60 - 30 + 5, `EX ${opts.EX}`);
   const again = await v.verify(req, EXP);
   assert.equal(again.ok, false);
   assert.equal(again.error.code, 'ofb.replay.jti');
   assert.equal(again.response.status, 403);
+  // A prefix of one's own.
+  const r2 = fakeNodeRedis();
+  const v2 = new selo.OfbRequestVerifier({ jwks: { keys: [goodJwk] }, cache: redisStore(r2), replayKeyPrefix: 'app:jti' });
+  const t2 = signer.sign({ data: {} }, { aud: AUD });
+  assert.equal((await v2.verify({ ...req, body: t2.token }, EXP)).ok, true);
+  assert.equal(r2.calls[0].key, `app:jti:3:tpp:${t2.jti}`);
 });
 
-// ---- remote JWKS ----------------------------------------------------------------
+test('replay keys never collide across clients: ("tpp:x", J) and ("tpp", "x:J") are two keys', async () => {
+  const jose = await import('jose');
+  const redis = fakeNodeRedis();
+  const profile = { jtiFormat: 'any' };
+  const v = new selo.OfbRequestVerifier({ jwks: { keys: [goodJwk] }, cache: redisStore(redis), profile });
+  const { token, jti } = signer.sign({ data: {} }, { aud: AUD });
+  const req = (body) => ({ method: 'POST', headers: { 'content-type': 'application/jwt' }, body });
+  assert.equal((await v.verify(req(token), { ...EXP, clientId: 'tpp:x' })).ok, true);
+  // Client "tpp" with jti "x:J": under `jti:${clientId}:${jti}` both were "jti:tpp:x:J".
+  const other = await new jose.SignJWT({ data: {} })
+    .setProtectedHeader({ alg: 'PS256', kid: 'cli', typ: 'JWT' })
+    .setAudience(AUD).setIssuer('org-tpp').setJti(`x:${jti}`).setIssuedAt()
+    .sign(await jose.importPKCS8(pem, 'PS256'));
+  const d = await v.verify(req(other), { ...EXP, clientId: 'tpp' });
+  assert.equal(d.ok, true, d.error && d.error.message);
+  assert.deepEqual(redis.calls.map((c) => c.key), [`selo:ofb:jti:5:tpp:x:${jti}`, `selo:ofb:jti:3:tpp:x:${jti}`]);
+});
 
-test('JWKS: 1,000 tokens with random unknown kids cause at most one fetch per cooldown', async () => {
-  const srv = await jwksServer({ keys: [goodJwk] });
+test('one verification per request: a store sees only requests that passed stages 1–6', async () => {
+  let asked = 0;
+  const v = new selo.OfbRequestVerifier({ jwks: { keys: [goodJwk] }, cache: { checkAndInsert: () => (asked++, 'fresh') } });
+  const bad = { method: 'POST', headers: { 'content-type': 'application/jwt' }, body: signer.sign({ data: {} }, { aud: 'https://elsewhere/x' }).token };
+  const d = await v.verify(bad, EXP);
+  assert.equal(d.error.code, 'ofb.claims.aud');
+  assert.equal(asked, 0, 'a refused request never reaches the store');
+  assert.equal((await v.verify(request(), EXP)).ok, true);
+  assert.equal(asked, 1);
+});
+
+// ---- hostile tokens against a server helper with a remote JWKS ---------------------------
+
+test('hostile tokens (700 000-deep header, ~1 MiB of nested objects, a header with 10 000 more members) are refused with stable codes; the server keeps serving', { timeout: 60_000 }, async () => {
+  let jwksHits = 0;
+  const jwksSrv = http.createServer((req, res) => {
+    jwksHits++;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ keys: [goodJwk] }));
+  });
+  await new Promise((r) => jwksSrv.listen(0, '127.0.0.1', r));
+  const rs = new selo.OfbRequestVerifier({ jwksUrl: `http://127.0.0.1:${jwksSrv.address().port}/jwks` });
+  let served = 0;
+  const mw = rs.middleware(() => EXP);
+  const srv = await serve((req, res) => mw(req, res, () => {
+    served++;
+    res.statusCode = 201;
+    res.end();
+  }));
+  const b64 = (x) => Buffer.from(x).toString('base64url');
+  const deep = `${b64('['.repeat(700_000))}.e30.AA`;
+  const depth = 120_000; // {"a":{"a":…1…}}: 6 bytes a level, ~1 MiB once base64url
+  const nested = `${b64(JSON.stringify({ alg: 'PS256', kid: 'cli', typ: 'JWT' }))}.${b64(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`)}.AA`;
+  const members = { alg: 'PS256', kid: 'cli', typ: 'JWT' };
+  for (let i = 0; i < 10_000; i++) members[`m${i}`] = i;
+  const wide = `${b64(JSON.stringify(members))}.e30.AA`;
+  assert.ok(nested.length > 900_000 && nested.length < 1024 * 1024, `${nested.length}`);
+  const send = (body) => fetch(`http://127.0.0.1:${srv.port}/`, { method: 'POST', headers: { 'content-type': 'application/jwt' }, body });
   try {
-    const rand = mulberry32(SEED);
-    let clock = 1_000_000;
-    const cooldownMs = 30_000;
-    const v = new selo.OfbRequestVerifier({ jwksUrl: srv.url, jwksNow: () => clock, jwksCooldownMs: cooldownMs, jwksMaxAgeMs: 3_600_000 });
-    // Same instant: 1,000 unknown kids, one fetch (the first load) in all.
-    for (let i = 0; i < 1000; i++) {
-      const kid = `k${Math.floor(rand() * 1e12)}`;
-      const d = await v.verify({ method: 'POST', headers: { 'content-type': 'application/jwt' }, body: tokenWithKid(kid) }, EXP);
-      assert.equal(d.ok, false);
-      assert.equal(d.error.code, 'ofb.verify.kid_not_found');
+    assert.equal((await send(request().body)).status, 201);
+    for (const [name, token] of [['deep header', deep], ['nested payload', nested], ['10 000 header members', wide]]) {
+      const r = await send(token);
+      assert.equal(r.status, 400, name);
+      const body = await r.json();
+      assert.equal(body.errors[0].code, 'BAD_SIGNATURE', name);
+      const d = await rs.verify({ method: 'POST', contentType: 'application/jwt', body: token }, EXP);
+      assert.equal(d.error.code, 'ofb.verify.malformed', `${name}: ${d.error.message}`);
+      assert.ok(selo.allCodes().includes(d.error.code));
+      // The next valid request is served.
+      assert.equal((await send(request().body)).status, 201, `after the ${name}`);
     }
-    assert.equal(srv.fetches, 1, 'one fetch for 1,000 unknown kids at one instant');
-    // Over simulated time: random steps of 0–200 ms, 1,000 tokens.
-    const start = clock;
-    for (let i = 0; i < 1000; i++) {
-      clock += Math.floor(rand() * 200);
-      await v.verify({ method: 'POST', headers: { 'content-type': 'application/jwt' }, body: tokenWithKid(`r${rand()}`) }, EXP);
-    }
-    const windows = Math.floor((clock - start) / cooldownMs) + 1;
-    assert.ok(srv.fetches - 1 <= windows, `${srv.fetches - 1} fetches over ${clock - start} ms (cooldown ${cooldownMs})`);
-    assert.ok(srv.fetches >= 2, 'unknown kids do refetch once the cooldown has passed');
-    // A good token still verifies.
-    assert.equal((await v.verify(request(), EXP)).ok, true);
+    assert.equal(served, 4);
+    assert.equal(jwksHits, 1, 'no hostile token made the server fetch the JWKS again');
   } finally {
     await srv.close();
-  }
-});
-
-test('JWKS: the set is refetched after maxAge, and a new kid is found after the cooldown', async () => {
-  const other = selo.RsaPrivateKey.import(pem).publicKey().toJwk('rotated');
-  const srv = await jwksServer({ keys: [goodJwk] });
-  try {
-    let clock = 0;
-    const src = new selo.JwksSource({ url: srv.url, now: () => clock, cooldownMs: 30_000, maxAgeMs: 600_000 });
-    await src.verifier('cli');
-    assert.equal(srv.fetches, 1);
-    srv.doc = { keys: [goodJwk, { ...other, use: 'sig' }] };
-    clock = 29_999;
-    assert.equal((await src.verifier('rotated')).hasKid('rotated'), false, 'within the cooldown: no refetch');
-    assert.equal(srv.fetches, 1);
-    clock = 30_000;
-    assert.equal((await src.verifier('rotated')).hasKid('rotated'), true, 'after the cooldown: refetched');
-    assert.equal(srv.fetches, 2);
-    clock = 30_000 + 599_999;
-    await src.verifier('cli');
-    assert.equal(srv.fetches, 2, 'known kid within maxAge: cached');
-    clock = 30_000 + 600_000;
-    await src.verifier('cli');
-    assert.equal(srv.fetches, 3, 'maxAge passed: refetched');
-  } finally {
-    await srv.close();
-  }
-});
-
-test('JWKS: concurrent misses share one fetch (single-flight)', async () => {
-  const srv = await jwksServer({ keys: [goodJwk] });
-  try {
-    const src = new selo.JwksSource({ url: srv.url, now: () => 0 });
-    const vs = await Promise.all(Array.from({ length: 50 }, (_, i) => src.verifier(`unknown-${i}`)));
-    assert.equal(srv.fetches, 1);
-    assert.ok(vs.every((v) => v === vs[0]));
-  } finally {
-    await srv.close();
-  }
-});
-
-test('JWKS: a server that never answers times out with JwksFetchError kind "timeout"', async () => {
-  const srv = await jwksServer({ keys: [] }, { mode: 'hang' });
-  try {
-    const src = new selo.JwksSource({ url: srv.url, timeoutMs: 150 });
-    await assert.rejects(src.verifier('x'), (e) => {
-      assert.ok(e instanceof selo.JwksFetchError, `got ${e && e.name}: ${e && e.message}`);
-      assert.ok(e instanceof selo.SeloError);
-      assert.equal(e.code, 'ofb.jwks.fetch');
-      assert.equal(e.kind, 'timeout');
-      return true;
-    });
-    assert.equal(srv.fetches, 1);
-  } finally {
-    await srv.close();
-  }
-});
-
-test('JWKS: a set with one malformed key skips it (reported) and verifies with the good one', async () => {
-  const bad = { kty: 'RSA', kid: 'broken', n: '!!!not-base64!!!', e: 'AQAB' };
-  const srv = await jwksServer({ keys: [bad, goodJwk, { kid: 'no-kty' }] });
-  try {
-    const seen = [];
-    const v = new selo.OfbRequestVerifier({ jwksUrl: srv.url });
-    v._jwks._onSkipped = (s) => seen.push(s);
-    const d = await v.verify(request(), EXP);
-    assert.equal(d.ok, true, d.error && d.error.message);
-    assert.deepEqual(v._jwks.skipped.map((s) => [s.index, s.kid]), [[0, 'broken'], [2, 'no-kty']]);
-    assert.equal(seen.length, 2);
-    // The whole set parsed as one would have failed: the skip is what saved it.
-    assert.throws(() => selo.parseJwks({ keys: [bad, goodJwk] }));
-  } finally {
-    await srv.close();
+    jwksSrv.closeAllConnections?.();
+    jwksSrv.close();
   }
 });
 
@@ -291,6 +264,74 @@ test('body limit: BMP confirmation handler answers 413 over the limit; a body un
     assert.equal(b.status, 413);
     const c = await rawPost(srv.port, { declared: 10, send: 10 });
     assert.notEqual(c.status, 413);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('BMP confirmation handlers answer a store or handler failure with the core\'s fixed 500, never the error\'s text', async () => {
+  const secret = 'postgres://app:hunter2@10.0.0.7:5432/bmp';
+  const key = selo.bmpGenerateKey();
+  const fixed = selo.bmpConfirmInternalResponse();
+  assert.equal(fixed.status, 500);
+  assert.equal(JSON.parse(Buffer.from(fixed.body).toString()).code, 'bmp.confirm.internal');
+  const signed = new selo.BmpSigner({ key }).sign({ valor: '100.00' });
+  const headers = { 'content-type': 'application/json', idempotencykey: signed.idempotencyKey };
+  for (const get of [() => { throw new Error(secret); }, async () => { throw new Error(secret); }]) {
+    const errors = [];
+    const client = new selo.BmpClient({ key, store: { set() {}, get } });
+    // node:http handler over a real connection
+    const srv = await serve(client.nodeConfirmationHandler({ onError: (e) => errors.push(e) }));
+    try {
+      const r = await fetch(`http://127.0.0.1:${srv.port}/`, { method: 'POST', headers, body: signed.body });
+      const text = await r.text();
+      assert.equal(r.status, 500);
+      assert.equal(text, Buffer.from(fixed.body).toString());
+      assert.ok(!text.includes('hunter2'), text);
+    } finally {
+      await srv.close();
+    }
+    // Express-style handler
+    const res = { statusCode: 0, headers: {}, sent: null };
+    res.status = (c) => ((res.statusCode = c), res);
+    res.set = (n, v) => ((res.headers[n.toLowerCase()] = v), res);
+    res.send = (b) => ((res.sent = Buffer.from(b).toString()), res);
+    await client.expressConfirmationHandler({ onError: (e) => errors.push(e) })({ headers, body: Buffer.from(signed.body) }, res);
+    assert.equal(res.statusCode, 500);
+    assert.equal(res.sent, Buffer.from(fixed.body).toString());
+    assert.equal(res.headers['content-type'], 'application/json');
+    assert.equal(errors.length, 2, 'onError saw both failures');
+    assert.ok(errors.every((e) => e.message.includes(secret)), 'onError sees the original error');
+  }
+  // A body already parsed by a JSON middleware: the fixed 500 too, not the TypeError's text.
+  const client = new selo.BmpClient({ key });
+  const res = { statusCode: 0, headers: {}, sent: null };
+  res.status = (c) => ((res.statusCode = c), res);
+  res.set = (n, v) => ((res.headers[n.toLowerCase()] = v), res);
+  res.send = (b) => ((res.sent = Buffer.from(b).toString()), res);
+  await client.expressConfirmationHandler()({ headers, body: { parsed: true } }, res);
+  assert.equal(res.statusCode, 500);
+  assert.equal(res.sent, Buffer.from(fixed.body).toString());
+});
+
+test('413 bodies are the core\'s bodyTooLargeResponse(limit), with the connection closed', async () => {
+  const v = new selo.OfbRequestVerifier({ jwks: { keys: [goodJwk] }, maxBodyBytes: 1000 });
+  const mw = v.middleware(() => EXP);
+  const srv = await serve((req, res) => mw(req, res, () => res.end('ok')));
+  try {
+    // Headers of a 5000-byte body, nothing more: read until the server closes.
+    const text = await new Promise((resolve, reject) => {
+      const sock = net.connect(srv.port, '127.0.0.1', () => sock.write('POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/jwt\r\ncontent-length: 5000\r\n\r\n'));
+      let buf = '';
+      sock.on('data', (d) => { buf += d; });
+      sock.on('close', () => resolve(buf));
+      sock.on('error', reject);
+    });
+    const a = { status: Number(/^HTTP\/1\.1 (\d+)/.exec(text)[1]), text };
+    assert.equal(a.status, 413);
+    const body = a.text.slice(a.text.indexOf('\r\n\r\n') + 4);
+    assert.equal(body, Buffer.from(selo.bodyTooLargeResponse(1000).body).toString());
+    assert.match(a.text, /\r\nconnection: close\r\n/i);
   } finally {
     await srv.close();
   }
