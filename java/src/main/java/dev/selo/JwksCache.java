@@ -87,12 +87,14 @@ public final class JwksCache extends Handle {
    * recorded ({@code ofb.jwks.fetch}).
    */
   public synchronized SeloException failed(long ticket, long nowMs, Failure failure, String detail) {
-    try {
-      run(p -> Ffi.check(Ffi.N.selo_jwks_cache_failed(p, ticket, nowMs, failure.ordinal(), detail)));
-    } catch (SeloException e) {
-      return e;
-    }
-    throw new IllegalStateException("selo_jwks_cache_failed returned SELO_OK");
+    return use(p -> {
+      try {
+        Ffi.check(Ffi.N.selo_jwks_cache_failed(p, ticket, nowMs, failure.ordinal(), detail));
+      } catch (SeloException e) {
+        return e; // always: the error the core recorded
+      }
+      throw new IllegalStateException("selo_jwks_cache_failed returned SELO_OK");
+    });
   }
 
   /**

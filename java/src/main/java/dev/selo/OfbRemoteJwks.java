@@ -167,8 +167,11 @@ public final class OfbRemoteJwks implements AutoCloseable {
     }
     this.http = http != null ? http : HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
     this.clock = clockMillis != null ? clockMillis : System::currentTimeMillis;
-    this.timeoutMs = cache.timeoutMs();
-    this.maxBytes = cache.maxBytes();
+    // u64/size_t from the core: past Long.MAX_VALUE reads negative here.
+    long t = cache.timeoutMs();
+    this.timeoutMs = t < 0 ? Long.MAX_VALUE / 4 : Math.min(t, Long.MAX_VALUE / 4);
+    long b = cache.maxBytes();
+    this.maxBytes = b < 0 ? Long.MAX_VALUE : b;
   }
 
   /** Sees every failed fetch (logging, metrics); never sent to a client. */
@@ -252,6 +255,9 @@ public final class OfbRemoteJwks implements AutoCloseable {
         try {
           cache.fetched(ticket, now, resp.statusCode(), resp.body());
         } catch (SeloException e) {
+          if ("ffi.closed".equals(e.getCode())) {
+            throw e;
+          }
           fetchError(null, e);
         }
       } else {
