@@ -75,7 +75,12 @@ def test_jti_store_in_the_server_role(r):
     third = ofb.sign(key, {}, kid="k", aud="https://x", iss="org", now=now)
     assert ofb.Server(jwks, store=RedisJtiStore(r)).decide(**dict(kw, body=third.token.encode())).ok
     assert r.exists(f"{ofb.REPLAY_KEY_PREFIX}:5:cli:a:{third.jti}") == 1
-    dead = RedisJtiStore(redis.Redis(unix_socket_path="/nonexistent/selo-redis.sock"), prefix="t1")
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # no retries: redis-py would back off for seconds before giving up
+    dead = RedisJtiStore(redis.Redis(unix_socket_path="/nonexistent/selo-redis.sock", retry=Retry(NoBackoff(), 0)),
+                         prefix="t1")
     seen = []
     d = ofb.Server(jwks, store=dead, on_store_error=seen.append).decide(**dict(kw, client_id="other"))
     assert d.error.code == "ofb.replay.store_failed" and d.response.status == 503
