@@ -247,7 +247,8 @@ export interface TlsOptions {
   pfx?: string | Buffer | Array<string | Buffer>;
   [option: string]: unknown;
 }
-export type Fetch = (url: string, init: { method: string; headers: Array<[string, string]>; body?: Uint8Array; signal?: AbortSignal }) => Promise<Response>;
+/** `redirect: 'manual'` on the GETs of `JwksSource` (a redirect is never followed). */
+export type Fetch = (url: string, init: { method: string; headers: Array<[string, string]>; body?: Uint8Array; signal?: AbortSignal; redirect?: 'manual' }) => Promise<Response>;
 
 export type BoletoResult =
   | {

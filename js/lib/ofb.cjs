@@ -27,6 +27,9 @@ const POLICY_OPTIONS = {
   allowHttp: 'allow_http',
 };
 
+/** How long past a fetch's deadline a waiter keeps waiting for it to report (the core gives a flight 1 s). */
+const FLIGHT_SLACK_MS = 1000;
+
 /** The message of the 503 a server sends when no key set can be used (the error itself, with the URL and the fetch's failure, is for the log). */
 const UNAVAILABLE_DETAIL = 'no usable key set to verify the request with; try again later';
 
@@ -150,10 +153,12 @@ function makeOfb(wasm) {
           await this._fetch(d.ticket).catch(() => {});
           continue;
         }
-        // "wait": the fetch in flight, at most until its deadline.
+        // "wait": the fetch in flight, at most until its deadline. It is
+        // ours, and ends by its own deadline timer (which may fire a little
+        // after the core's clock passed it): the bound allows for that.
         const left = Math.max(0, d.untilMs - this._clock());
-        const flight = this._flight ? this._flight.promise.catch(() => {}) : null;
-        await raceTimer(flight, flight ? left : Math.min(left, 20));
+        if (this._flight) await raceTimer(this._flight.promise.catch(() => {}), left + FLIGHT_SLACK_MS);
+        else await raceTimer(null, Math.min(Math.max(left, 1), 50));
       }
     }
 

@@ -352,3 +352,78 @@ test('keepAlive: true renews the token in the background when renewAt comes over
     client.close();
   }
 });
+
+test('JwksSource with tls (node:https, the same bounds): the set over mTLS; too large, trickling, redirect refused; an untrusted server certificate is "refused"', { timeout: 60_000 }, async () => {
+  const ofbKey = selo.RsaPrivateKey.import(fs.readFileSync(path.join(require('./helpers.cjs').VECTORS, 'external', 'keys', 'rsa2048-ofb.pem')));
+  const jwks = { keys: [{ ...ofbKey.publicKey().toJwk('cli'), use: 'sig' }] };
+  const token = new selo.OfbSigner({ key: ofbKey, kid: 'cli', iss: 'org' }).sign({ data: {} }, { aud: 'a' }).token;
+  const hits = {};
+  let trickleClosed = false;
+  const server = https.createServer({ ...pki.server, ca: pki.ca, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    hits[req.url] = (hits[req.url] || 0) + 1;
+    if (req.url === '/jwks') {
+      res.setHeader('content-type', 'application/json');
+      return res.end(JSON.stringify(jwks));
+    }
+    if (req.url === '/big') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 16 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('error', () => {});
+      return pump();
+    }
+    if (req.url === '/slow') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const iv = setInterval(() => res.write(' '), 200);
+      return res.on('close', () => {
+        clearInterval(iv);
+        trickleClosed = true;
+      });
+    }
+    res.writeHead(302, { location: '/jwks' });
+    res.end();
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `https://127.0.0.1:${server.address().port}`;
+  const tls = { ...pki.client, ca: pki.ca };
+  const sources = [];
+  const source = (p, opts = {}) => {
+    const s = new selo.JwksSource({ url: `${base}${p}`, tls, timeoutMs: 1000, ...opts });
+    sources.push(s);
+    return s;
+  };
+  const refusal = async (s, kind) => {
+    await assert.rejects(s.verifier(token), (e) => {
+      assert.equal(e.code, 'ofb.jwks.unavailable', e.message);
+      assert.equal(e.cause && e.cause.kind, kind, e.cause && e.cause.message);
+      return true;
+    });
+  };
+  try {
+    const ok = source('/jwks');
+    assert.equal((await ok.verifier(token)).hasKid('cli'), true);
+    await refusal(source('/big'), 'too-large');
+    const t0 = performance.now();
+    await refusal(source('/slow'), 'timeout');
+    assert.ok(performance.now() - t0 < 1000 + 4000, 'the trickle was cut at the deadline');
+    await refusal(source('/redir'), 'status');
+    assert.equal(hits['/jwks'], 1, 'the redirect was not followed');
+    await refusal(source('/jwks', { tls: { ...pki.client } }), 'refused'); // no CA: the server certificate is untrusted
+    assert.equal(hits['/jwks'], 1);
+    await new Promise((resolve) => {
+      const check = () => (trickleClosed ? resolve() : setTimeout(check, 10));
+      check();
+    });
+  } finally {
+    for (const s of sources) s.close();
+    server.closeAllConnections();
+    server.close();
+  }
+});
