@@ -477,14 +477,16 @@ export declare function ofbDecode(token: BytesLike): { header: Record<string, un
 export declare const OFB_MEDIA_TYPE: 'application/jwt';
 
 /**
- * Your replay store: record the entry's `key` for its `ttlSeconds` atomically and
- * answer exactly 'fresh' (it was absent) or 'replayed' (it was there);
- * anything else, a throw or a rejection is a 503 `ofb.replay.store_failed`.
- * `entry` is the core's (`OfbPendingRequest.storeKey` / `.ttlSeconds`).
+ * Your replay store (the contract every selo host shares): record `key` for
+ * `ttlSeconds` atomically and answer exactly 'fresh' (it was absent) or
+ * 'replayed' (it was there); anything else, a throw or a rejection is a 503
+ * `ofb.replay.store_failed`. `key` and `ttlSeconds` are the core's
+ * (`OfbPendingRequest.storeKey` / `.ttlSeconds`). A store without `record`
+ * is asked `checkAndInsert(clientId, jti, now, { key, ttlSeconds })` instead.
  */
-export interface ReplayStore {
-  checkAndInsert(clientId: string, jti: string, now: UnixSeconds, entry: { key: string; ttlSeconds: number }): 'fresh' | 'replayed' | Promise<'fresh' | 'replayed'>;
-}
+export type ReplayStore =
+  | { record(key: string, ttlSeconds: number): 'fresh' | 'replayed' | Promise<'fresh' | 'replayed'> }
+  | { checkAndInsert(clientId: string, jti: string, now: UnixSeconds, entry: { key: string; ttlSeconds: number }): 'fresh' | 'replayed' | Promise<'fresh' | 'replayed'> };
 /** @deprecated the name of `ReplayStore` before 0.3. */
 export type AsyncJtiCache = ReplayStore;
 export interface SkippedJwk { index: number; kid?: string | null; error: string }

@@ -291,30 +291,33 @@ function makeOfb(wasm) {
 
   /**
    * The resource-server side: one verification per request. `cache` is a
-   * `JtiCache` (default, in memory) or your own replay store: an object
-   * whose `checkAndInsert(clientId, jti, now, { key, ttlSeconds })` records
-   * the request atomically and returns (or resolves to) exactly "fresh" (it
-   * was not there) or "replayed" (it was). `key` and `ttlSeconds` are the
+   * `JtiCache` (default, in memory) or your own replay store, asked only
+   * for a request that passed every other check: its `record(key,
+   * ttlSeconds)` records `key` atomically for `ttlSeconds` and returns (or
+   * resolves to) exactly "fresh" (it was not there) or "replayed" (it was) —
+   * the contract every selo host shares. `key` and `ttlSeconds` are the
    * core's (`OfbPendingRequest.storeKey(prefix)`, length-prefixed so no two
    * (client, jti) pairs share a key, and `.ttlSeconds(now)`, the token's
    * remaining acceptance window): store exactly that. With node-redis:
    *
-   *   async checkAndInsert(clientId, jti, now, { key, ttlSeconds }) {
+   *   async record(key, ttlSeconds) {
    *     const r = await redis.set(key, '1', { NX: true, EX: ttlSeconds });
    *     return r === 'OK' ? 'fresh' : r === null ? 'replayed' : undefined;
    *   }
    *
    * (`SET NX` answers null exactly when the key exists: a replay; ioredis:
-   * `redis.set(key, '1', 'EX', ttlSeconds, 'NX')`.) Any other answer — null,
-   * undefined, true, "OK", a throw or a rejection — refuses the request with
-   * the core's 503 `ofb.replay.store_failed`, whose body never holds the
-   * store's text (`onStoreError` sees it). `replayKeyPrefix` replaces the
-   * key prefix (default "selo:ofb:jti"). `jwksUrl`: a `JwksSource` with
-   * `fetch`/`tls`, `jwksTimeoutMs`, `jwksMaxAgeMs`, `jwksCooldownMs`,
-   * `jwksNow` and any other of its options in `jwksPolicy`; when no key set
-   * can be used the answer is the core's 503 `ofb.jwks.unavailable`.
-   * `maxBodyBytes` (default 1 MiB) bounds the body `middleware` reads (413
-   * beyond).
+   * `redis.set(key, '1', 'EX', ttlSeconds, 'NX')`.) A store without
+   * `record` is asked `checkAndInsert(clientId, jti, now, { key,
+   * ttlSeconds })` (the `JtiCache` shape), same answers. Any other answer —
+   * null, undefined, true, "OK", a throw or a rejection — refuses the
+   * request with the core's 503 `ofb.replay.store_failed`, whose body never
+   * holds the store's text (`onStoreError` sees it). `replayKeyPrefix`
+   * replaces the key prefix (default "selo:ofb:jti"). `jwksUrl`: a
+   * `JwksSource` with `fetch`/`tls`, `jwksTimeoutMs`, `jwksMaxAgeMs`,
+   * `jwksCooldownMs`, `jwksNow` and any other of its options in
+   * `jwksPolicy`; when no key set can be used the answer is the core's 503
+   * `ofb.jwks.unavailable`. `maxBodyBytes` (default 1 MiB) bounds the body
+   * `middleware` reads (413 beyond).
    */
   class OfbRequestVerifier {
     constructor({
@@ -363,10 +366,11 @@ function makeOfb(wasm) {
       try {
         let answer;
         try {
-          answer = await this._cache.checkAndInsert(pending.clientId, pending.jti, now, {
-            key: pending.storeKey(this._prefix),
-            ttlSeconds: pending.ttlSeconds(now),
-          });
+          const key = pending.storeKey(this._prefix);
+          const ttlSeconds = pending.ttlSeconds(now);
+          answer = typeof this._cache.record === 'function'
+            ? await this._cache.record(key, ttlSeconds)
+            : await this._cache.checkAndInsert(pending.clientId, pending.jti, now, { key, ttlSeconds });
           if (answer !== 'fresh' && answer !== 'replayed' && this._onStoreError) {
             safeCall(this._onStoreError, new TypeError(`the replay store answered ${describe(answer)}, not "fresh" or "replayed"`));
           }

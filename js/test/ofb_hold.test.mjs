@@ -58,12 +58,14 @@ test('replay store throwing or rejecting is a 503 whose body never carries the e
   assertStoreFailed(await v.verify(request(), EXP), secret);
   assert.equal(reported, 1, 'onStoreError sees the original error');
   assertStoreFailed(await decideWith({ checkAndInsert: async () => { throw new Error(secret); } }), secret);
+  assertStoreFailed(await decideWith({ record() { throw new Error(secret); } }), secret);
+  assertStoreFailed(await decideWith({ record: () => null }));
 });
 
 test('replay store answering garbage (true, "OK", 1, an error string) is a 503', async () => {
   for (const answer of [true, false, 'OK', 1, 0, 'FRESH', { status: 'fresh' }, `ERR ${'10.9.9.9:6379'}`]) {
-    const d = await decideWith({ checkAndInsert: async () => answer });
-    assertStoreFailed(d, '10.9.9.9');
+    assertStoreFailed(await decideWith({ checkAndInsert: async () => answer }), '10.9.9.9');
+    assertStoreFailed(await decideWith({ record: async () => answer }), '10.9.9.9');
   }
 });
 
@@ -90,7 +92,7 @@ function fakeNodeRedis() {
 /** The README's replay store over node-redis. */
 function redisStore(redis) {
   return {
-    async checkAndInsert(clientId, jti, now, { key, ttlSeconds }) {
+    async record(key, ttlSeconds) {
       const r = await redis.set(key, '1', { NX: true, EX: ttlSeconds });
       return r === 'OK' ? 'fresh' : r === null ? 'replayed' : undefined;
     },
@@ -120,6 +122,20 @@ test('the documented node-redis store: the core\'s length-prefixed key and remai
   const t2 = signer.sign({ data: {} }, { aud: AUD });
   assert.equal((await v2.verify({ ...req, body: t2.token }, EXP)).ok, true);
   assert.equal(r2.calls[0].key, `app:jti:3:tpp:${t2.jti}`);
+  // The JtiCache-shaped store gets the same key and TTL; a store with
+  // `record` is never asked `checkAndInsert`.
+  const entries = [];
+  const v3 = new selo.OfbRequestVerifier({ jwks: { keys: [goodJwk] }, now: () => NOW, cache: { checkAndInsert: (c, j, n, e) => (entries.push([c, j, n, e]), 'fresh') } });
+  const t3 = signer.sign({ data: {} }, { aud: AUD, now: NOW });
+  assert.equal((await v3.verify({ ...req, body: t3.token }, EXP)).ok, true);
+  assert.equal(entries.length, 1);
+  assert.deepEqual(entries[0].slice(0, 3), ['tpp', t3.jti, NOW]);
+  assert.equal(entries[0][3].key, `selo:ofb:jti:3:tpp:${t3.jti}`);
+  assert.equal(entries[0][3].ttlSeconds, opts.EX + 30, 'issued 30 s later: 30 s more to live');
+  let asked = 0;
+  const both = { record: () => 'fresh', checkAndInsert: () => (asked++, 'replayed') };
+  assert.equal((await new selo.OfbRequestVerifier({ jwks: { keys: [goodJwk] }, cache: both }).verify(request(), EXP)).ok, true);
+  assert.equal(asked, 0);
 });
 
 test('replay keys never collide across clients: ("tpp:x", J) and ("tpp", "x:J") are two keys', async () => {
