@@ -6,7 +6,8 @@ drivers on top:
 - :mod:`selo.safra` — Banco Safra PSD (handshake, AES-CTR envelopes,
   tokens, boletos; ``Client`` / ``AsyncClient``; the bank role);
 - :mod:`selo.ofb` — Open Finance Brasil JWS PS256 (sign, verify, replay,
-  server helper);
+  server helper, client);
+- :mod:`selo.jwks` — remote JWK Sets under the core's policy;
 - :mod:`selo.bmp` — BMP HMAC-SHA512 (canonical bodies, exact money,
   confirmation endpoint);
 - :mod:`selo.br` — CPF, CNPJ, boletos, ISPB, Pix keys;
@@ -74,7 +75,7 @@ def all_codes() -> List[str]:
 
 def host_codes() -> List[str]:
     """The codes only the host-language layers of the selo packages raise
-    (HTTP helpers, JWKS fetchers, wrappers — here ``ofb.jwks.fetch`` and
+    (HTTP helpers, wrappers — here ``http.body_too_large`` and
     ``internal``), never the core: the core's one table of them
     (``selo::HOST_CODES``)."""
     return list(_n.host_codes())

@@ -606,9 +606,10 @@ class Client(_ClientBase):
     request that may be resent, reconcile an ambiguous psd050 with a psd052
     query (the reply then has ``reconciled=True``), or raise a
     :class:`selo.SafraError` (``safra.boleto.outcome_unknown`` names the
-    ``nossoNumero`` whose registration is unknown;
-    ``safra.session.too_many_recoveries``) chained to the httpx error. The
-    driver keeps no list of services of its own.
+    ``nossoNumero`` whose registration is unknown — the session keeps it in
+    :meth:`Session.unresolved_registrations`, and registering it again
+    starts with psd052; ``safra.session.too_many_recoveries``) chained to
+    the httpx error. The driver keeps no list of services of its own.
     """
 
     def __init__(self, base_url: str, cliente: str, *, profile: Profile = None, cert: Any = None,
