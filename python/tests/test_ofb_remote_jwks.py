@@ -417,7 +417,8 @@ async def test_down_after_max_age_stale_set_serves_until_grace_and_fetches_back_
 async def test_100_concurrent_new_kids_share_one_fetch(servers, kind):
     srv = servers("jwks", body=doc("cli"))
     now = [1000.0]
-    jwks = remote(kind, srv.url, clock=lambda: now[0])
+    # a deadline far past the gate below: a loaded machine cannot time the fetch out
+    jwks = remote(kind, srv.url, clock=lambda: now[0], timeout=20.0)
     server = ofb.Server(jwks)
     assert (await decide(server, token())).ok and srv.hits == 1
     # a rotation: 100 new kids, each first seen by one of 100 concurrent requests
@@ -465,7 +466,7 @@ async def test_max_age_refresh_in_the_background_and_a_skipped_key(servers, kind
     srv = servers("jwks", body={"keys": [bad, jwk("cli"), {"kid": "no-kty"}]})
     now = [0.0]
     seen = []
-    jwks = remote(kind, srv.url, clock=lambda: now[0], on_skipped_key=seen.append)
+    jwks = remote(kind, srv.url, clock=lambda: now[0], on_skipped_key=seen.append, timeout=20.0)
     server = ofb.Server(jwks)
     assert (await decide(server, token())).ok
     assert [(k.index, k.kid) for k in jwks.skipped] == [(0, "broken"), (2, "no-kty")] and len(seen) == 2
