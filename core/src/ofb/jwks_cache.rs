@@ -12,8 +12,9 @@
 //!
 //! The policy (defaults, [`JwksPolicy`]):
 //! - a set is reused for `max_age_ms` (10 min);
-//! - a token whose `kid` the set lacks triggers at most one fetch per
-//!   `cooldown_ms` (30 s), whatever `kid`s attackers choose;
+//! - a token whose `kid` the set lacks triggers a fetch only when none
+//!   started within `cooldown_ms` (30 s) — cold, refresh or kid fetch —
+//!   whatever `kid`s attackers choose;
 //! - one fetch at a time; a request whose `kid` is in the set never waits
 //!   for it (an old set is refreshed in the background);
 //! - after a failed fetch, no other starts before an exponential backoff
@@ -34,7 +35,8 @@ use std::sync::Arc;
 pub struct JwksPolicy {
     /// How long a fetched set is used before it is refreshed (ms).
     pub max_age_ms: u64,
-    /// At most one fetch per this period for unknown `kid`s (ms).
+    /// An unknown `kid` fetches only when no fetch started within this
+    /// period (ms).
     pub cooldown_ms: u64,
     /// One deadline for a whole fetch, connect to last byte (ms).
     pub timeout_ms: u64,
@@ -339,7 +341,6 @@ impl JwksCache {
             .kid_fetch_at
             .is_none_or(|t| now >= t.saturating_add(self.policy.cooldown_ms));
         if cooled && now >= self.retry_at {
-            self.kid_fetch_at = Some(now);
             return Ok(Decision::Fetch(self.start(now)));
         }
         // Within the cooldown: verification refuses the unknown `kid`.
@@ -420,6 +421,9 @@ impl JwksCache {
     }
 
     fn start(&mut self, now: u64) -> FetchTicket {
+        // Every fetch — cold, refresh or for an unknown kid — starts the
+        // cooldown: requests with new kids right after it do not fetch again.
+        self.kid_fetch_at = Some(now);
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(1);
         self.flight = Some(Flight {
