@@ -8,9 +8,11 @@ seconds here (the core's defaults):
 
 - a set is reused for ``max_age`` (600 s), then refreshed in the
   background: a token whose ``kid`` is in the set **never waits**;
-- a token whose ``kid`` the set lacks triggers at most one fetch per
-  ``cooldown`` (30 s), whatever ``kid``s attackers choose; concurrent
-  misses share that one fetch;
+- a token whose ``kid`` the set lacks fetches only when no fetch started
+  within the ``cooldown`` (30 s), the first fetch included (a cold start,
+  a background refresh or a fetch for a kid), whatever ``kid``s attackers
+  choose; concurrent misses share the fetch in flight and verify against
+  the set it brings (no second fetch for their kids);
 - after a failed fetch none starts before an exponential backoff
   (``backoff_initial`` 1 s, doubling, at most ``backoff_max`` 300 s);
 - while fetches fail, the last good set keeps serving for ``stale_grace``
@@ -301,8 +303,9 @@ class RemoteJwks(_Base):
     def for_token(self, token: Token) -> JwkSet:
         """The set to verify ``token`` with (its ``kid`` is read by the core).
         A known ``kid`` never waits (an old set is refreshed in the
-        background); an unknown one may fetch (once per cooldown) or wait for
-        the fetch in flight. Raises :class:`JwksFetchError`
+        background); an unknown one fetches only when no fetch started within
+        the cooldown (the first fetch included), or waits for the fetch in
+        flight. Raises :class:`JwksFetchError`
         (``ofb.jwks.unavailable``) when no set can be used."""
         t = _token_text(token)
         fetched = 0

@@ -8,7 +8,9 @@
   the deadline), a redirect to another port (not followed), a server that
   goes down after max_age (the stale set verifies until the grace ends;
   fetch attempts follow the backoff, counted at the server), 100
-  concurrent requests with new kids (one fetch), the unknown-kid cooldown,
+  concurrent requests with new kids on a cold cache (one fetch: every
+  fetch starts the unknown-kid cooldown, the first one included), the
+  cooldown (no fetch within it, one after it),
   a key that does not parse (skipped);
 - hostile tokens at a server helper with a remote set (a 700 000-deep
   header, ~1 MiB of nested objects, 10 000 header members): each refused
@@ -414,19 +416,23 @@ async def test_down_after_max_age_stale_set_serves_until_grace_and_fetches_back_
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_100_concurrent_new_kids_share_one_fetch(servers, kind):
-    srv = servers("jwks", body=doc("cli"))
-    now = [1000.0]
-    # a deadline far past the gate below: a loaded machine cannot time the fetch out
+async def test_100_concurrent_new_kids_on_a_cold_cache_make_one_fetch_per_cooldown(servers, kind):
+    """Every fetch starts the unknown-kid cooldown, the cold one included: 100
+    concurrent requests with 100 new kids on a cold cache make exactly one
+    fetch; the waiters verify against that set (their kid in it: accepted;
+    not in it: ``ofb.verify.kid_not_found``) and never fetch again for their
+    kids; new kids within the cooldown fetch nothing; the first one after it
+    fetches exactly once more."""
+    kids = [f"k{i}" for i in range(100)]
+    published = kids[::2]  # the set has half of the new kids
+    srv = servers("jwks", body=doc(*published))
+    srv.gate = threading.Event()  # the one fetch answers once the requests have decided
+    now = [1000.0]  # the policy's clock, frozen while the requests run
+    # a deadline far past the gate: a loaded machine cannot time the fetch out
     jwks = remote(kind, srv.url, clock=lambda: now[0], timeout=20.0)
     server = ofb.Server(jwks)
-    assert (await decide(server, token())).ok and srv.hits == 1
-    # a rotation: 100 new kids, each first seen by one of 100 concurrent requests
-    kids = [f"k{i}" for i in range(100)]
-    srv.body = doc("cli", *kids)
     tokens = [token(k) for k in kids]
     if kind == "sync":
-        srv.gate = threading.Event()  # the fetch answers once every request has decided
         barrier = threading.Barrier(101)
         out = [None] * 100
 
@@ -438,25 +444,42 @@ async def test_100_concurrent_new_kids_share_one_fetch(servers, kind):
         for t in ts:
             t.start()
         barrier.wait(30)
-        await until(lambda: srv.hits == 2, "the one fetch")
-        time.sleep(0.3)  # the others meet the flight (they would not fetch anyway)
+        await until(lambda: srv.hits == 1, "the one fetch")
+        time.sleep(0.3)  # the others meet the flight (after it they would not fetch either)
         srv.gate.set()
         for t in ts:
             t.join(30)
         decisions = out
     else:
-        decisions = await asyncio.gather(*(server.adecide(**kw(t)) for t in tokens))
-    assert all(d is not None and d.ok for d in decisions), [d.error for d in decisions if not d.ok][:3]
-    assert srv.hits == 2 and jwks.fetches == 2, "100 new kids: one fetch"
-    # more unknown kids within the cooldown: no fetch, refused by verification
+        tasks = [asyncio.ensure_future(server.adecide(**kw(t))) for t in tokens]
+        await until(lambda: srv.hits == 1, "the one fetch")
+        await asyncio.sleep(0.3)  # the others meet the flight
+        srv.gate.set()
+        decisions = await asyncio.gather(*tasks)
+    assert all(d is not None for d in decisions)
+    for k, d in zip(kids, decisions):
+        if k in published:
+            assert d.ok, (k, d.error)
+        else:
+            assert not d.ok and d.error.code == "ofb.verify.kid_not_found" and d.response.status == 400, (k, d.error)
+    assert srv.hits == 1 and jwks.fetches == 1, "100 new kids on a cold cache: one fetch"
+    assert jwks.stats.failures == 0 and jwks.stats.refused == 0
+    # the issuer publishes one more kid; new kids within the cooldown fetch nothing
+    srv.body = doc(*published, "late")
+    now[0] = 1029.999
     rng = random.Random(SEED)
-    for _ in range(100):
-        d = await decide(server, token(f"r{rng.getrandbits(64)}"))
-        assert d.error.code == "ofb.verify.kid_not_found" and d.response.status == 400
-    assert srv.hits == 2
-    now[0] += 30.0  # the cooldown passed: one more
+    for t in [token("late")] + [token(f"r{rng.getrandbits(64)}") for _ in range(50)]:
+        d = await decide(server, t)
+        assert not d.ok and d.error.code == "ofb.verify.kid_not_found" and d.response.status == 400
+    assert srv.hits == 1 and jwks.fetches == 1, "new kids within the cooldown: no fetch"
+    assert not jwks.has_kid("late")
+    now[0] = 1030.0  # the cooldown passed: the first new kid fetches, once
+    d = await decide(server, token("late"))
+    assert d.ok, d.error
+    assert srv.hits == 2 and jwks.fetches == 2, "the first new kid after the cooldown: exactly one fetch"
     d = await decide(server, token(f"r{rng.getrandbits(64)}"))
-    assert d.error.code == "ofb.verify.kid_not_found" and srv.hits == 3
+    assert d.error.code == "ofb.verify.kid_not_found"
+    assert srv.hits == 2, "that fetch started a new cooldown"
     await close(jwks)
 
 
