@@ -527,7 +527,7 @@ export declare class JwksCache {
 /** `JwksSource` options that set the policy (camelCase of `JwksPolicy`). */
 export interface JwksPolicyOptions {
   /** Reuse a set this long, then refresh it in the background; default 10 min. */ maxAgeMs?: number;
-  /** Refetch on an unknown kid at most once per this; default 30 s. */ cooldownMs?: number;
+  /** An unknown kid fetches only when no fetch started within this (the first fetch included); default 30 s. */ cooldownMs?: number;
   /** One deadline for a whole fetch (connect to last byte); default 5 s. */ timeoutMs?: number;
   /** Wait after a failed fetch, doubling; default 1 s. */ backoffInitialMs?: number;
   /** Longest wait between failed fetches; default 5 min. */ backoffMaxMs?: number;

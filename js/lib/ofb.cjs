@@ -40,10 +40,11 @@ function makeOfb(wasm) {
    * A JWK Set, from an object (`jwks`) or from a URL (`url`) under the
    * core's remote-JWKS policy (`JwksCache`, SPEC §3.3a): the set is reused
    * for `maxAgeMs` (10 min) and then refreshed in the background (a request
-   * whose `kid` is in the set never waits); a token whose `kid` is unknown
-   * triggers at most one fetch per `cooldownMs` (30 s), whatever kids
-   * attackers choose; one fetch at a time (the others wait for it); after a
-   * failed fetch no other starts before a backoff (`backoffInitialMs` 1 s,
+   * whose `kid` is in the set never waits); an unknown kid fetches only
+   * when no fetch started within the cooldown (`cooldownMs`, 30 s; the
+   * first fetch included), whatever kids attackers choose; one fetch at a
+   * time (the others wait for it and verify against the set it brings);
+   * after a failed fetch no other starts before a backoff (`backoffInitialMs` 1 s,
    * doubling, at most `backoffMaxMs` 5 min); while fetches fail the last
    * good set keeps serving for `staleGraceMs` (24 h) past its age, then
    * `verifier()` rejects with `ofb.jwks.unavailable` (503). A fetch is a

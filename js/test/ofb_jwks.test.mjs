@@ -4,7 +4,8 @@
 // 64 MiB set (refused, memory bounded), a trickle (one deadline for the
 // whole fetch), a redirect to another port (not followed), a server down
 // after max_age (stale-if-error, attempts on the backoff, then 503), 100
-// concurrent requests with new kids (one fetch per cooldown), a known kid
+// concurrent requests with new kids on a cold cache (one fetch: every fetch
+// starts the unknown-kid cooldown, the first one included), a known kid
 // never waiting for a refresh. Clocks are injected where the policy has
 // time in it; real time only bounds the fetch deadline, generously.
 import { test } from 'node:test';
@@ -363,41 +364,68 @@ test('a JWKS down after max_age: the stale set verifies until the grace ends, at
   }
 });
 
-test('100 concurrent requests, each with a new kid: exactly one fetch per cooldown (server hits counted)', { timeout: 60_000 }, async () => {
+test('100 concurrent requests, each with a new kid, on a cold cache: exactly one fetch (every fetch starts the cooldown); none within the cooldown; one after it (server hits counted)', { timeout: 60_000 }, async () => {
+  // The one fetch is held until the requests have decided (they wait for it).
+  const held = [];
+  let hold = true;
   const srv = await jwksServer((req, res, state) => {
-    // Slow enough that the 100 requests overlap the fetch.
-    setTimeout(() => {
+    const answer = () => {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(state.doc));
-    }, 100);
+    };
+    if (hold) held.push(answer);
+    else answer();
   });
   try {
-    let clock = 10_000;
-    const src = new selo.JwksSource({ url: srv.url, now: () => clock, cooldownMs: 30_000, maxAgeMs: 3_600_000 });
+    const jwkFor = (kid) => ({ ...key.publicKey().toJwk(kid), use: 'sig' });
+    const signedWithKid = (kid) => post(new selo.OfbSigner({ key, kid, iss: 'org-tpp' }).sign({ data: {} }, { aud: AUD }).token);
+    const kids = Array.from({ length: 100 }, (_, i) => `k${i}-${crypto.randomUUID()}`);
+    const published = new Set(kids.filter((_, i) => i % 2 === 0)); // the set has half of the new kids
+    srv.doc = { keys: [...published].map(jwkFor) };
+    let clock = 10_000; // the policy's clock, frozen while the requests run
+    // A deadline far past the hold: a loaded machine cannot time the fetch out.
+    const src = new selo.JwksSource({ url: srv.url, now: () => clock, cooldownMs: 30_000, maxAgeMs: 3_600_000, timeoutMs: 30_000 });
     const rs = new selo.OfbRequestVerifier({ jwks: src });
-    assert.equal((await rs.verify(validRequest(), EXP)).ok, true);
-    assert.equal(srv.hits, 1);
-    const burst = async () => {
-      const ds = await Promise.all(Array.from({ length: 100 }, () => rs.verify(post(tokenWithKid(crypto.randomUUID())), EXP)));
-      for (const d of ds) {
-        assert.equal(d.ok, false);
-        assert.equal(d.error.code, 'ofb.verify.kid_not_found');
-        assert.equal(d.response.status, 400);
+    const requests = kids.map(signedWithKid);
+    const all = Promise.all(requests.map((r) => rs.verify(r, EXP)));
+    await until(() => held.length === 1, 'the one fetch');
+    await sleep(300); // the others meet the flight (after it they would not fetch either)
+    hold = false;
+    held.shift()();
+    const ds = await all;
+    kids.forEach((kid, i) => {
+      if (published.has(kid)) {
+        assert.equal(ds[i].ok, true, `${kid}: ${ds[i].error && ds[i].error.message}`);
+      } else {
+        assert.equal(ds[i].ok, false, kid);
+        assert.equal(ds[i].error.code, 'ofb.verify.kid_not_found', ds[i].error.message);
+        assert.equal(ds[i].response.status, 400);
       }
-    };
-    await burst();
-    assert.equal(srv.hits, 2, 'one fetch for 100 new kids');
-    await burst();
+    });
+    assert.equal(srv.hits, 1, 'a cold start with 100 new kids: one fetch');
+    assert.deepEqual(src.stats(), { fetches: 1, failures: 0, refused: 0, consecutiveFailures: 0 });
+    // The issuer publishes one more kid; new kids within the cooldown fetch nothing.
+    srv.doc = { keys: [...srv.doc.keys, jwkFor('late')] };
     clock += 29_999;
-    await burst();
-    assert.equal(srv.hits, 2, 'within the cooldown: no fetch');
+    const burst = await Promise.all([signedWithKid('late'), ...Array.from({ length: 99 }, () => post(tokenWithKid(crypto.randomUUID())))]
+      .map((r) => rs.verify(r, EXP)));
+    for (const d of burst) {
+      assert.equal(d.ok, false);
+      assert.equal(d.error.code, 'ofb.verify.kid_not_found', d.error.message);
+      assert.equal(d.response.status, 400);
+    }
+    assert.equal(srv.hits, 1, 'new kids within the cooldown: no fetch');
+    assert.equal(src.hasKid('late'), false);
     clock += 1;
-    await burst();
-    assert.equal(srv.hits, 3, 'the cooldown passed: one more fetch');
-    assert.equal(src.fetches, 3);
-    // A known kid still verifies.
-    assert.equal((await rs.verify(validRequest(), EXP)).ok, true);
-    assert.equal(srv.hits, 3);
+    const late = await rs.verify(signedWithKid('late'), EXP);
+    assert.equal(late.ok, true, late.error && late.error.message);
+    assert.equal(srv.hits, 2, 'the first new kid after the cooldown: exactly one fetch');
+    assert.equal(src.fetches, 2);
+    assert.equal((await rs.verify(post(tokenWithKid(crypto.randomUUID())), EXP)).error.code, 'ofb.verify.kid_not_found');
+    assert.equal(srv.hits, 2, 'that fetch started a new cooldown');
+    // A published kid still verifies, without a fetch.
+    assert.equal((await rs.verify(signedWithKid(kids[0]), EXP)).ok, true);
+    assert.equal(srv.hits, 2);
   } finally {
     await srv.close();
   }
@@ -536,33 +564,46 @@ test('a JWKS that never answers (no headers) is refused at the deadline; cold st
   }
 });
 
-test('max age and cooldown with an injected clock: a rotated kid is found once the cooldown passed; the set is refreshed after max age', { timeout: 30_000 }, async () => {
+test('max age and cooldown with an injected clock: every fetch (the first, a kid fetch, a max-age refresh) starts the cooldown; a rotated kid is found once it passed', { timeout: 30_000 }, async () => {
   const other = selo.RsaPrivateKey.import(keyPem('rsa2048-ofb-other.pem'));
+  const otherJwk = (kid) => ({ ...other.publicKey().toJwk(kid), use: 'sig' });
   const srv = await jwksServer();
   try {
     let clock = 0;
     const src = new selo.JwksSource({ url: srv.url, now: () => clock, cooldownMs: 30_000, maxAgeMs: 600_000 });
     assert.equal((await src.verifier(tokenWithKid('cli'))).hasKid('cli'), true);
     assert.equal(srv.hits, 1);
-    srv.doc = { keys: [goodJwk, { ...other.publicKey().toJwk('rotated'), use: 'sig' }] };
-    // The first unknown kid fetches at once (no kid fetch yet); the next one waits out the cooldown.
-    clock = 10;
-    assert.equal((await src.verifier(tokenWithKid('rotated'))).hasKid('rotated'), true);
+    srv.doc = { keys: [goodJwk, otherJwk('rotated')] };
+    // The first fetch started the cooldown: an unknown kid within it does not fetch.
+    clock = 29_999;
+    assert.equal((await src.verifier(tokenWithKid('rotated'))).hasKid('rotated'), false, 'within the cooldown of the first fetch: no fetch');
+    assert.equal(srv.hits, 1);
+    clock = 30_000;
+    assert.equal((await src.verifier(tokenWithKid('rotated'))).hasKid('rotated'), true, 'after the cooldown: fetched');
     assert.equal(srv.hits, 2);
-    srv.doc = { keys: [goodJwk, { ...other.publicKey().toJwk('rotated-2'), use: 'sig' }] };
-    clock = 10 + 29_999;
-    assert.equal((await src.verifier(tokenWithKid('rotated-2'))).hasKid('rotated-2'), false, 'within the cooldown: no refetch');
+    srv.doc = { keys: [goodJwk, otherJwk('rotated-2')] };
+    clock = 30_000 + 29_999;
+    assert.equal((await src.verifier(tokenWithKid('rotated-2'))).hasKid('rotated-2'), false, 'within the cooldown of the kid fetch: no fetch');
     assert.equal(srv.hits, 2);
-    clock = 10 + 30_000;
+    clock = 60_000;
     assert.equal((await src.verifier(tokenWithKid('rotated-2'))).hasKid('rotated-2'), true, 'after the cooldown: refetched');
     assert.equal(srv.hits, 3);
-    clock = 10 + 30_000 + 599_999;
+    clock = 60_000 + 599_999;
     await src.verifier(tokenWithKid('cli'));
     assert.equal(srv.hits, 3, 'a known kid within max age: cached');
-    clock += 1;
+    clock = 660_000;
     await src.verifier(tokenWithKid('cli'));
     await src.refresh();
     assert.equal(srv.hits, 4, 'max age passed: refreshed in the background');
+    // The refresh started the cooldown too.
+    srv.doc = { keys: [goodJwk, otherJwk('rotated-3')] };
+    clock = 660_000 + 29_999;
+    assert.equal((await src.verifier(tokenWithKid('rotated-3'))).hasKid('rotated-3'), false, 'within the cooldown of the refresh: no fetch');
+    assert.equal(srv.hits, 4);
+    clock = 690_000;
+    assert.equal((await src.verifier(tokenWithKid('rotated-3'))).hasKid('rotated-3'), true, 'after the cooldown: fetched');
+    assert.equal(srv.hits, 5);
+    assert.equal(src.fetches, 5);
   } finally {
     await srv.close();
   }
