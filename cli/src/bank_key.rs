@@ -21,15 +21,8 @@ pub struct BankKeyArgs {
     /// Override the profile's key format: der-spki, pem-spki, der-pkcs1.
     #[arg(long)]
     key_format: Option<String>,
-    /// mTLS client certificate (PEM).
-    #[arg(long, requires = "key")]
-    cert: Option<PathBuf>,
-    /// mTLS client private key (PEM).
-    #[arg(long, requires = "cert")]
-    key: Option<PathBuf>,
-    /// Extra CA certificate(s) to trust (PEM).
-    #[arg(long)]
-    ca: Option<PathBuf>,
+    #[command(flatten)]
+    tls: crate::http::TlsArgs,
     /// Request timeout in seconds.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
@@ -45,9 +38,9 @@ pub async fn run(a: BankKeyArgs, json: bool) -> Result<(), CliError> {
     let mut profile = crate::load_profile(a.profile.as_ref(), None, a.key_format.as_deref())?;
     let pins = std::mem::take(&mut profile.bank_key_pins);
     let http = crate::http::Http::new(&crate::http::HttpOptions {
-        cert: a.cert.clone(),
-        key: a.key.clone(),
-        ca: a.ca.clone(),
+        cert: a.tls.cert.clone(),
+        key: a.tls.key.clone(),
+        ca: a.tls.ca.clone(),
         timeout_secs: a.timeout,
         ..Default::default()
     })?;

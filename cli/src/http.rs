@@ -7,6 +7,20 @@ use selo::http::{PreparedRequest, ReceivedResponse};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The mTLS and trust flags every command that talks to a bank takes.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TlsArgs {
+    /// mTLS client certificate (PEM).
+    #[arg(long, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// mTLS client private key (PEM).
+    #[arg(long, requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Extra CA certificate(s) to trust (PEM).
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+}
+
 /// TLS and timeout settings.
 #[derive(Clone, Debug, Default)]
 pub struct HttpOptions {

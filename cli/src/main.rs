@@ -104,15 +104,8 @@ pub struct FlowArgs {
     /// the profile's size.
     #[arg(long)]
     client_key: Option<PathBuf>,
-    /// mTLS client certificate (PEM).
-    #[arg(long, requires = "key")]
-    cert: Option<PathBuf>,
-    /// mTLS client private key (PEM).
-    #[arg(long, requires = "cert")]
-    key: Option<PathBuf>,
-    /// Extra CA certificate(s) to trust (PEM).
-    #[arg(long)]
-    ca: Option<PathBuf>,
+    #[command(flatten)]
+    tls: http::TlsArgs,
     /// Per-request timeout in seconds. A request without a reply by then
     /// is reported to the session, which decides: resend, reconcile a
     /// psd050 with a psd052 query, or give up (profile `max_recoveries`).
@@ -254,9 +247,9 @@ async fn flow(a: FlowArgs, json: bool) -> Result<(), CliError> {
         None => None,
     };
     let http = http::Http::new(&http::HttpOptions {
-        cert: a.cert.clone(),
-        key: a.key.clone(),
-        ca: a.ca.clone(),
+        cert: a.tls.cert.clone(),
+        key: a.tls.key.clone(),
+        ca: a.tls.ca.clone(),
         timeout_secs: a.timeout,
         ..Default::default()
     })?;

@@ -342,14 +342,10 @@ pub unsafe extern "C" fn selo_ofb_server_verify(
         let r = handle_ref(request, "request")?;
         let j = handle_ref(jwks, "jwks")?;
         let c = handle_mut(cache, "cache")?;
-        let exp = ofb::server::RequestExpectations {
-            aud: str_arg(aud, "aud")?.to_string(),
-            iss: str_arg(iss, "iss")?.to_string(),
-            client_id: str_arg(client_id, "client_id")?.to_string(),
-        };
+        let exp = expectations(aud, iss, client_id)?;
         let profile = profile_arg(profile_json)?;
         let now = time_arg(now, "now")?;
-        match ofb::server::verify_request(
+        let result = ofb::server::verify_request(
             r.method_str(),
             r.header("content-type"),
             &r.body,
@@ -358,26 +354,41 @@ pub unsafe extern "C" fn selo_ofb_server_verify(
             &exp,
             &profile,
             &mut c.inner,
-        ) {
-            Ok(v) => {
-                let s = alloc_string(verified_json(&v)?)?;
-                verified_out.write(s);
-                rejection_out.write(std::ptr::null_mut());
-                code_out.write(std::ptr::null_mut());
-            }
-            Err(rej) => {
-                let resp = SeloResponse::new(
-                    rej.response.status,
-                    rej.response.headers,
-                    rej.response.body,
-                )?;
-                let code = alloc_string(rej.error.code().to_string())?;
-                verified_out.write(std::ptr::null_mut());
-                rejection_out.write(new_handle(resp));
-                code_out.write(code);
-            }
+        );
+        write_decision(result, verified_out, rejection_out, code_out)
+    })
+}
+
+/// Writes a server decision: exactly one of the verified JSON and the
+/// rejection (with its code) non-NULL.
+fn write_decision(
+    result: Result<Verified, ofb::server::Rejection>,
+    verified_out: Out<*mut c_char>,
+    rejection_out: Out<*mut SeloResponse>,
+    code_out: Out<*mut c_char>,
+) -> FfiResult<()> {
+    match result {
+        Ok(v) => {
+            verified_out.write(alloc_string(verified_json(&v)?)?);
+            rejection_out.write(std::ptr::null_mut());
+            code_out.write(std::ptr::null_mut());
+            Ok(())
         }
-        Ok(())
+        Err(rej) => write_rejection(rej, rejection_out, code_out, || {
+            verified_out.write(std::ptr::null_mut())
+        }),
+    }
+}
+
+fn expectations(
+    aud: *const c_char,
+    iss: *const c_char,
+    client_id: *const c_char,
+) -> FfiResult<ofb::server::RequestExpectations> {
+    Ok(ofb::server::RequestExpectations {
+        aud: str_arg(aud, "aud")?.to_string(),
+        iss: str_arg(iss, "iss")?.to_string(),
+        client_id: str_arg(client_id, "client_id")?.to_string(),
     })
 }
 
@@ -419,11 +430,7 @@ pub unsafe extern "C" fn selo_ofb_request_check(
         let code_out = Out::new(error_code_out, "error_code_out")?;
         let r = handle_ref(request, "request")?;
         let j = handle_ref(jwks, "jwks")?;
-        let exp = ofb::server::RequestExpectations {
-            aud: str_arg(aud, "aud")?.to_string(),
-            iss: str_arg(iss, "iss")?.to_string(),
-            client_id: str_arg(client_id, "client_id")?.to_string(),
-        };
+        let exp = expectations(aud, iss, client_id)?;
         let profile = profile_arg(profile_json)?;
         let now = time_arg(now, "now")?;
         match ofb::server::check_request(
@@ -569,17 +576,12 @@ pub unsafe extern "C" fn selo_ofb_request_finish(
             .inner
             .take()
             .ok_or_else(|| FfiError::arg("pending: already finished"))?;
-        match ofb::server::finish_request(inner, answer) {
-            Ok(v) => {
-                verified_out.write(alloc_string(verified_json(&v)?)?);
-                rejection_out.write(std::ptr::null_mut());
-                code_out.write(std::ptr::null_mut());
-            }
-            Err(rej) => write_rejection(rej, rejection_out, code_out, || {
-                verified_out.write(std::ptr::null_mut())
-            })?,
-        }
-        Ok(())
+        write_decision(
+            ofb::server::finish_request(inner, answer),
+            verified_out,
+            rejection_out,
+            code_out,
+        )
     })
 }
 

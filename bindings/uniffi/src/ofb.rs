@@ -512,20 +512,7 @@ pub fn ofb_verify_request(
         &profile(profile_json)?,
         &mut cache,
     );
-    Ok(match result {
-        Ok(v) => OfbServerDecision {
-            verified: Some(v.into()),
-            error_code: None,
-            error_message: None,
-            response: None,
-        },
-        Err(rej) => OfbServerDecision {
-            verified: None,
-            error_code: Some(rej.error.code().to_string()),
-            error_message: Some(rej.error.message().to_string()),
-            response: Some(response(rej.response)),
-        },
-    })
+    Ok(decision(result))
 }
 
 /// The error response the server role sends for an `ofb.*` code.
