@@ -64,6 +64,10 @@ public final class OfbRemoteJwks implements AutoCloseable {
       return set("max_age_ms", d.toMillis());
     }
 
+    /**
+     * An unknown {@code kid} fetches only when no fetch started within this
+     * period, the first fetch included (default 30 s).
+     */
     public Policy cooldown(Duration d) {
       return set("cooldown_ms", d.toMillis());
     }

@@ -34,8 +34,9 @@ import org.junit.jupiter.api.Test;
  * (com.sun.net.httpserver on 127.0.0.1): a 64 MiB set (refused, memory
  * bounded), a trickling one (cut at the one deadline), a redirect (not
  * followed), one that goes down after max_age (the stale set verifies until
- * the grace ends, attempts follow the backoff), 100 concurrent new kids (one
- * fetch), a known kid never waiting for a refresh, close() during a fetch.
+ * the grace ends, attempts follow the backoff), 100 concurrent new kids on a
+ * cold cache (one fetch: every fetch starts the unknown-kid cooldown, the first
+ * one included), a known kid never waiting for a refresh, close() during a fetch.
  * Clocks are injected where the policy has time in it; real-time bounds are
  * generous.
  */
@@ -312,48 +313,115 @@ class OfbRemoteJwksTest {
 
   @Test
   void hundredConcurrentNewKidsCauseOneFetch() throws Exception {
-    try (JwksTestServer s = new JwksTestServer(JwksTestServer.json(set()))) {
-      try (OfbRemoteJwks remote = new OfbRemoteJwks(s.url("/jwks"), "")) {
+    // Every fetch starts the unknown-kid cooldown, the cold one included: 100 concurrent requests with 100 new
+    // kids on a cold cache make exactly one fetch; the waiters verify against that set (their kid in it:
+    // accepted; not in it: ofb.verify.kid_not_found) and never fetch again for their kids.
+    List<String> kids = new ArrayList<>();
+    List<String> published = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      String kid = "k" + i + "-" + System.nanoTime();
+      kids.add(kid);
+      if (i % 2 == 0) {
+        published.add(kid); // the set has half of the new kids
+      }
+    }
+    java.util.concurrent.atomic.AtomicReference<String> doc = new java.util.concurrent.atomic.AtomicReference<>(
+        setOf(published));
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicLong clock = new AtomicLong(1_000_000); // the policy's clock, frozen while the requests run
+    try (JwksTestServer s = new JwksTestServer(ex -> {
+      release.await(30, TimeUnit.SECONDS); // the one fetch answers once the requests have decided
+      JwksTestServer.send(ex, 200, doc.get());
+    })) {
+      // A deadline far past the hold: a loaded machine cannot time the fetch out.
+      String policy = OfbRemoteJwks.policy().maxAge(Duration.ofHours(1)).cooldown(Duration.ofSeconds(30))
+          .timeout(Duration.ofSeconds(30)).toJson();
+      try (OfbRemoteJwks remote = new OfbRemoteJwks(s.url("/jwks"), policy, null, clock::get)) {
         OfbRequestVerifier v = verifier(remote);
         ExecutorService pool = Executors.newFixedThreadPool(100);
         try {
-          // Cold start: 100 valid requests at once share one fetch.
           CountDownLatch go = new CountDownLatch(1);
-          List<Future<Ofb.ServerDecision>> cold = new ArrayList<>();
-          for (int i = 0; i < 100; i++) {
-            HttpMessage.Request r = fresh();
-            cold.add(pool.submit(() -> {
+          List<Future<Ofb.ServerDecision>> burst = new ArrayList<>();
+          for (String kid : kids) {
+            HttpMessage.Request r = signedWithKid(kid);
+            burst.add(pool.submit(() -> {
               go.await();
               return v.verify(r, AUD, "org-a", "c", now());
             }));
           }
           go.countDown();
-          for (Future<Ofb.ServerDecision> f : cold) {
-            assertTrue(f.get(60, TimeUnit.SECONDS).accepted());
+          long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+          while (s.hits.get() < 1) {
+            assertTrue(System.nanoTime() < end, "the one fetch never reached the server");
+            Thread.sleep(5);
           }
-          assertEquals(1, s.hits.get(), "cold start: one fetch");
-          // 100 requests, each with a kid never seen: one fetch for the burst (cooldown 30 s).
+          Thread.sleep(300); // the others meet the flight (after it they would not fetch either)
+          release.countDown();
+          for (int i = 0; i < kids.size(); i++) {
+            Ofb.ServerDecision d = burst.get(i).get(60, TimeUnit.SECONDS);
+            if (published.contains(kids.get(i))) {
+              assertTrue(d.accepted(), kids.get(i) + ": " + d.errorCode());
+            } else {
+              assertEquals("ofb.verify.kid_not_found", d.errorCode(), kids.get(i));
+              assertEquals(400, d.rejection().status());
+            }
+          }
+          assertEquals(1, s.hits.get(), "100 new kids on a cold cache: one fetch");
+          assertEquals(1, remote.fetches());
+          assertEquals(0, remote.stats().failures());
+          // The issuer publishes one more kid; new kids within the cooldown fetch nothing.
+          List<String> more = new ArrayList<>(published);
+          more.add("late");
+          doc.set(setOf(more));
+          clock.addAndGet(29_999);
           CountDownLatch go2 = new CountDownLatch(1);
-          List<Future<Ofb.ServerDecision>> burst = new ArrayList<>();
+          List<Future<Ofb.ServerDecision>> within = new ArrayList<>();
           for (int i = 0; i < 100; i++) {
-            HttpMessage.Request r = withKid("new-" + i + "-" + System.nanoTime());
-            burst.add(pool.submit(() -> {
+            HttpMessage.Request r = i == 0 ? signedWithKid("late") : withKid("new-" + i + "-" + System.nanoTime());
+            within.add(pool.submit(() -> {
               go2.await();
               return v.verify(r, AUD, "org-a", "c", now());
             }));
           }
           go2.countDown();
-          for (Future<Ofb.ServerDecision> f : burst) {
-            assertEquals("ofb.verify.kid_not_found", f.get(60, TimeUnit.SECONDS).errorCode());
+          for (Future<Ofb.ServerDecision> f : within) {
+            Ofb.ServerDecision d = f.get(60, TimeUnit.SECONDS);
+            assertEquals("ofb.verify.kid_not_found", d.errorCode());
+            assertEquals(400, d.rejection().status());
           }
-          assertEquals(2, s.hits.get(), "100 new kids: exactly one more fetch");
+          assertEquals(1, s.hits.get(), "new kids within the cooldown: no fetch");
+          clock.addAndGet(1);
+          Ofb.ServerDecision late = v.verify(signedWithKid("late"), AUD, "org-a", "c", now());
+          assertTrue(late.accepted(), late.errorCode());
+          assertEquals(2, s.hits.get(), "the first new kid after the cooldown: exactly one fetch");
           assertEquals(2, remote.fetches());
-          assertTrue(v.verify(fresh(), AUD, "org-a", "c", now()).accepted());
+          assertEquals("ofb.verify.kid_not_found",
+              v.verify(withKid("after-" + System.nanoTime()), AUD, "org-a", "c", now()).errorCode());
+          assertEquals(2, s.hits.get(), "that fetch started a new cooldown");
+          assertTrue(v.verify(signedWithKid(published.get(0)), AUD, "org-a", "c", now()).accepted());
           assertEquals(2, s.hits.get());
         } finally {
           pool.shutdownNow();
         }
       }
+    }
+  }
+
+  /** A set with the test key under each of {@code kids}. */
+  static String setOf(List<String> kids) {
+    List<String> keys = new ArrayList<>();
+    try (PublicKey pub = key.publicKey()) {
+      for (String kid : kids) {
+        keys.add(pub.toJwk(kid));
+      }
+    }
+    return "{\"keys\":[" + String.join(",", keys) + "]}";
+  }
+
+  /** A valid request signed with the test key under {@code kid}. */
+  static HttpMessage.Request signedWithKid(String kid) {
+    try (Ofb.Signer sg = Ofb.Signer.create(key, kid, "org-a", "")) {
+      return request(sg.sign("{\"data\":{}}", AUD, 0, now()));
     }
   }
 
@@ -377,20 +445,20 @@ class OfbRemoteJwksTest {
           assertEquals("ofb.verify.kid_not_found", v.verify(withKid("k" + rng.nextLong()), AUD, "org-a", "c", now())
               .errorCode());
         }
-        assertEquals(2, s.hits.get(), "300 unknown kids at one instant: the first load, one kid fetch");
-        long start = clock.get();
+        assertEquals(1, s.hits.get(), "300 unknown kids at one instant: the first load only (it starts the cooldown)");
+        // Every request below has an unknown kid: it fetches exactly when no fetch started within the cooldown.
+        List<Long> expected = new ArrayList<>(List.of(clock.get()));
         for (int i = 0; i < 1_000; i++) {
-          clock.addAndGet(rng.nextInt(200));
-          v.verify(withKid("r" + rng.nextLong()), AUD, "org-a", "c", now());
+          long t = clock.addAndGet(rng.nextInt(200));
+          if (t >= expected.get(expected.size() - 1) + 30_000) {
+            expected.add(t);
+          }
+          assertEquals("ofb.verify.kid_not_found", v.verify(withKid("r" + rng.nextLong()), AUD, "org-a", "c", now())
+              .errorCode());
         }
-        List<Long> at = new ArrayList<>(hitsAt);
-        // The first hit is the initial load; every later one is a kid fetch.
-        for (int i = 2; i < at.size(); i++) {
-          assertTrue(at.get(i) - at.get(i - 1) >= 30_000, "two kid fetches within the cooldown: " + at);
-        }
-        long windows = (clock.get() - start) / 30_000 + 1;
-        assertTrue(at.size() - 2 <= windows, at.size() + " fetches over " + (clock.get() - start) + " ms");
-        assertTrue(at.size() >= 3, "unknown kids refetch once the cooldown has passed: " + at);
+        assertEquals(expected, new ArrayList<>(hitsAt), "fetch times (ms of the injected clock)");
+        assertTrue(expected.size() >= 3, "unknown kids refetch once the cooldown has passed: " + expected);
+        assertEquals(expected.size(), remote.fetches());
         assertTrue(v.verify(fresh(), AUD, "org-a", "c", now()).accepted());
       }
     }
