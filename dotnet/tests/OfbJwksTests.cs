@@ -655,55 +655,89 @@ namespace Selo.Tests
             }
         }
 
-        /// <summary>100 concurrent requests, each with a kid the set lacks: exactly one fetch per cooldown (the server counts).</summary>
+        /// <summary>
+        /// Every fetch starts the unknown-kid cooldown, the cold one included: 100 concurrent requests with 100 new
+        /// kids on a cold cache make exactly one fetch; the waiters verify against that set (their kid in it:
+        /// accepted; not in it: ofb.verify.kid_not_found) and never fetch again for their kids; new kids within the
+        /// cooldown fetch nothing; the first one after it fetches exactly once more (the server counts).
+        /// </summary>
         [Test]
         public void HundredConcurrentNewKidsCauseOneFetchPerCooldown()
         {
             Init();
-            long clock = 0;
-            var gate = new AsyncGate();
-            gate.Set();
+            long clock = 1000; // the policy's clock, frozen while the requests run
+            var kids = Enumerable.Range(0, 100).Select(i => "new-" + i).ToArray();
+            var published = new HashSet<string>(kids.Where((k, i) => i % 2 == 0)); // the set has half of the new kids
+            string doc = SetOf(published);
+            var gate = new AsyncGate(); // closed: the one fetch answers once every request has decided
             using (var server = new LocalHttp(async ctx =>
             {
                 await gate.WaitAsync().ConfigureAwait(false);
-                await LocalHttp.Send(ctx, 200, "application/json", Doc).ConfigureAwait(false);
+                await LocalHttp.Send(ctx, 200, "application/json", Volatile.Read(ref doc)).ConfigureAwait(false);
             }))
             using (var remote = new OfbRemoteJwks(server.Url, "{\"timeout_ms\":20000}", null, () => Interlocked.Read(ref clock)))
             {
                 var v = new OfbRequestVerifier(remote, Memory(new ConcurrentDictionary<string, long>()), null);
-                Assert.IsTrue(v.VerifyAsync(Fresh(), Aud, "org-a", "c", Now()).Result.Accepted);
-                Assert.AreEqual(1, server.Hits);
-                var requests = Enumerable.Range(0, 300).Select(i => SignedWithKid("new-" + i)).ToArray();
-                Func<int, int, OfbDecision[]> burst = (from, expectHits) =>
+                var requests = kids.Select(SignedWithKid).ToArray();
+                // Each call decides before it first awaits: one fetches, the 99 others wait for that fetch.
+                var tasks = requests.Select(r => v.VerifyAsync(r, Aud, "org-a", "c", Now())).ToArray();
+                Assert.IsTrue(server.WaitHits(1), "the one fetch");
+                gate.Set();
+                Assert.IsTrue(Task.WaitAll(tasks, 30000));
+                for (int i = 0; i < kids.Length; i++)
                 {
-                    gate.Reset();
-                    // Each call decides before it first awaits: all 100 are in (one fetching, the others
-                    // waiting for that fetch, or within the cooldown) before the server answers.
-                    var tasks = Enumerable.Range(from, 100).Select(i => v.VerifyAsync(requests[i], Aud, "org-a", "c", Now())).ToArray();
-                    Assert.IsTrue(server.WaitHits(expectHits));
-                    gate.Set();
-                    Assert.IsTrue(Task.WaitAll(tasks, 30000));
-                    return tasks.Select(t => t.Result).ToArray();
-                };
+                    var d = tasks[i].Result;
+                    if (published.Contains(kids[i]))
+                    {
+                        Assert.IsTrue(d.Accepted, kids[i] + ": " + d.ErrorCode);
+                    }
+                    else
+                    {
+                        Assert.AreEqual("ofb.verify.kid_not_found", d.ErrorCode, kids[i]);
+                        Assert.AreEqual(400, d.Rejection.Status);
+                    }
+                }
 
-                Interlocked.Exchange(ref clock, 10);
-                var first = burst(0, 2);
-                Assert.IsTrue(first.All(d => d.ErrorCode == "ofb.verify.kid_not_found"), string.Join(",", first.Select(d => d.ErrorCode).Distinct()));
-                Assert.AreEqual(2, server.Hits, "one fetch for 100 new kids");
+                Assert.AreEqual(1, server.Hits, "100 new kids on a cold cache: one fetch");
+                Assert.AreEqual(new long[] { 1, 0, 0 }, new[] { remote.Stats.Fetches, remote.Stats.Failures, remote.Stats.Refused });
 
-                Interlocked.Exchange(ref clock, 20);
-                var second = burst(100, 2);
-                Assert.IsTrue(second.All(d => d.ErrorCode == "ofb.verify.kid_not_found"));
-                Assert.AreEqual(2, server.Hits, "within the cooldown: no fetch");
+                // The issuer publishes one more kid; new kids within the cooldown fetch nothing.
+                Volatile.Write(ref doc, SetOf(published.Concat(new[] { "late" })));
+                Interlocked.Exchange(ref clock, 1000 + 29999);
+                var within = new[] { SignedWithKid("late") }
+                    .Concat(Enumerable.Range(0, 99).Select(i => Request(TokenWithKid("r-" + i + "-" + Guid.NewGuid()))))
+                    .Select(r => v.VerifyAsync(r, Aud, "org-a", "c", Now())).ToArray();
+                Assert.IsTrue(Task.WaitAll(within, 30000));
+                foreach (var t in within)
+                {
+                    Assert.AreEqual("ofb.verify.kid_not_found", t.Result.ErrorCode);
+                    Assert.AreEqual(400, t.Result.Rejection.Status);
+                }
 
-                Interlocked.Exchange(ref clock, 30010);
-                var third = burst(200, 3);
-                Assert.IsTrue(third.All(d => d.ErrorCode == "ofb.verify.kid_not_found"));
-                Assert.AreEqual(3, server.Hits, "the next cooldown: exactly one more fetch");
-                Assert.AreEqual(3, remote.Stats.Fetches);
-                Assert.IsTrue(v.VerifyAsync(Fresh(), Aud, "org-a", "c", Now()).Result.Accepted);
+                Assert.AreEqual(1, server.Hits, "new kids within the cooldown: no fetch");
+
+                Interlocked.Exchange(ref clock, 1000 + 30000);
+                var late = v.VerifyAsync(SignedWithKid("late"), Aud, "org-a", "c", Now()).Result;
+                Assert.IsTrue(late.Accepted, late.ErrorCode);
+                Assert.AreEqual(2, server.Hits, "the first new kid after the cooldown: exactly one fetch");
+                Assert.AreEqual(2, remote.Stats.Fetches);
+                Assert.AreEqual("ofb.verify.kid_not_found", v.VerifyAsync(Request(TokenWithKid("after-" + Guid.NewGuid())), Aud, "org-a", "c", Now()).Result.ErrorCode);
+                Assert.AreEqual(2, server.Hits, "that fetch started a new cooldown");
+                Assert.IsTrue(v.VerifyAsync(SignedWithKid(kids[0]), Aud, "org-a", "c", Now()).Result.Accepted);
+                Assert.AreEqual(2, server.Hits);
             }
         }
+
+        /// <summary>A set with the test key under each of <paramref name="kids"/>.</summary>
+        private static string SetOf(IEnumerable<string> kids)
+        {
+            using (var pub = key.PublicKey())
+            {
+                return "{\"keys\":[" + string.Join(",", kids.Select(k => pub.ToJwk(k))) + "]}";
+            }
+        }
+
+        private static string TokenWithKid(string kid) => B64u("{\"alg\":\"PS256\",\"kid\":\"" + kid + "\",\"typ\":\"JWT\"}") + "." + B64u("{}") + ".AAAA";
 
         // ---------------------------------------------------------------- bodies read asynchronously only
 
