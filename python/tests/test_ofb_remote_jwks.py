@@ -416,7 +416,7 @@ async def test_down_after_max_age_stale_set_serves_until_grace_and_fetches_back_
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_100_concurrent_new_kids_on_a_cold_cache_make_one_fetch_per_cooldown(servers, kind):
+async def test_100_concurrent_new_kids_share_one_fetch(servers, kind):
     """Every fetch starts the unknown-kid cooldown, the cold one included: 100
     concurrent requests with 100 new kids on a cold cache make exactly one
     fetch; the waiters verify against that set (their kid in it: accepted;
