@@ -29,8 +29,8 @@ pub use envelope::SessionKey;
 pub use headers::{BaseUrl, Service};
 pub use profile::{On480, PaddingChoice, SafraProfile, SignatureMessage};
 pub use session::{
-    MAX_UNRESOLVED, NextAction, Operation, Outcome, Reply, RequestId, Session, State,
-    UnresolvedRegistration,
+    DEFAULT_MAX_IN_FLIGHT, MAX_UNRESOLVED, Next, NextAction, Operation, OperationId, Outcome,
+    Reply, RequestId, Session, State, UnresolvedRegistration,
 };
 
 crate::define_error! {
@@ -95,6 +95,10 @@ crate::define_error! {
         /// psd050's outcome stayed ambiguous: the psd052 that should have
         /// reconciled it was ambiguous too. The message names the boleto.
         BoletoOutcomeUnknown => ("safra.boleto.outcome_unknown", None),
+        /// Another operation of the same session is registering this
+        /// `nossoNumero` right now: two concurrent psd050s of one boleto
+        /// could register it twice.
+        BoletoInFlight => ("safra.boleto.in_flight", None),
         /// A business reply (or request, bank role) is not the expected JSON.
         MessageMalformed => ("safra.message.malformed", Some(400)),
         /// The operation needs a state the session is not in.
@@ -105,6 +109,9 @@ crate::define_error! {
         SessionTooManyRecoveries => ("safra.session.too_many_recoveries", None),
         /// A session snapshot could not be imported.
         SessionBadSnapshot => ("safra.session.bad_snapshot", None),
+        /// The session already runs its maximum of operations at once
+        /// (`Session::set_max_in_flight`): end one before beginning another.
+        SessionBusy => ("safra.session.busy", None),
         /// HTTP 4xx from the bank.
         StatusRequestError => ("safra.status.request_error", None),
         /// HTTP 5xx from the bank (not 500 + key expiry, not 550).
@@ -119,6 +126,19 @@ crate::define_error! {
         BankBusiness => ("safra.bank.business", Some(550)),
         /// Bank role: unknown service path.
         BankUnknownService => ("safra.bank.unknown_service", Some(404)),
+        /// Shared state (`crate::shared`): a sealed credentials record does
+        /// not open — malformed, too long, wrong seal key, wrong fleet name,
+        /// or altered (generation included).
+        SharedRecordRejected => ("safra.shared.record_rejected", None),
+        /// Shared state: the host's seal key is not 32 bytes.
+        SharedSealKey => ("safra.shared.seal_key", None),
+        /// Shared state: a fleet name or lease owner token is not 1 to 200
+        /// ASCII graphic characters without `{` and `}`.
+        SharedName => ("safra.shared.name", None),
+        /// Shared state: a script call or reply is outside the protocol (an
+        /// argument out of range, or a reply the script never returns; the
+        /// adapter treats it like a failed store call and fails closed).
+        SharedProtocol => ("safra.shared.protocol", None),
         /// A cryptographic backend error outside the cases above.
         Crypto => ("safra.crypto", None),
     }

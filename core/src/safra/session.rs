@@ -49,6 +49,51 @@
 //! session that gave up (`safra.session.too_many_recoveries`) runs its next
 //! operation from a clean count.
 //!
+//! ## Many operations at once (SPEC §5)
+//!
+//! A service runs many operations on one session: [`Session::begin`] one
+//! per call (at most [`Session::set_max_in_flight`], default
+//! [`DEFAULT_MAX_IN_FLIGHT`]) and drive each with [`Session::next`], which
+//! answers [`Next::Send`] or [`Next::Wait`]. They share the credentials
+//! (session id, AES key, token, workId); the IVs are random, so any number
+//! of psd050/psd052 calls may be in flight. Transitions — a handshake
+//! stage, psd005, psd007 — run one at a time: an operation that needs one
+//! while another operation's is in flight gets `Wait` and asks again after
+//! the session handled a response (a renewal that is merely due stops no
+//! one: calls keep the valid token meanwhile). A failure that condemns
+//! credentials (500 + `amc-criptografia`, 480, 401) discards them only if
+//! they are still the ones the failed request used, so a failure heard by
+//! every call in flight causes one recovery ([`Session::generation`] counts
+//! the changes). Every reply is opened with the key its request was sealed
+//! with. Two operations never register the same `nossoNumero` at once
+//! (`safra.boleto.in_flight`), and [`Session::cancel`] of an operation
+//! whose psd050 is in flight keeps the promise below.
+//!
+//! ```no_run
+//! # use selo::safra::{Session, SafraProfile, BaseUrl, Operation, Outcome, Next};
+//! # use selo::http::ReceivedResponse;
+//! # fn send(_: &selo::http::PreparedRequest) -> ReceivedResponse { ReceivedResponse::default() }
+//! # fn wait_for_a_handled_response() {}
+//! # fn now() -> u64 { 0 }
+//! # let mut rng = selo::rng::system();
+//! # let mut session = Session::new(SafraProfile::default(), BaseUrl::Homologation, "CLIENTE")?;
+//! // In each task (the session behind the host's mutex):
+//! let op = session.begin(Operation::Authenticate)?;
+//! let reply = loop {
+//!     match session.next(op, now(), &mut rng)? {
+//!         Next::Wait => wait_for_a_handled_response(),
+//!         Next::Send(id, request) => {
+//!             let response = send(&request); // the mutex is not held here
+//!             match session.handle_response(id, &response, now(), &mut rng)? {
+//!                 Outcome::Continue(_) => {}
+//!                 Outcome::Done(reply) => break reply,
+//!             }
+//!         }
+//!     }
+//! };
+//! # Ok::<(), selo::safra::Error>(())
+//! ```
+//!
 //! ## The promise to reconcile is session state
 //!
 //! Every psd050 whose outcome became unknown is kept in the session's set of
@@ -73,8 +118,9 @@ use crate::http::{PreparedRequest, ReceivedResponse, TransportFailure};
 use crate::keys::{RsaPrivateKey, RsaPublicKey};
 use crate::rng::CryptoRng;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 /// Where the session stands.
@@ -207,6 +253,29 @@ pub const MAX_UNRESOLVED: usize = 1_024;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RequestId(pub u64);
 
+/// Identifies an operation begun with [`Session::begin`] until it ends
+/// (with a reply, an error, or [`Session::cancel`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OperationId(pub u64);
+
+/// What [`Session::next`] asks the host to do for one operation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Next {
+    /// Send this request, then hand its response (or transport failure)
+    /// back with its id.
+    Send(RequestId, PreparedRequest),
+    /// Another operation is running the transition this one needs
+    /// (handshake, authentication, renewal, recovery): call `next` again
+    /// once a response of the session was handled — see
+    /// [`Session::transition_in_flight`] — and give up after the host's
+    /// own bound (its request timeout).
+    Wait,
+}
+
+/// How many operations one session runs at once unless
+/// [`Session::set_max_in_flight`] says otherwise.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Step {
     Stage1,
@@ -217,6 +286,23 @@ enum Step {
     Query,
     /// psd052 after an ambiguous psd050.
     Reconcile,
+}
+
+impl Step {
+    /// Steps that change the credentials: one at a time per session.
+    fn is_transition(self) -> bool {
+        matches!(
+            self,
+            Step::Stage1 | Step::Stage2(_) | Step::Authenticate | Step::Renew
+        )
+    }
+}
+
+/// The operation a request is issued for.
+#[derive(Clone, Copy, Debug)]
+struct Target {
+    op: u64,
+    kind: OpKind,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -240,10 +326,39 @@ impl Operation {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+/// A request sent and not yet answered.
+#[derive(Clone, Debug)]
 struct Pending {
     step: Step,
-    op: OpKind,
+    kind: OpKind,
+    /// The operation it belongs to.
+    op: u64,
+    /// The key it was sealed with (its reply is opened with the same key,
+    /// even when another operation agreed a new one meanwhile).
+    key: Option<Arc<SessionKey>>,
+    /// `key_epoch` and `token_epoch` when it was sent: a failure that
+    /// condemns credentials which were already replaced changes nothing.
+    key_epoch: u64,
+    token_epoch: u64,
+}
+
+/// An operation in progress.
+struct OpState {
+    op: Operation,
+    /// Recoveries of this operation.
+    recoveries: u32,
+    /// Its requests in flight, oldest first (at most [`MAX_PENDING`]).
+    requests: VecDeque<u64>,
+    /// The oldest unresolved registration dropped at the cap, to be named
+    /// by the error that ends this operation.
+    overflowed: Option<UnresolvedRegistration>,
+}
+
+/// The transition (handshake stage, psd005, psd007) in flight, and whose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Transition {
+    request: u64,
+    op: u64,
 }
 
 /// The Safra PSD client session. See the module docs for the host loop.
@@ -255,7 +370,7 @@ pub struct Session {
     client_key: Option<RsaPrivateKey>,
     session_id: String,
     bank_key: Option<RsaPublicKey>,
-    aes_key: Option<SessionKey>,
+    aes_key: Option<Arc<SessionKey>>,
     token: Option<TokenSchedule>,
     work_id: Option<String>,
     ivs: IvLog,
@@ -266,19 +381,27 @@ pub struct Session {
     signature_winner: Option<SignatureMessage>,
     pending: HashMap<u64, Pending>,
     next_id: u64,
-    /// The operation in progress (`None` between operations).
-    active: Option<Operation>,
-    /// Recoveries of the operation in progress.
-    recoveries: u32,
+    /// Operations in progress, by id (at most `max_in_flight`).
+    ops: BTreeMap<u64, OpState>,
+    next_op: u64,
+    max_in_flight: usize,
+    /// The operation `prepare_next` runs (the one-at-a-time API).
+    current: Option<u64>,
+    /// The transition in flight, if any: others wait for it.
+    transition: Option<Transition>,
+    /// Counts changes of the credentials (key agreed or discarded, token
+    /// taken or discarded).
+    generation: u64,
+    key_epoch: u64,
+    token_epoch: u64,
+    /// The latest `now` a host passed (dates a psd050 abandoned by `cancel`).
+    last_now: u64,
     /// psd050s whose outcome is unknown, oldest first (SPEC §2.8): session
     /// state, never cleared by the end of an operation.
     unresolved: VecDeque<UnresolvedRegistration>,
-    /// The oldest unresolved registration dropped at the cap, to be named
-    /// by the error that ends the operation which overflowed the set.
-    overflowed: Option<UnresolvedRegistration>,
 }
 
-/// In-flight requests one session tracks at most; older ids are forgotten
+/// In-flight requests one operation tracks at most; older ids are forgotten
 /// (a host that never reports them cannot grow the session).
 pub const MAX_PENDING: usize = 16;
 
@@ -329,10 +452,16 @@ impl Session {
             signature_winner: None,
             pending: HashMap::new(),
             next_id: 1,
-            active: None,
-            recoveries: 0,
+            ops: BTreeMap::new(),
+            next_op: 1,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            current: None,
+            transition: None,
+            generation: 0,
+            key_epoch: 0,
+            token_epoch: 0,
+            last_now: 0,
             unresolved: VecDeque::new(),
-            overflowed: None,
         })
     }
 
@@ -389,7 +518,34 @@ impl Session {
 
     /// The agreed AES key (for debugging captured traffic).
     pub fn session_key(&self) -> Option<&SessionKey> {
-        self.aes_key.as_ref()
+        self.aes_key.as_deref()
+    }
+
+    /// Counts the changes of this session's credentials: a new key agreed
+    /// or discarded, a token taken, renewed or discarded. Operations that
+    /// meet a failure of credentials already replaced do not replace them
+    /// again.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The operations in progress.
+    pub fn in_flight(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// How many operations may run at once ([`DEFAULT_MAX_IN_FLIGHT`]
+    /// unless set; at least 1). [`Session::begin`] past it answers
+    /// `safra.session.busy`.
+    pub fn set_max_in_flight(&mut self, max: usize) {
+        self.max_in_flight = max.max(1);
+    }
+
+    /// True while a transition (handshake stage, psd005, psd007) is in
+    /// flight: operations that got [`Next::Wait`] call `next` again once it
+    /// is not.
+    pub fn transition_in_flight(&self) -> bool {
+        self.transition.is_some()
     }
 
     /// The psd050s whose outcome is unknown, oldest first. A register of any
@@ -420,13 +576,16 @@ impl Session {
             .any(|u| u.nosso_numero == nosso_numero)
     }
 
-    fn mark_unresolved(&mut self, b: &BoletoRequest, now: u64) {
+    fn mark_unresolved(&mut self, op: u64, b: &BoletoRequest, now: u64) {
         let nosso = b.documento.nosso_numero;
         if self.is_unresolved(nosso) {
             return;
         }
         if self.unresolved.len() >= MAX_UNRESOLVED {
-            self.overflowed = self.unresolved.pop_front();
+            let dropped = self.unresolved.pop_front();
+            if let Some(state) = self.ops.get_mut(&op) {
+                state.overflowed = dropped;
+            }
         }
         self.unresolved.push_back(UnresolvedRegistration {
             nosso_numero: nosso,
@@ -463,17 +622,43 @@ impl Session {
     fn issue(
         &mut self,
         step: Step,
-        op: OpKind,
+        to: Target,
         req: PreparedRequest,
     ) -> (RequestId, PreparedRequest) {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        if self.pending.len() >= MAX_PENDING
-            && let Some(oldest) = self.pending.keys().min().copied()
-        {
-            self.pending.remove(&oldest);
+        if let Some(state) = self.ops.get_mut(&to.op) {
+            if state.requests.len() >= MAX_PENDING
+                && let Some(oldest) = state.requests.pop_front()
+            {
+                self.pending.remove(&oldest);
+                if self.transition.is_some_and(|t| t.request == oldest) {
+                    self.transition = None;
+                }
+            }
+            state.requests.push_back(id);
         }
-        self.pending.insert(id, Pending { step, op });
+        if step.is_transition() {
+            self.transition = Some(Transition {
+                request: id,
+                op: to.op,
+            });
+        }
+        let key = match step {
+            Step::Stage1 | Step::Stage2(_) => None,
+            _ => self.aes_key.clone(),
+        };
+        self.pending.insert(
+            id,
+            Pending {
+                step,
+                kind: to.kind,
+                op: to.op,
+                key,
+                key_epoch: self.key_epoch,
+                token_epoch: self.token_epoch,
+            },
+        );
         (RequestId(id), req)
     }
 
@@ -499,6 +684,9 @@ impl Session {
         self.work_id = None;
         self.ivs.clear();
         self.state = State::New;
+        self.key_epoch = self.key_epoch.wrapping_add(1);
+        self.token_epoch = self.token_epoch.wrapping_add(1);
+        self.generation = self.generation.wrapping_add(1);
     }
 
     fn discard_token(&mut self) {
@@ -507,11 +695,13 @@ impl Session {
         if self.state == State::Authenticated {
             self.state = State::KeyAgreed;
         }
+        self.token_epoch = self.token_epoch.wrapping_add(1);
+        self.generation = self.generation.wrapping_add(1);
     }
 
     fn prepare_stage1(
         &mut self,
-        op: OpKind,
+        op: Target,
         rng: &mut dyn CryptoRng,
     ) -> Result<(RequestId, PreparedRequest), Error> {
         if self.client_key.is_none() {
@@ -537,7 +727,7 @@ impl Session {
 
     fn prepare_stage2(
         &mut self,
-        op: OpKind,
+        op: Target,
         rng: &mut dyn CryptoRng,
     ) -> Result<(RequestId, PreparedRequest), Error> {
         let padding = self.stage2_padding();
@@ -576,7 +766,7 @@ impl Session {
     fn prepare_sealed(
         &mut self,
         step: Step,
-        op: OpKind,
+        op: Target,
         service: Service,
         msg: &serde_json::Value,
         rng: &mut dyn CryptoRng,
@@ -608,99 +798,222 @@ impl Session {
     }
 
     /// The next request `op` needs at time `now`: a prerequisite (handshake,
-    /// authentication, renewal) or the operation's own request.
+    /// authentication, renewal) or the operation's own request. This is the
+    /// one-operation-at-a-time API; [`Session::begin`] and [`Session::next`]
+    /// run many at once.
     ///
     /// Calling it with another operation than the one in progress starts a
-    /// new operation (the old one's in-flight requests are forgotten).
+    /// new operation (the old one ends as if cancelled: see
+    /// [`Session::cancel`]).
     pub fn prepare_next(
         &mut self,
         op: &Operation,
         now: u64,
         rng: &mut dyn CryptoRng,
     ) -> Result<(RequestId, PreparedRequest), Error> {
-        if self.active.as_ref() != Some(op) {
-            self.end_operation();
-            self.active = Some(op.clone());
+        let same = self
+            .current
+            .and_then(|id| self.ops.get(&id))
+            .is_some_and(|s| &s.op == op);
+        let id = match self.current {
+            Some(id) if same => id,
+            previous => {
+                if let Some(old) = previous {
+                    self.end_operation(old);
+                }
+                let id = self.begin(op.clone())?.0;
+                self.current = Some(id);
+                id
+            }
+        };
+        match self.next(OperationId(id), now, rng)? {
+            Next::Send(rid, req) => Ok((rid, req)),
+            Next::Wait => Err(err(
+                Code::SessionNotReady,
+                "another operation's transition is in flight: run concurrent operations with begin/next",
+            )),
         }
-        if self.recoveries > self.profile.max_recoveries {
-            if let Operation::RegisterBoleto(b) = op
+    }
+
+    /// Begins an operation that runs beside any others in progress (at
+    /// most [`Session::set_max_in_flight`], else `safra.session.busy`). A
+    /// register of a `nossoNumero` another operation is registering is
+    /// refused (`safra.boleto.in_flight`). Drive it with [`Session::next`];
+    /// it ends with its reply, an error, or [`Session::cancel`].
+    pub fn begin(&mut self, op: Operation) -> Result<OperationId, Error> {
+        if self.ops.len() >= self.max_in_flight {
+            return Err(err(
+                Code::SessionBusy,
+                format!(
+                    "{} operations are in flight, the most this session runs at once: end one first",
+                    self.ops.len()
+                ),
+            ));
+        }
+        if let Operation::RegisterBoleto(b) = &op {
+            let nosso = b.documento.nosso_numero;
+            let busy = self.ops.values().any(|s| {
+                matches!(&s.op, Operation::RegisterBoleto(o) if o.documento.nosso_numero == nosso)
+            });
+            if busy {
+                return Err(err(
+                    Code::BoletoInFlight,
+                    format!(
+                        "boleto nossoNumero {nosso} is being registered by another operation of this session"
+                    ),
+                ));
+            }
+        }
+        let id = self.next_op;
+        self.next_op = self.next_op.wrapping_add(1);
+        self.ops.insert(
+            id,
+            OpState {
+                op,
+                recoveries: 0,
+                requests: VecDeque::new(),
+                overflowed: None,
+            },
+        );
+        Ok(OperationId(id))
+    }
+
+    /// Ends operation `id` without a reply: its requests in flight are
+    /// forgotten (their responses answer `safra.session.unknown_request`).
+    /// A psd050 of it still in flight joins the unresolved registrations:
+    /// whether the bank registered it is unknown. Returns false when `id`
+    /// had already ended.
+    pub fn cancel(&mut self, id: OperationId) -> bool {
+        self.end_operation(id.0)
+    }
+
+    /// What operation `id` needs next at `now`: a request to send, or
+    /// [`Next::Wait`] while another operation runs the transition it needs
+    /// (the session makes one handshake, authentication or renewal at a
+    /// time; a renewal in flight does not stop operations while the token
+    /// is still valid).
+    pub fn next(
+        &mut self,
+        id: OperationId,
+        now: u64,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<Next, Error> {
+        self.last_now = self.last_now.max(now);
+        let Some(state) = self.ops.get(&id.0) else {
+            return Err(err(
+                Code::SessionUnknownRequest,
+                format!("operation id {} is unknown or already ended", id.0),
+            ));
+        };
+        let op = state.op.clone();
+        let recoveries = state.recoveries;
+        if recoveries > self.profile.max_recoveries {
+            let e = if let Operation::RegisterBoleto(b) = &op
                 && self.is_unresolved(b.documento.nosso_numero)
             {
-                let e = self.outcome_unknown(&format!(
+                self.outcome_unknown(id.0, &format!(
                     "recovering from failures while reconciling it, the session gave up after {} recoveries (profile max_recoveries = {})",
-                    self.recoveries.saturating_sub(1),
+                    recoveries.saturating_sub(1),
                     self.profile.max_recoveries
-                ));
-                self.end_operation();
-                return Err(e);
-            }
-            let e = err(
-                Code::SessionTooManyRecoveries,
-                format!(
-                    "gave up after {} recoveries (profile max_recoveries = {}); the next operation starts afresh",
-                    self.recoveries.saturating_sub(1),
-                    self.profile.max_recoveries
-                ),
-            );
-            self.end_operation();
+                ))
+            } else {
+                err(
+                    Code::SessionTooManyRecoveries,
+                    format!(
+                        "gave up after {} recoveries (profile max_recoveries = {}); the next operation starts afresh",
+                        recoveries.saturating_sub(1),
+                        self.profile.max_recoveries
+                    ),
+                )
+            };
+            self.end_operation(id.0);
             return Err(e);
         }
-        let prepared = self.prepare_step(op, now, rng);
+        let to = Target {
+            op: id.0,
+            kind: op.kind(),
+        };
+        let prepared = self.prepare_step(to, &op, now, rng);
         if prepared.is_err() {
-            self.end_operation();
+            self.end_operation(id.0);
         }
         prepared
     }
 
     fn prepare_step(
         &mut self,
+        to: Target,
         op: &Operation,
         now: u64,
         rng: &mut dyn CryptoRng,
-    ) -> Result<(RequestId, PreparedRequest), Error> {
-        let kind = op.kind();
-        if self.ivs.is_full() {
+    ) -> Result<Next, Error> {
+        let kind = to.kind;
+        // Another operation's transition in flight: this one waits for it
+        // instead of starting its own (the owner may start again at will).
+        let others = self.transition.is_some_and(|t| t.op != to.op);
+        if self.ivs.is_full() && !others {
             // This key has carried enough messages: agree a new one.
             self.discard_key();
         }
+        let send = |r: (RequestId, PreparedRequest)| Next::Send(r.0, r.1);
         match self.state {
-            State::New => return self.prepare_stage1(kind, rng),
-            State::KeysSent => return self.prepare_stage2(kind, rng),
+            State::New if others => return Ok(Next::Wait),
+            State::New => return self.prepare_stage1(to, rng).map(send),
+            State::KeysSent if others => return Ok(Next::Wait),
+            State::KeysSent => return self.prepare_stage2(to, rng).map(send),
             State::KeyAgreed | State::Authenticated => {}
         }
         if kind == OpKind::Handshake {
-            return self.prepare_stage1(kind, rng);
+            if others {
+                return Ok(Next::Wait);
+            }
+            return self.prepare_stage1(to, rng).map(send);
         }
         let token_ok = self.state == State::Authenticated
             && self.token.as_ref().is_some_and(|t| !t.is_expired(now));
         if !token_ok || kind == OpKind::Authenticate {
+            if others {
+                return Ok(Next::Wait);
+            }
             let msg = self.auth_message();
-            return self.prepare_sealed(Step::Authenticate, kind, Service::Psd005, &msg, rng);
+            return self
+                .prepare_sealed(Step::Authenticate, to, Service::Psd005, &msg, rng)
+                .map(send);
         }
         let due = self.token.as_ref().is_some_and(|t| t.should_renew(now));
-        if due || kind == OpKind::Renew {
+        if kind == OpKind::Renew && others {
+            return Ok(Next::Wait);
+        }
+        // A renewal that is merely due waits for no one: while one is in
+        // flight, business calls keep using the valid token.
+        if (due && !others) || kind == OpKind::Renew {
             let token = self
                 .token
                 .as_ref()
                 .map(|t| t.token.clone())
                 .unwrap_or_default();
             let msg = serde_json::json!({ "token": token });
-            return self.prepare_sealed(Step::Renew, kind, Service::Psd007, &msg, rng);
+            return self
+                .prepare_sealed(Step::Renew, to, Service::Psd007, &msg, rng)
+                .map(send);
         }
         match op {
             Operation::RegisterBoleto(b) if self.is_unresolved(b.documento.nosso_numero) => {
                 let msg = reconcile_query(b).to_json();
-                self.prepare_sealed(Step::Reconcile, kind, Service::Psd052, &msg, rng)
+                self.prepare_sealed(Step::Reconcile, to, Service::Psd052, &msg, rng)
+                    .map(send)
             }
             Operation::RegisterBoleto(b) => {
                 b.validate()?;
                 let msg = b.to_json();
-                self.prepare_sealed(Step::Register, kind, Service::Psd050, &msg, rng)
+                self.prepare_sealed(Step::Register, to, Service::Psd050, &msg, rng)
+                    .map(send)
             }
             Operation::QueryBoleto(q) => {
                 q.validate()?;
                 let msg = q.to_json();
-                self.prepare_sealed(Step::Query, kind, Service::Psd052, &msg, rng)
+                self.prepare_sealed(Step::Query, to, Service::Psd052, &msg, rng)
+                    .map(send)
             }
             Operation::Handshake | Operation::Authenticate | Operation::Renew => Err(err(
                 Code::SessionNotReady,
@@ -709,8 +1022,10 @@ impl Session {
         }
     }
 
-    fn recover(&mut self, action: NextAction) -> Outcome {
-        self.recoveries = self.recoveries.saturating_add(1);
+    fn recover(&mut self, op: u64, action: NextAction) -> Outcome {
+        if let Some(state) = self.ops.get_mut(&op) {
+            state.recoveries = state.recoveries.saturating_add(1);
+        }
         Outcome::Continue(Some(action))
     }
 
@@ -718,29 +1033,57 @@ impl Session {
         Outcome::Done(reply)
     }
 
-    /// Ends the operation in progress: its recovery count and in-flight
-    /// requests are forgotten (unresolved registrations are not: they are
-    /// session state).
-    fn end_operation(&mut self) {
-        self.active = None;
-        self.recoveries = 0;
-        self.pending.clear();
+    /// Ends operation `op`: its recovery count and in-flight requests are
+    /// forgotten (unresolved registrations are not: they are session
+    /// state). A psd050 still in flight becomes unresolved. Returns false
+    /// when it had already ended.
+    fn end_operation(&mut self, op: u64) -> bool {
+        let Some(state) = self.ops.remove(&op) else {
+            return false;
+        };
+        if self.current == Some(op) {
+            self.current = None;
+        }
+        if self.transition.is_some_and(|t| t.op == op) {
+            self.transition = None;
+        }
+        let mut abandoned_register = false;
+        for id in &state.requests {
+            if let Some(p) = self.pending.remove(id) {
+                abandoned_register |= p.step == Step::Register;
+            }
+        }
+        if abandoned_register && let Operation::RegisterBoleto(b) = &state.op {
+            // Sent, never answered: the bank may have registered it.
+            let nosso = b.documento.nosso_numero;
+            if !self.is_unresolved(nosso) {
+                if self.unresolved.len() >= MAX_UNRESOLVED {
+                    self.unresolved.pop_front();
+                }
+                self.unresolved.push_back(UnresolvedRegistration {
+                    nosso_numero: nosso,
+                    seu_numero: b.documento.seu_numero.clone(),
+                    since: self.last_now,
+                });
+            }
+        }
+        true
     }
 
     /// A finished operation (a reply or an error) leaves a clean session.
-    fn settle(&mut self, outcome: Result<Outcome, Error>) -> Result<Outcome, Error> {
+    fn settle(&mut self, op: u64, outcome: Result<Outcome, Error>) -> Result<Outcome, Error> {
         if !matches!(outcome, Ok(Outcome::Continue(_))) {
-            self.end_operation();
+            self.end_operation(op);
         }
         outcome
     }
 
     /// Opens a reply body; the flag is true when its IV had been seen
     /// before (only possible with `reject_reused_iv` off).
-    fn open_reply(&mut self, body: &[u8]) -> Result<(serde_json::Value, bool), Error> {
-        let key = self
-            .aes_key
-            .as_ref()
+    fn open_reply(&mut self, p: &Pending, body: &[u8]) -> Result<(serde_json::Value, bool), Error> {
+        let key = p
+            .key
+            .as_deref()
             .ok_or_else(|| err(Code::SessionNotReady, "no AES key agreed"))?;
         let envelope = unwrap_body(body)?;
         let (opened, json) = self
@@ -749,8 +1092,8 @@ impl Session {
         Ok((json, opened.reused_iv))
     }
 
-    fn boleto_reply(&mut self, body: &[u8]) -> Result<BoletoReply, Error> {
-        let (json, iv_reused) = self.open_reply(body)?;
+    fn boleto_reply(&mut self, p: &Pending, body: &[u8]) -> Result<BoletoReply, Error> {
+        let (json, iv_reused) = self.open_reply(p, body)?;
         let mut reply = BoletoReply::from_value(&json)?;
         reply.iv_reused = iv_reused;
         Ok(reply)
@@ -759,9 +1102,9 @@ impl Session {
     /// A 550's body: an envelope is opened like any reply (a reused IV or
     /// a bad envelope is an error, never silently dropped); plain JSON (a
     /// bank that answers before a key exists) is taken as it is.
-    fn business_error(&mut self, body: &[u8]) -> Result<Reply, Error> {
-        let json = if self.aes_key.is_some() && unwrap_body(body).is_ok() {
-            self.open_reply(body)?.0
+    fn business_error(&mut self, p: &Pending, body: &[u8]) -> Result<Reply, Error> {
+        let json = if p.key.is_some() && unwrap_body(body).is_ok() {
+            self.open_reply(p, body)?.0
         } else {
             serde_json::from_slice(body).unwrap_or(serde_json::Value::Null)
         };
@@ -773,34 +1116,42 @@ impl Session {
 
     /// The outcome of an ambiguous exchange (the request may or may not
     /// have been processed): resend what may be resent, reconcile psd050.
-    fn ambiguous(&mut self, p: Pending, what: &str, now: u64) -> Result<Outcome, Error> {
+    fn ambiguous(&mut self, p: &Pending, what: &str, now: u64) -> Result<Outcome, Error> {
         match p.step {
             Step::Register => {
-                if let Some(Operation::RegisterBoleto(b)) = self.active.clone() {
-                    self.mark_unresolved(&b, now);
+                if let Some(Operation::RegisterBoleto(b)) = self.op_of(p) {
+                    self.mark_unresolved(p.op, &b, now);
                 }
-                Ok(self.recover(NextAction::Reconcile))
+                Ok(self.recover(p.op, NextAction::Reconcile))
             }
-            Step::Reconcile => Err(self.outcome_unknown(&format!(
-                "the psd052 query that reconciles it ended with {what}"
-            ))),
+            Step::Reconcile => Err(self.outcome_unknown(
+                p.op,
+                &format!("the psd052 query that reconciles it ended with {what}"),
+            )),
             Step::Stage2(_) => {
                 // The bank may have agreed a key we never saw: start over.
-                self.discard_key();
-                Ok(self.recover(NextAction::Rehandshake))
+                if p.key_epoch == self.key_epoch {
+                    self.discard_key();
+                }
+                Ok(self.recover(p.op, NextAction::Rehandshake))
             }
             Step::Stage1 | Step::Authenticate | Step::Renew | Step::Query => {
-                Ok(self.recover(NextAction::Retry))
+                Ok(self.recover(p.op, NextAction::Retry))
             }
         }
+    }
+
+    /// The operation a request belongs to (a copy).
+    fn op_of(&self, p: &Pending) -> Option<Operation> {
+        self.ops.get(&p.op).map(|s| s.op.clone())
     }
 
     /// The psd052 of the operation in progress (a `QueryBoleto`) answered:
     /// the bank has the boleto (`Some(seuNumero it reported)`) or does not
     /// (`None`). An unresolved registration of the same `nossoNumero` and
     /// `seuNumero` is resolved by it.
-    fn resolve_by_query(&mut self, found: Option<Option<&str>>) {
-        let Some(Operation::QueryBoleto(q)) = &self.active else {
+    fn resolve_by_query(&mut self, op: u64, found: Option<Option<&str>>) {
+        let Some(Operation::QueryBoleto(q)) = self.ops.get(&op).map(|s| &s.op) else {
             return;
         };
         let Ok(nosso) = q.nosso_numero.trim().parse::<u64>() else {
@@ -820,8 +1171,10 @@ impl Session {
         }
     }
 
-    fn outcome_unknown(&mut self, why: &str) -> Error {
-        let (nosso, seu) = match &self.active {
+    fn outcome_unknown(&mut self, op: u64, why: &str) -> Error {
+        let state = self.ops.get_mut(&op);
+        let overflowed = state.as_ref().and_then(|s| s.overflowed.clone());
+        let (nosso, seu) = match state.map(|s| &s.op) {
             Some(Operation::RegisterBoleto(b)) => (
                 b.documento.nosso_numero.to_string(),
                 b.documento.seu_numero.clone(),
@@ -831,7 +1184,7 @@ impl Session {
         let mut message = format!(
             "boleto nossoNumero {nosso} (seuNumero {seu:?}): whether psd050 registered it is unknown; {why}. The session keeps it unresolved: registering it again queries psd052 first"
         );
-        if let Some(old) = self.overflowed.take() {
+        if let Some(old) = overflowed {
             message.push_str(&format!(
                 "; the set of unresolved registrations was full ({MAX_UNRESOLVED}): the oldest, nossoNumero {} (seuNumero {:?}, unresolved since {}), was dropped from it — check it with the bank before registering it again",
                 old.nosso_numero, old.seu_numero, old.since
@@ -851,16 +1204,15 @@ impl Session {
         failure: TransportFailure,
         now: u64,
     ) -> Result<Outcome, Error> {
-        let Some(p) = self.pending.remove(&id.0) else {
-            return Err(unknown_request(id));
-        };
+        self.last_now = self.last_now.max(now);
+        let p = self.take_pending(id)?;
         let outcome = if failure.is_ambiguous() {
-            self.ambiguous(p, &format!("a transport failure ({failure})"), now)
+            self.ambiguous(&p, &format!("a transport failure ({failure})"), now)
         } else {
             // Never sent: sending it (again) is always safe.
-            Ok(self.recover(NextAction::Retry))
+            Ok(self.recover(p.op, NextAction::Retry))
         };
-        self.settle(outcome)
+        self.settle(p.op, outcome)
     }
 
     fn take_token(
@@ -889,6 +1241,8 @@ impl Session {
         }
         self.token = Some(sched.clone());
         self.state = State::Authenticated;
+        self.token_epoch = self.token_epoch.wrapping_add(1);
+        self.generation = self.generation.wrapping_add(1);
         Ok(sched)
     }
 
@@ -900,39 +1254,55 @@ impl Session {
         now: u64,
         rng: &mut dyn CryptoRng,
     ) -> Result<Outcome, Error> {
+        self.last_now = self.last_now.max(now);
+        let p = self.take_pending(id)?;
+        let outcome = self.on_response(&p, response, now, rng);
+        self.settle(p.op, outcome)
+    }
+
+    /// Removes request `id` from the requests in flight (and from its
+    /// operation's, and as the transition in flight).
+    fn take_pending(&mut self, id: RequestId) -> Result<Pending, Error> {
         let Some(p) = self.pending.remove(&id.0) else {
             return Err(unknown_request(id));
         };
-        let outcome = self.on_response(p, response, now, rng);
-        self.settle(outcome)
+        if let Some(state) = self.ops.get_mut(&p.op) {
+            state.requests.retain(|r| *r != id.0);
+        }
+        if self.transition.is_some_and(|t| t.request == id.0) {
+            self.transition = None;
+        }
+        Ok(p)
     }
 
     fn on_response(
         &mut self,
-        p: Pending,
+        p: &Pending,
         response: &ReceivedResponse,
         now: u64,
         rng: &mut dyn CryptoRng,
     ) -> Result<Outcome, Error> {
         let status = response.status;
-        if is_key_expired(status, &response.headers) {
-            self.discard_key();
-            return Ok(self.recover(NextAction::Rehandshake));
+        // A failure of credentials another operation already replaced
+        // changes nothing: the request goes again with the new ones.
+        let key_current = p.key_epoch == self.key_epoch;
+        let token_current = p.token_epoch == self.token_epoch;
+        if is_key_expired(status, &response.headers)
+            || (status == 480 && self.profile.on_480 == On480::Reinit)
+        {
+            if key_current {
+                self.discard_key();
+            }
+            return Ok(self.recover(p.op, NextAction::Rehandshake));
         }
         if status == 480 {
-            return Ok(match self.profile.on_480 {
-                On480::Reinit => {
-                    self.discard_key();
-                    self.recover(NextAction::Rehandshake)
-                }
-                On480::Reauth => {
-                    self.discard_token();
-                    self.recover(NextAction::Reauthenticate)
-                }
-            });
+            if token_current {
+                self.discard_token();
+            }
+            return Ok(self.recover(p.op, NextAction::Reauthenticate));
         }
         if status == 550 {
-            let reply = self.business_error(&response.body)?;
+            let reply = self.business_error(p, &response.body)?;
             let not_found = match &reply {
                 Reply::BusinessError { status, .. } => status
                     .as_ref()
@@ -942,23 +1312,22 @@ impl Session {
             };
             if p.step == Step::Query && not_found {
                 // A psd052 answered for it: the bank does not have it.
-                self.resolve_by_query(None);
+                self.resolve_by_query(p.op, None);
             }
             if p.step == Step::Reconcile {
                 let Reply::BusinessError { status, .. } = &reply else {
-                    return Err(self.outcome_unknown("the reconciling query failed"));
+                    return Err(self.outcome_unknown(p.op, "the reconciling query failed"));
                 };
                 let codigo = status.as_ref().and_then(|s| s.codigo);
                 if not_found {
                     // The bank does not have it: registering again is safe.
-                    if let Some(Operation::RegisterBoleto(b)) = &self.active {
-                        let nosso = b.documento.nosso_numero;
-                        self.resolve_registration(nosso);
+                    if let Some(Operation::RegisterBoleto(b)) = self.op_of(p) {
+                        self.resolve_registration(b.documento.nosso_numero);
                     }
-                    return Ok(self.recover(NextAction::Retry));
+                    return Ok(self.recover(p.op, NextAction::Retry));
                 }
                 let shown = codigo.map_or_else(|| "absent".to_string(), |c| c.to_string());
-                return Err(self.outcome_unknown(&format!(
+                return Err(self.outcome_unknown(p.op, &format!(
                     "the psd052 query answered 550 with statusProcessamento.codigo {shown}, which profile.boleto_not_found_codes does not list as not found"
                 )));
             }
@@ -972,8 +1341,10 @@ impl Session {
         {
             // The bank no longer knows our token (e.g. a psd007 reply was
             // lost after the bank had already renewed): authenticate again.
-            self.discard_token();
-            return Ok(self.recover(NextAction::Reauthenticate));
+            if token_current {
+                self.discard_token();
+            }
+            return Ok(self.recover(p.op, NextAction::Reauthenticate));
         }
         if (400..500).contains(&status) || status == 500 {
             // `auto`: a refused stage 2 (4xx, or a plain 500 from a bank
@@ -990,9 +1361,10 @@ impl Session {
         }
         if (400..500).contains(&status) {
             if p.step == Step::Reconcile {
-                return Err(self.outcome_unknown(&format!(
-                    "the psd052 query that reconciles it was refused with HTTP {status}"
-                )));
+                return Err(self.outcome_unknown(
+                    p.op,
+                    &format!("the psd052 query that reconciles it was refused with HTTP {status}"),
+                ));
             }
             let excerpt: String = String::from_utf8_lossy(&response.body)
                 .chars()
@@ -1053,10 +1425,13 @@ impl Session {
                 )?;
                 self.padding_winner = Some(agreed.padding);
                 self.signature_winner = Some(agreed.signature_message);
-                self.aes_key = Some(agreed.key);
+                self.aes_key = Some(Arc::new(agreed.key));
                 self.ivs.clear();
                 self.state = State::KeyAgreed;
-                if p.op == OpKind::Handshake {
+                self.key_epoch = self.key_epoch.wrapping_add(1);
+                self.token_epoch = self.token_epoch.wrapping_add(1);
+                self.generation = self.generation.wrapping_add(1);
+                if p.kind == OpKind::Handshake {
                     let reply = Reply::KeyAgreed {
                         padding: agreed.padding,
                         signature_message: agreed.signature_message,
@@ -1067,59 +1442,69 @@ impl Session {
                 }
             }
             Step::Authenticate => {
-                let (mut json, iv_reused) = self.open_reply(&response.body)?;
+                if !key_current {
+                    // Sent with a key another operation discarded since.
+                    return Ok(self.recover(p.op, NextAction::Rehandshake));
+                }
+                let (mut json, iv_reused) = self.open_reply(p, &response.body)?;
                 let taken = self.take_token(&json, now, true);
                 // The parsed reply holds the token: wiped before it is dropped.
                 crate::encoding::wipe_json(&mut json);
                 let mut sched = taken?;
                 sched.iv_reused = iv_reused;
-                if p.op == OpKind::Authenticate {
+                if p.kind == OpKind::Authenticate {
                     Ok(self.done(Reply::Authenticated(sched)))
                 } else {
                     Ok(Outcome::Continue(None))
                 }
             }
             Step::Renew => {
-                let (mut json, iv_reused) = self.open_reply(&response.body)?;
+                if !key_current {
+                    // Sent with a key another operation discarded since.
+                    return Ok(self.recover(p.op, NextAction::Rehandshake));
+                }
+                let (mut json, iv_reused) = self.open_reply(p, &response.body)?;
                 let taken = self.take_token(&json, now, false);
                 // The parsed reply holds the token: wiped before it is dropped.
                 crate::encoding::wipe_json(&mut json);
                 let mut sched = taken?;
                 sched.iv_reused = iv_reused;
-                if p.op == OpKind::Renew {
+                if p.kind == OpKind::Renew {
                     Ok(self.done(Reply::Renewed(sched)))
                 } else {
                     Ok(Outcome::Continue(None))
                 }
             }
             Step::Register => {
-                let reply = self.boleto_reply(&response.body)?;
+                let reply = self.boleto_reply(p, &response.body)?;
                 Ok(self.done(Reply::BoletoRegistered(reply)))
             }
             Step::Query => {
-                let reply = self.boleto_reply(&response.body)?;
+                let reply = self.boleto_reply(p, &response.body)?;
                 let found_seu = reply.documento.as_ref().and_then(|d| d.seu_numero.clone());
                 if reply.documento.is_some() {
                     // A psd052 answered for it: the bank has it.
-                    self.resolve_by_query(Some(found_seu.as_deref()));
+                    self.resolve_by_query(p.op, Some(found_seu.as_deref()));
                 }
                 Ok(self.done(Reply::BoletoQueried(reply)))
             }
             Step::Reconcile => {
-                let mut reply = self.boleto_reply(&response.body)?;
+                let mut reply = self.boleto_reply(p, &response.body)?;
                 let seu = reply.documento.as_ref().and_then(|d| d.seu_numero.clone());
-                let expected = match &self.active {
+                let op = self.op_of(p);
+                let expected = match &op {
                     Some(Operation::RegisterBoleto(b)) => Some(b.documento.seu_numero.clone()),
                     _ => None,
                 };
                 if let (Some(found), Some(expected)) = (&seu, &expected)
                     && found.trim() != expected.trim()
                 {
-                    return Err(self.outcome_unknown(&format!(
-                        "the reconciling psd052 found a boleto with seuNumero {found:?}"
-                    )));
+                    return Err(self.outcome_unknown(
+                        p.op,
+                        &format!("the reconciling psd052 found a boleto with seuNumero {found:?}"),
+                    ));
                 }
-                if let Some(Operation::RegisterBoleto(b)) = &self.active {
+                if let Some(Operation::RegisterBoleto(b)) = &op {
                     let nosso = b.documento.nosso_numero;
                     self.resolve_registration(nosso);
                 }
@@ -1147,7 +1532,7 @@ impl Session {
                 Some(k) => Some(b64(&k.to_spki_der()?)),
                 None => None,
             },
-            aes_key: self.aes_key.as_ref().map(SessionKey::to_b64),
+            aes_key: self.aes_key.as_deref().map(SessionKey::to_b64),
             token: self.token.clone(),
             work_id: self.work_id.clone(),
             seen_ivs: self.ivs.ivs().map(|iv| b64(iv)).collect(),
@@ -1156,6 +1541,7 @@ impl Session {
             padding_winner: self.padding_winner,
             signature_winner: self.signature_winner,
             unresolved: self.unresolved.iter().cloned().collect(),
+            generation: self.generation,
         };
         crate::encoding::to_json_zeroizing(&snap)
             .map_err(|e| err(Code::SessionBadSnapshot, format!("export failed: {e}")))
@@ -1197,9 +1583,9 @@ impl Session {
             );
         }
         if let Some(k) = &snap.aes_key {
-            s.aes_key = Some(
+            s.aes_key = Some(Arc::new(
                 SessionKey::from_slice(&decode("aes_key", k)?).map_err(|e| bad(e.to_string()))?,
-            );
+            ));
         }
         for iv in &snap.seen_ivs {
             let bytes = decode("seen_ivs", iv)?;
@@ -1230,12 +1616,125 @@ impl Session {
         s.auto_index = snap.auto_index.min(Padding::ALL.len().saturating_sub(1));
         s.padding_winner = snap.padding_winner;
         s.signature_winner = snap.signature_winner;
+        s.generation = snap.generation;
         for u in snap.unresolved {
             if !s.is_unresolved(u.nosso_numero) {
                 s.unresolved.push_back(u);
             }
         }
         Ok(s)
+    }
+}
+
+/// The credentials business calls need: what the instances of a fleet
+/// share (SPEC §5, `docs/shared-state.md`), sealed by `selo::shared`
+/// before they reach a store. Never the client's long-term private key.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    version: u32,
+    base_url: BaseUrl,
+    cliente: String,
+    session_id: String,
+    aes_key: Zeroizing<String>,
+    token: Option<TokenSchedule>,
+    work_id: Option<String>,
+    padding_winner: Option<Padding>,
+    signature_winner: Option<SignatureMessage>,
+}
+
+const CREDENTIALS_VERSION: u32 = 1;
+
+impl Session {
+    /// The credentials business calls need, as JSON for a shared store:
+    /// session id, AES key, token and its schedule, workId, the handshake
+    /// choices. Secret: seal it (`selo::shared::seal`) before it leaves the
+    /// process. `safra.session.not_ready` before a key is agreed.
+    pub fn export_credentials(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let Some(key) = self.aes_key.as_deref() else {
+            return Err(err(
+                Code::SessionNotReady,
+                "no key agreed: nothing to share",
+            ));
+        };
+        let c = Credentials {
+            version: CREDENTIALS_VERSION,
+            base_url: self.base_url.clone(),
+            cliente: self.cliente.clone(),
+            session_id: self.session_id.clone(),
+            aes_key: key.to_b64(),
+            token: self.token.clone(),
+            work_id: self.work_id.clone(),
+            padding_winner: self.padding_winner,
+            signature_winner: self.signature_winner,
+        };
+        crate::encoding::to_json_zeroizing(&c).map_err(|e| {
+            err(
+                Code::SessionBadSnapshot,
+                format!("credentials export failed: {e}"),
+            )
+        })
+    }
+
+    /// Takes over credentials another instance exported (see
+    /// [`Session::export_credentials`]): from now on business calls use
+    /// them, and failures of the credentials held before change nothing.
+    /// Refused (`safra.session.bad_snapshot`) when they belong to another
+    /// bank URL or client code, or are malformed. Operations in flight keep
+    /// running; their replies are opened with the key they were sent with.
+    pub fn adopt_credentials(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let bad = |m: String| err(Code::SessionBadSnapshot, m);
+        let c: Credentials = serde_json::from_slice(bytes)
+            .map_err(|e| bad(format!("credentials JSON rejected: {e}")))?;
+        if c.version != CREDENTIALS_VERSION {
+            return Err(bad(format!(
+                "credentials version: expected {CREDENTIALS_VERSION}, found {}",
+                c.version
+            )));
+        }
+        if c.base_url != self.base_url || c.cliente != self.cliente {
+            return Err(bad(
+                "the credentials belong to another bank URL or client code".into(),
+            ));
+        }
+        if c.token.is_some() != c.work_id.is_some() {
+            return Err(bad("a token needs its workId and the reverse".into()));
+        }
+        let key = SessionKey::from_b64(&c.aes_key).map_err(|e| bad(e.to_string()))?;
+        let same = self.session_id == c.session_id
+            && self.aes_key.as_deref() == Some(&key)
+            && self.token.as_ref().map(|t| t.token.as_str())
+                == c.token.as_ref().map(|t| t.token.as_str());
+        if same {
+            // Already ours: failures of them still count as current.
+            return Ok(());
+        }
+        self.session_id = c.session_id;
+        self.aes_key = Some(Arc::new(key));
+        self.ivs.clear();
+        self.bank_key = None;
+        self.padding_winner = c.padding_winner.or(self.padding_winner);
+        self.signature_winner = c.signature_winner.or(self.signature_winner);
+        self.state = if c.token.is_some() {
+            State::Authenticated
+        } else {
+            State::KeyAgreed
+        };
+        self.token = c.token;
+        self.work_id = c.work_id;
+        self.key_epoch = self.key_epoch.wrapping_add(1);
+        self.token_epoch = self.token_epoch.wrapping_add(1);
+        self.generation = self.generation.wrapping_add(1);
+        Ok(())
+    }
+
+    /// True when request `id` is a transition (a handshake stage, psd005 or
+    /// psd007): a fleet runs those under its shared lease. False for
+    /// business calls and for ids not in flight.
+    pub fn is_transition(&self, id: RequestId) -> bool {
+        self.pending
+            .get(&id.0)
+            .is_some_and(|p| p.step.is_transition())
     }
 }
 
@@ -1275,7 +1774,10 @@ struct Snapshot {
     /// Version 2: the unresolved registrations (absent in version 1).
     #[serde(default)]
     unresolved: Vec<UnresolvedRegistration>,
+    /// Version 3: the credentials' generation (absent before: 0).
+    #[serde(default)]
+    generation: u64,
 }
 
-/// The snapshot version [`Session::export`] writes; import reads 1 and 2.
-const SNAPSHOT_VERSION: u32 = 2;
+/// The snapshot version [`Session::export`] writes; import reads 1 to 3.
+const SNAPSHOT_VERSION: u32 = 3;
