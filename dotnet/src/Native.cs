@@ -102,6 +102,13 @@ namespace Selo
         [DllImport(Lib)] internal static extern UIntPtr selo_safra_session_unresolved_count(SafraSessionHandle s);
         [DllImport(Lib)] internal static extern int selo_safra_session_unresolved_at(SafraSessionHandle s, UIntPtr index, out ulong nossoNumero, out long since, out IntPtr seuNumero);
         [DllImport(Lib)] internal static extern int selo_safra_session_resolve(SafraSessionHandle s, ulong nossoNumero, [MarshalAs(UnmanagedType.I1)] out bool found);
+        [DllImport(Lib)] internal static extern int selo_safra_session_begin(SafraSessionHandle s, uint op, byte[] payload, out ulong opId);
+        [DllImport(Lib)] internal static extern int selo_safra_session_next(SafraSessionHandle s, ulong opId, long now, [MarshalAs(UnmanagedType.I1)] out bool wait, out ulong id, out IntPtr req);
+        [DllImport(Lib)] internal static extern int selo_safra_session_cancel(SafraSessionHandle s, ulong opId, [MarshalAs(UnmanagedType.I1)] out bool ended);
+        [DllImport(Lib)] internal static extern UIntPtr selo_safra_session_in_flight(SafraSessionHandle s);
+        [DllImport(Lib)] [return: MarshalAs(UnmanagedType.I1)] internal static extern bool selo_safra_session_transition_in_flight(SafraSessionHandle s);
+        [DllImport(Lib)] internal static extern ulong selo_safra_session_generation(SafraSessionHandle s);
+        [DllImport(Lib)] internal static extern int selo_safra_session_set_max_in_flight(SafraSessionHandle s, UIntPtr max);
         [DllImport(Lib)] internal static extern int selo_safra_bank_new(byte[] profile, PrivateKeyHandle key, long lifetime, out SafraBankHandle o);
         [DllImport(Lib)] internal static extern int selo_safra_bank_inject(SafraBankHandle b, uint fault);
         [DllImport(Lib)] internal static extern int selo_safra_bank_handle(SafraBankHandle b, IntPtr req, long now, out IntPtr o);

@@ -1160,6 +1160,60 @@ SeloStatus selo_safra_session_resolve(struct SeloSafraSession *session,
                                       uint64_t nosso_numero,
                                       bool *found_out);
 
+// Begins operation `op` beside any others in progress; `*op_id_out`
+// identifies it for `selo_safra_session_next` and
+// `selo_safra_session_cancel`. `safra.session.busy` past the maximum in
+// flight (`selo_safra_session_set_max_in_flight`, default 256);
+// `safra.boleto.in_flight` when another operation registers the same
+// `nossoNumero`.
+//
+// # Safety
+// `payload_json` is NUL-terminated; `op_id_out` is writable.
+SeloStatus selo_safra_session_begin(struct SeloSafraSession *session,
+                                    uint32_t op,
+                                    const char *payload_json,
+                                    uint64_t *op_id_out);
+
+// The next request of operation `op_id` at `now`. `*wait_out` true: another
+// operation runs the transition this one needs — call again once the
+// session handled a response (`*request_out` is NULL, `*request_id_out`
+// 0). Otherwise send `*request_out` and hand its response back with
+// `*request_id_out` as with `selo_safra_session_prepare_next`. An error
+// ends the operation.
+//
+// # Safety
+// The out pointers are writable.
+SeloStatus selo_safra_session_next(struct SeloSafraSession *session,
+                                   uint64_t op_id,
+                                   int64_t now,
+                                   bool *wait_out,
+                                   uint64_t *request_id_out,
+                                   struct SeloRequest **request_out);
+
+// Ends operation `op_id` without a reply (its requests in flight are
+// forgotten; a psd050 of it in flight becomes an unresolved
+// registration). `*ended_out` is false when it had already ended.
+//
+// # Safety
+// `ended_out` is writable.
+SeloStatus selo_safra_session_cancel(struct SeloSafraSession *session,
+                                     uint64_t op_id,
+                                     bool *ended_out);
+
+// The operations in progress (0 for an invalid handle).
+size_t selo_safra_session_in_flight(const struct SeloSafraSession *session);
+
+// True while a transition (handshake stage, psd005, psd007) is in flight
+// (false for an invalid handle).
+bool selo_safra_session_transition_in_flight(const struct SeloSafraSession *session);
+
+// Counts the changes of the session's credentials (0 for an invalid
+// handle).
+uint64_t selo_safra_session_generation(const struct SeloSafraSession *session);
+
+// How many operations may run at once (at least 1).
+SeloStatus selo_safra_session_set_max_in_flight(struct SeloSafraSession *session, size_t max);
+
 // Frees a reply (NULL and invalid handles ignored).
 void selo_safra_reply_free(struct SeloSafraReply *reply);
 

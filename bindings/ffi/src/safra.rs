@@ -28,8 +28,8 @@ use selo::safra::bank::{Bank, BankConfig, Fault};
 use selo::safra::boleto::{BoletoQuery, BoletoRequest};
 use selo::safra::envelope::{SessionKey, open_bytes, seal_with_iv};
 use selo::safra::{
-    BaseUrl, NextAction, Operation, Outcome, PaddingChoice, Reply, RequestId, SafraProfile,
-    Session, SignatureMessage, State, handshake, token,
+    BaseUrl, Next, NextAction, Operation, OperationId, Outcome, PaddingChoice, Reply, RequestId,
+    SafraProfile, Session, SignatureMessage, State, handshake, token,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -718,6 +718,138 @@ pub unsafe extern "C" fn selo_safra_session_resolve(
         let found_out = Out::new(found_out, "found_out")?;
         let s = handle_mut(session, "session")?;
         found_out.write(s.inner.resolve_registration(nosso_numero).is_some());
+        Ok(())
+    })
+}
+
+// --------------------------------------------------------------------------
+// Many operations at once (SPEC §5). The session is one object: a host that
+// calls it from several threads holds its own lock around each call, never
+// around the HTTP exchange.
+
+/// Begins operation `op` beside any others in progress; `*op_id_out`
+/// identifies it for `selo_safra_session_next` and
+/// `selo_safra_session_cancel`. `safra.session.busy` past the maximum in
+/// flight (`selo_safra_session_set_max_in_flight`, default 256);
+/// `safra.boleto.in_flight` when another operation registers the same
+/// `nossoNumero`.
+///
+/// # Safety
+/// `payload_json` is NUL-terminated; `op_id_out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn selo_safra_session_begin(
+    session: *mut SeloSafraSession,
+    op: u32,
+    payload_json: *const c_char,
+    op_id_out: *mut u64,
+) -> SeloStatus {
+    call(|| {
+        let id_out = Out::new(op_id_out, "op_id_out")?;
+        let s = handle_mut(session, "session")?;
+        let op = operation(op, str_arg(payload_json, "payload_json")?)?;
+        id_out.write(s.inner.begin(op)?.0);
+        Ok(())
+    })
+}
+
+/// The next request of operation `op_id` at `now`. `*wait_out` true: another
+/// operation runs the transition this one needs — call again once the
+/// session handled a response (`*request_out` is NULL, `*request_id_out`
+/// 0). Otherwise send `*request_out` and hand its response back with
+/// `*request_id_out` as with `selo_safra_session_prepare_next`. An error
+/// ends the operation.
+///
+/// # Safety
+/// The out pointers are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn selo_safra_session_next(
+    session: *mut SeloSafraSession,
+    op_id: u64,
+    now: i64,
+    wait_out: *mut bool,
+    request_id_out: *mut u64,
+    request_out: *mut *mut SeloRequest,
+) -> SeloStatus {
+    call(|| {
+        let wait_out = Out::new(wait_out, "wait_out")?;
+        let id_out = Out::new(request_id_out, "request_id_out")?;
+        let req_out = Out::new(request_out, "request_out")?;
+        let s = handle_mut(session, "session")?;
+        let now = time_arg(now, "now")?;
+        match s.inner.next(OperationId(op_id), now, s.rng.as_mut())? {
+            Next::Wait => {
+                wait_out.write(true);
+                id_out.write(0);
+                req_out.write(std::ptr::null_mut());
+            }
+            Next::Send(id, req) => {
+                let req = SeloRequest::from_prepared(req)?;
+                wait_out.write(false);
+                id_out.write(id.0);
+                req_out.write(new_handle(req));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Ends operation `op_id` without a reply (its requests in flight are
+/// forgotten; a psd050 of it in flight becomes an unresolved
+/// registration). `*ended_out` is false when it had already ended.
+///
+/// # Safety
+/// `ended_out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn selo_safra_session_cancel(
+    session: *mut SeloSafraSession,
+    op_id: u64,
+    ended_out: *mut bool,
+) -> SeloStatus {
+    call(|| {
+        let ended_out = Out::new(ended_out, "ended_out")?;
+        let s = handle_mut(session, "session")?;
+        ended_out.write(s.inner.cancel(OperationId(op_id)));
+        Ok(())
+    })
+}
+
+/// The operations in progress (0 for an invalid handle).
+#[unsafe(no_mangle)]
+pub extern "C" fn selo_safra_session_in_flight(session: *const SeloSafraSession) -> usize {
+    crate::guard(0, || {
+        handle_ref(session, "session").map_or(0, |s| s.inner.in_flight())
+    })
+}
+
+/// True while a transition (handshake stage, psd005, psd007) is in flight
+/// (false for an invalid handle).
+#[unsafe(no_mangle)]
+pub extern "C" fn selo_safra_session_transition_in_flight(
+    session: *const SeloSafraSession,
+) -> bool {
+    crate::guard(false, || {
+        handle_ref(session, "session").is_ok_and(|s| s.inner.transition_in_flight())
+    })
+}
+
+/// Counts the changes of the session's credentials (0 for an invalid
+/// handle).
+#[unsafe(no_mangle)]
+pub extern "C" fn selo_safra_session_generation(session: *const SeloSafraSession) -> u64 {
+    crate::guard(0, || {
+        handle_ref(session, "session").map_or(0, |s| s.inner.generation())
+    })
+}
+
+/// How many operations may run at once (at least 1).
+#[unsafe(no_mangle)]
+pub extern "C" fn selo_safra_session_set_max_in_flight(
+    session: *mut SeloSafraSession,
+    max: usize,
+) -> SeloStatus {
+    call(|| {
+        let s = handle_mut(session, "session")?;
+        s.inner.set_max_in_flight(max);
         Ok(())
     })
 }

@@ -619,6 +619,102 @@ static void test_flow_against_bank(void) {
 }
 
 /* ------------------------------------------------------------------- bmp */
+/* TR_BOLETO with nossoNumero 12345678<digit> (caller frees). */
+static char *boleto_numbered(char digit) {
+  char *b = malloc(strlen(TR_BOLETO) + 1);
+  if (!b) return NULL;
+  strcpy(b, TR_BOLETO);
+  char *at = strstr(b, "123456789");
+  if (at) at[8] = digit;
+  return b;
+}
+
+/* SPEC §5: many operations on one session, all in flight each round:
+   one handshake and one psd005 between them, each boleto once. */
+static void test_concurrent_operations(void) {
+  begin();
+  SeloPrivateKey *bank_key = import_key(OWN_BANK_PEM);
+  SeloSafraBank *bank = NULL;
+  OK(selo_safra_bank_new("", bank_key, 600, &bank));
+  SeloSafraSession *s = NULL;
+  OK(selo_safra_session_new("", "http://127.0.0.1:1/psd", "CLIENTE01", &s));
+  SeloPrivateKey *client_key = import_key(OWN_CLIENT_PEM);
+  OK(selo_safra_session_set_client_key(s, client_key));
+  enum { N = 4 };
+  char *boletos[N];
+  uint64_t ops[N];
+  int finished[N] = {0};
+  for (int i = 0; i < N; i++) {
+    boletos[i] = boleto_numbered((char)('1' + i));
+    OK(selo_safra_session_begin(s, SELO_SAFRA_OP_REGISTER_BOLETO, boletos[i], &ops[i]));
+  }
+  CHECK(selo_safra_session_in_flight(s) == N, "in flight %zu", selo_safra_session_in_flight(s));
+  uint64_t dup = 0;
+  CHECK(selo_safra_session_begin(s, SELO_SAFRA_OP_REGISTER_BOLETO, boletos[0], &dup) != SELO_OK,
+        "the same boleto twice");
+  CHECK(strcmp(str(selo_last_error_code()), "safra.boleto.in_flight") == 0, "code %s",
+        str(selo_last_error_code()));
+  int64_t now = 1800000000;
+  int done = 0, waits = 0, psd001 = 0, psd005 = 0, psd050 = 0;
+  for (int round = 0; round < 20 && done < N; round++) {
+    SeloRequest *reqs[N] = {0};
+    uint64_t ids[N] = {0};
+    for (int i = 0; i < N; i++) {
+      if (finished[i]) continue;
+      bool wait = false;
+      OK(selo_safra_session_next(s, ops[i], now, &wait, &ids[i], &reqs[i]));
+      if (wait) {
+        waits++;
+        CHECK(reqs[i] == NULL && ids[i] == 0, "a wait sends nothing");
+      }
+    }
+    for (int i = 0; i < N; i++) {
+      if (!reqs[i]) continue;
+      const char *url = selo_request_url(reqs[i]);
+      psd001 += ends_with(url, "/psd001");
+      psd005 += ends_with(url, "/psd005");
+      psd050 += ends_with(url, "/psd050");
+      SeloResponse *resp = NULL;
+      OK(selo_safra_bank_handle(bank, reqs[i], now, &resp));
+      selo_request_free(reqs[i]);
+      uint32_t step = 0;
+      SeloSafraReply *reply = NULL;
+      OK(selo_safra_session_handle_response(s, ids[i], resp, now, &step, &reply));
+      selo_response_free(resp);
+      if (step == SELO_SAFRA_STEP_DONE) {
+        CHECK(reply && selo_safra_reply_kind(reply) == SELO_SAFRA_REPLY_KIND_BOLETO_REGISTERED,
+              "op %d registered", i);
+        finished[i] = 1;
+        done++;
+      }
+      selo_safra_reply_free(reply);
+    }
+  }
+  CHECK(done == N, "done %d of %d", done, N);
+  CHECK(psd001 == 2 && psd005 == 1 && psd050 == N, "psd001 %d psd005 %d psd050 %d", psd001,
+        psd005, psd050);
+  CHECK(waits >= N - 1, "the others waited for the handshake: %d", waits);
+  CHECK(selo_safra_session_in_flight(s) == 0, "none left");
+  CHECK(!selo_safra_session_transition_in_flight(s), "no transition left");
+  CHECK(selo_safra_session_generation(s) >= 2, "key and token: generation %llu",
+        (unsigned long long)selo_safra_session_generation(s));
+  bool ended = true;
+  OK(selo_safra_session_cancel(s, ops[0], &ended));
+  CHECK(!ended, "an ended operation cannot be cancelled");
+  OK(selo_safra_session_set_max_in_flight(s, 1));
+  uint64_t one = 0, two = 0;
+  OK(selo_safra_session_begin(s, SELO_SAFRA_OP_HANDSHAKE, "", &one));
+  CHECK(selo_safra_session_begin(s, SELO_SAFRA_OP_AUTHENTICATE, "", &two) != SELO_OK, "busy");
+  CHECK(strcmp(str(selo_last_error_code()), "safra.session.busy") == 0, "code %s",
+        str(selo_last_error_code()));
+  for (int i = 0; i < N; i++) free(boletos[i]);
+  selo_safra_session_free(s);
+  selo_safra_bank_free(bank);
+  selo_private_key_free(client_key);
+  selo_private_key_free(bank_key);
+  end("concurrent operations");
+}
+
 static void test_bmp_hmac(void) {
   SeloBmpSigner *s = NULL;
   OK(selo_bmp_signer_new(HMAC_KEY, "", &s));
@@ -993,6 +1089,7 @@ int main(void) {
   test_flow_against_bank();
   test_transport_errors();
   test_nul_in_reply_texts();
+  test_concurrent_operations();
   test_bmp_hmac();
   test_bmp_money();
   test_bmp_canonical();

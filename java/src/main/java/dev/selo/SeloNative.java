@@ -142,6 +142,14 @@ public interface SeloNative extends Library {
   int selo_safra_session_unresolved_at(Pointer session, long index, LongByReference nossoNumeroOut,
       LongByReference sinceOut, PointerByReference seuNumeroOut);
   int selo_safra_session_resolve(Pointer session, long nossoNumero, ByteByReference foundOut);
+  int selo_safra_session_begin(Pointer session, int op, String payloadJson, LongByReference opIdOut);
+  int selo_safra_session_next(Pointer session, long opId, long now, ByteByReference waitOut,
+      LongByReference requestIdOut, PointerByReference requestOut);
+  int selo_safra_session_cancel(Pointer session, long opId, ByteByReference endedOut);
+  long selo_safra_session_in_flight(Pointer session);
+  byte selo_safra_session_transition_in_flight(Pointer session);
+  long selo_safra_session_generation(Pointer session);
+  int selo_safra_session_set_max_in_flight(Pointer session, long max);
   int selo_safra_bank_session_key(Pointer bank, String sessionId, SeloBuffer out);
   void selo_safra_reply_free(Pointer reply);
   int selo_safra_bank_new(String profileJson, Pointer bankKey, long tokenLifetime, PointerByReference out);
