@@ -217,6 +217,9 @@ pub enum HostLayer {
     /// The language wrappers over the native library (Java and C# over the C
     /// ABI, Python over uniffi): loading it, handle lifetime, a native panic.
     Wrapper,
+    /// The shared-state adapters (Redis): they move the bytes of the core's
+    /// protocol (`crate::shared`) and report the store's own failures.
+    Shared,
 }
 
 /// A stable code raised by the host-language layers (HTTP drivers, loaders),
@@ -271,6 +274,18 @@ pub const HOST_CODES: &[HostCode] = &[
         http_status: None,
         layer: HostLayer::Wrapper,
         meaning: "the native module failed internally (a caught Rust panic); please report it",
+    },
+    HostCode {
+        code: "shared.store_unavailable",
+        http_status: None,
+        layer: HostLayer::Shared,
+        meaning: "a shared-state store call (Redis) failed, timed out or answered outside the protocol; the adapter fails closed",
+    },
+    HostCode {
+        code: "shared.lease_timeout",
+        http_status: None,
+        layer: HostLayer::Shared,
+        meaning: "waited the bound (the lease TTL) for another instance's Safra transition and saw no newer generation",
     },
 ];
 
@@ -330,6 +345,7 @@ mod tests {
             let expected: &[&str] = match h.layer {
                 HostLayer::Http => &["ofb", "http"],
                 HostLayer::Wrapper => &["ffi", "internal"],
+                HostLayer::Shared => &["shared"],
             };
             assert!(
                 expected.contains(&area),

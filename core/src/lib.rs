@@ -8,6 +8,8 @@
 //! - [`ofb`]: Open Finance Brasil signed messages (JWS PS256).
 //! - [`bmp`]: BMP HMAC-SHA512 signatures over exact JSON body bytes.
 //! - [`br`]: Brazilian identifiers (CPF, CNPJ, boletos, ISPB, Pix keys).
+//! - [`shared`]: the Redis protocol many instances share state through
+//!   (key names, sealed Safra credentials, lease and fencing Lua scripts).
 //!
 //! Both roles (client and bank side) of every protocol live here. The crate
 //! never opens a socket, reads a file, a clock or an environment variable:
@@ -33,5 +35,6 @@ pub mod keys;
 pub mod ofb;
 pub mod rng;
 pub mod safra;
+pub mod shared;
 
 pub use error::{Error, HOST_CODES, HostCode, HostLayer, all_codes, host_codes};
