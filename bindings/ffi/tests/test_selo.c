@@ -648,7 +648,7 @@ static void test_concurrent_operations(void) {
     boletos[i] = boleto_numbered((char)('1' + i));
     OK(selo_safra_session_begin(s, SELO_SAFRA_OP_REGISTER_BOLETO, boletos[i], &ops[i]));
   }
-  CHECK(selo_safra_session_in_flight(s) == N, "in flight %zu", selo_safra_session_in_flight(s));
+  CHECK(selo_safra_session_in_flight(s) == (size_t)N, "in flight %zu", selo_safra_session_in_flight(s));
   uint64_t dup = 0;
   CHECK(selo_safra_session_begin(s, SELO_SAFRA_OP_REGISTER_BOLETO, boletos[0], &dup) != SELO_OK,
         "the same boleto twice");
