@@ -200,6 +200,36 @@ export declare class SafraSession {
   /** Keys included: encrypt at rest. */
   export(): Uint8Array;
   static import(bytes: BytesLike, opts?: CryptoOptions): SafraSession;
+  // Many operations at once (SPEC §5): begin one per call, drive each with next.
+  /**
+   * Begins an operation beside any others in progress; returns its id.
+   * Throws `SeloError` `safra.session.busy` past `setMaxInFlight`, and
+   * `safra.boleto.in_flight` when another operation registers the same nossoNumero.
+   */
+  begin(operation: SafraOperation): number;
+  /**
+   * The next step of operation `opId`: a request to send (hand its response
+   * back with `id`), or `{ wait: true }` while another operation's handshake,
+   * psd005 or psd007 is in flight (ask again after a response was handled).
+   * An error thrown here ends the operation.
+   */
+  next(opId: number, now?: UnixSeconds): { wait: true } | { wait: false; id: number; request: PreparedRequest };
+  /** Ends an operation without a reply (a psd050 of it in flight becomes an unresolved registration); false when it had already ended. */
+  cancel(opId: number): boolean;
+  /** Operations begun and not yet ended. */
+  readonly inFlight: number;
+  /** True while a handshake stage, psd005 or psd007 is in flight. */
+  readonly transitionInFlight: boolean;
+  /** How many times the credentials changed. */
+  readonly generation: number;
+  /** The most operations in flight at once (default 256). */
+  setMaxInFlight(n: number): void;
+  /** Session id, AES key, token, workId as JSON bytes for another instance (a secret: seal it at rest); `safra.session.not_ready` before a key is agreed. */
+  exportCredentials(): Uint8Array;
+  /** Takes over another instance's `exportCredentials()` (same bank URL and client code, else `safra.session.bad_snapshot`). */
+  adoptCredentials(bytes: BytesLike): void;
+  /** True when request `id` (in flight) is a handshake stage, psd005 or psd007. */
+  isTransition(id: number): boolean;
   free(): void;
 }
 
@@ -261,6 +291,12 @@ export type BoletoResult =
     }
   | { ok: false; statusProcessamento: StatusProcessamento | null; body: unknown };
 
+/** Per-call options of `SafraClient`. */
+export interface SafraCallOptions {
+  /** Aborting it rejects the call with the signal's reason and cancels its operation. */
+  signal?: AbortSignal;
+}
+
 export declare class SafraClient {
   constructor(opts: SafraSessionOptions & {
     tls?: TlsOptions; fetch?: Fetch; now?: () => UnixSeconds; keepAlive?: boolean;
@@ -269,14 +305,24 @@ export declare class SafraClient {
     /** Replaces fetch/tls: send one request, resolve to the response; a rejection is a transport failure (an error with `transportFailure: TransportFailure` says which kind). */
     send?: (request: PreparedRequest) => Promise<HttpResponse>;
     session?: SafraSession; onEvent?: (e: { type: string; [k: string]: unknown }) => void;
+    /** Most calls in flight at once (default 256); past it a call rejects with `safra.session.busy`. */
+    maxInFlight?: number;
   });
   readonly session: SafraSession;
-  run(operation: SafraOperation): Promise<SafraReply>;
+  /**
+   * Calls run at once on the shared session: business calls share the
+   * credentials; a handshake, psd005 or psd007 runs once while the calls
+   * that need it wait (at most `timeoutMs` per wait, then `SeloError`
+   * `safra.session.not_ready`). `signal` ends the call (rejects with its
+   * reason) and cancels its operation.
+   */
+  run(operation: SafraOperation, opts?: SafraCallOptions): Promise<SafraReply>;
   handshake(): Promise<SafraReply>;
   authenticate(): Promise<SafraReply>;
   renew(): Promise<SafraReply>;
-  registerBoleto(boleto: BoletoRequest): Promise<BoletoResult>;
-  queryBoleto(query: BoletoQuery): Promise<BoletoResult>;
+  /** Rejects with `SeloError` `safra.boleto.in_flight` while another call registers the same nossoNumero. */
+  registerBoleto(boleto: BoletoRequest, opts?: SafraCallOptions): Promise<BoletoResult>;
+  queryBoleto(query: BoletoQuery, opts?: SafraCallOptions): Promise<BoletoResult>;
   /** The session's unresolved registrations (see `SafraSession.unresolvedRegistrations`). */
   unresolvedRegistrations(): UnresolvedRegistration[];
   /** Forgets one (its outcome known by other means); true when it was unresolved. */

@@ -16,8 +16,8 @@ use selo::safra::boleto::{BoletoQuery, BoletoReply, BoletoRequest, StatusProcess
 use selo::safra::envelope::{self, SessionKey};
 use selo::safra::token::TokenSchedule;
 use selo::safra::{
-    BaseUrl, NextAction, Operation, Outcome, Reply, RequestId, SafraProfile, Session,
-    SignatureMessage, handshake,
+    BaseUrl, Next, NextAction, Operation, OperationId, Outcome, Reply, RequestId, SafraProfile,
+    Session, SignatureMessage, handshake,
 };
 use wasm_bindgen::prelude::*;
 
@@ -184,6 +184,14 @@ fn request_id_in(id: f64) -> Result<RequestId, JsValue> {
     Ok(RequestId(id as u64))
 }
 
+fn operation_id_in(id: f64) -> Result<OperationId, JsValue> {
+    if id.fract() != 0.0 || !(0.0..=9_007_199_254_740_991.0).contains(&id) {
+        return Err(type_err("opId: expected the integer id begin returned"));
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(OperationId(id as u64))
+}
+
 #[wasm_bindgen]
 impl SafraSession {
     /// `{ cliente, baseUrl?, profile?, clientKey?, provider?, seed? }`.
@@ -225,6 +233,102 @@ impl SafraSession {
         set(&o, "id", &secs_out(id.0).into());
         set(&o, "request", &request_out(&req));
         Ok(o.into())
+    }
+
+    /// Begins an operation that runs beside any others in progress (SPEC
+    /// §5); returns its id for `next`. Throws `safra.session.busy` past
+    /// `setMaxInFlight` and `safra.boleto.in_flight` when another operation
+    /// is registering the same nossoNumero. It ends with its reply, an
+    /// error (from `next`, `handleResponse` or `handleTransportError`) or
+    /// `cancel`.
+    pub fn begin(&mut self, operation: JsValue) -> Result<f64, JsValue> {
+        let op = operation_in(&operation)?;
+        let id = self.inner.begin(op).map_err(selo_err)?;
+        Ok(secs_out(id.0))
+    }
+
+    /// What operation `opId` needs next: `{ wait: false, id, request }`
+    /// (send it, then hand back its response with `id`) or `{ wait: true }`
+    /// (another operation's handshake, psd005 or psd007 is in flight: call
+    /// `next` again after the session handled a response).
+    pub fn next(&mut self, op_id: f64, now: Option<f64>) -> Result<JsValue, JsValue> {
+        let op = operation_id_in(op_id)?;
+        let now = now_in(now)?;
+        let o = js_sys::Object::new();
+        match self.inner.next(op, now, &mut *self.rng).map_err(selo_err)? {
+            Next::Wait => set(&o, "wait", &JsValue::TRUE),
+            Next::Send(id, req) => {
+                set(&o, "wait", &JsValue::FALSE);
+                set(&o, "id", &secs_out(id.0).into());
+                set(&o, "request", &request_out(&req));
+            }
+        }
+        Ok(o.into())
+    }
+
+    /// Ends operation `opId` without a reply (responses to its requests
+    /// then answer `safra.session.unknown_request`; a psd050 of it in
+    /// flight joins the unresolved registrations). False when it had
+    /// already ended.
+    pub fn cancel(&mut self, op_id: f64) -> Result<bool, JsValue> {
+        Ok(self.inner.cancel(operation_id_in(op_id)?))
+    }
+
+    /// Operations begun and not yet ended.
+    #[wasm_bindgen(getter, js_name = inFlight)]
+    pub fn in_flight(&self) -> f64 {
+        secs_out(self.inner.in_flight() as u64)
+    }
+
+    /// True while a handshake stage, psd005 or psd007 is in flight.
+    #[wasm_bindgen(getter, js_name = transitionInFlight)]
+    pub fn transition_in_flight(&self) -> bool {
+        self.inner.transition_in_flight()
+    }
+
+    /// How many times the credentials changed (handshake, psd005, psd007,
+    /// adopted credentials).
+    #[wasm_bindgen(getter)]
+    pub fn generation(&self) -> f64 {
+        secs_out(self.inner.generation())
+    }
+
+    /// The most operations in flight at once (default 256).
+    #[wasm_bindgen(js_name = setMaxInFlight)]
+    pub fn set_max_in_flight(&mut self, n: f64) -> Result<(), JsValue> {
+        if n.fract() != 0.0 || !(1.0..=4_294_967_295.0).contains(&n) {
+            return Err(type_err("n: expected an integer >= 1"));
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        self.inner.set_max_in_flight(n as usize);
+        Ok(())
+    }
+
+    /// The credentials business calls need (session id, AES key, token,
+    /// workId), JSON bytes for another instance's `adoptCredentials`.
+    /// Secret: seal them at rest. `safra.session.not_ready` before a key
+    /// is agreed.
+    #[wasm_bindgen(js_name = exportCredentials)]
+    pub fn export_credentials(&self) -> Result<Vec<u8>, JsValue> {
+        self.inner
+            .export_credentials()
+            .map(|z| z.to_vec())
+            .map_err(selo_err)
+    }
+
+    /// Takes over credentials from `exportCredentials` (same bank URL and
+    /// client code, else `safra.session.bad_snapshot`).
+    #[wasm_bindgen(js_name = adoptCredentials)]
+    pub fn adopt_credentials(&mut self, bytes: JsValue) -> Result<(), JsValue> {
+        let b = zeroize::Zeroizing::new(bytes_in(&bytes, "bytes")?);
+        self.inner.adopt_credentials(&b).map_err(selo_err)
+    }
+
+    /// True when request `id` (in flight) is a transition: a handshake
+    /// stage, psd005 or psd007.
+    #[wasm_bindgen(js_name = isTransition)]
+    pub fn is_transition(&self, id: f64) -> Result<bool, JsValue> {
+        Ok(self.inner.is_transition(request_id_in(id)?))
     }
 
     /// Hands back the response `{ status, headers, body }` to request `id`.
