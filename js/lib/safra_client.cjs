@@ -6,6 +6,7 @@
 // for a reply, `handleTransportError` for a request that got none. The
 // driver keeps no list of services of its own.
 const { makeSender, transportFailureKind, isPermanentTransportError } = require('./http.cjs');
+const { SeloError } = require('./errors.cjs');
 
 /** Default per-request timeout (ms): a request with no reply by then is a "timeout". */
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -29,6 +30,7 @@ class SafraClient {
    * @param {() => number} [o.now] clock in Unix seconds
    * @param {boolean} [o.keepAlive] renew the token in the background when due
    * @param {(e: object) => void} [o.onEvent] called with each step
+   * @param {number} [o.maxInFlight] most calls at once (default 256; past it `safra.session.busy`)
    */
   constructor(o, SafraSession) {
     if (!o || typeof o.cliente !== 'string') throw new TypeError('options.cliente: expected a string');
@@ -47,7 +49,11 @@ class SafraClient {
     this._send = o.send || makeSender({ fetch: o.fetch, tls: o.tls, timeoutMs: timeoutMs === Infinity ? 0 : timeoutMs });
     this._now = o.now || defaultNow;
     this._onEvent = o.onEvent || null;
-    this._queue = Promise.resolve();
+    this._timeoutMs = timeoutMs === Infinity ? 0 : timeoutMs;
+    // Resolved (and replaced) each time the session handled a response or
+    // an operation ended: what a call waiting for a transition awaits.
+    this._waiters = null;
+    if (o.maxInFlight !== undefined && o.maxInFlight !== null) this._session.setMaxInFlight(o.maxInFlight);
     this._keepAlive = !!o.keepAlive;
     this._timer = null;
   }
@@ -67,17 +73,22 @@ class SafraClient {
     }
   }
 
-  /** Runs one operation to completion; calls are serialised per client. */
-  run(operation) {
-    const p = this._queue.then(() => this._run(operation));
-    this._queue = p.catch(() => {});
-    return p;
-  }
-
-  async _run(operation) {
+  /**
+   * Runs one operation to completion. Calls run at once: each begins its
+   * own operation on the shared session (SPEC §5) — business calls share
+   * the credentials, a handshake, psd005 or psd007 runs once and the calls
+   * that need it wait for it (at most `timeoutMs` per wait, then
+   * `safra.session.not_ready`). The `signal` option (an AbortSignal) ends the
+   * call: it rejects with the signal's reason and the operation is
+   * cancelled (a psd050 in flight stays an unresolved registration).
+   */
+  async run(operation, opts) {
+    const signal = opts && opts.signal;
+    if (signal && signal.aborted) throw abortReason(signal);
+    const op = this._session.begin(operation);
     let lastTransportError;
     try {
-      return await this._loop(operation, (err) => {
+      return await this._loop(op, signal, (err) => {
         lastTransportError = err;
       });
     } catch (e) {
@@ -91,17 +102,105 @@ class SafraClient {
         }
       }
       throw e;
+    } finally {
+      // Ended with a reply or a core error: already gone (false). Ended
+      // any other way (aborted, a waiter's timeout, an unexpected throw):
+      // the session forgets it and keeps the reconcile promise of a psd050
+      // in flight. Either way the waiters look again.
+      this._session.cancel(op);
+      this._notify();
     }
   }
 
-  async _loop(operation, noteTransportError) {
+  /** Wakes every waiter: the session handled a response or an operation ended. */
+  _notify() {
+    const w = this._waiters;
+    this._waiters = null;
+    if (w) w.resolve();
+  }
+
+  /**
+   * Resolves once the session handled something (`_notify`); rejects with
+   * `safra.session.not_ready` after `timeoutMs` (0: no bound), or with the
+   * signal's reason.
+   */
+  _waitHandled(signal) {
+    if (!this._waiters) {
+      let resolve;
+      const promise = new Promise((r) => {
+        resolve = r;
+      });
+      this._waiters = { promise, resolve };
+    }
+    const handled = this._waiters.promise;
+    const ms = this._timeoutMs;
+    if (!ms && !signal) return handled;
+    return new Promise((resolve, reject) => {
+      let timer = null;
+      const onAbort = () => {
+        done();
+        reject(abortReason(signal));
+      };
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        if (signal) signal.removeEventListener('abort', onAbort);
+      };
+      if (ms && ms !== Infinity) {
+        timer = setTimeout(() => {
+          done();
+          reject(
+            new SeloError(
+              'safra.session.not_ready',
+              `waited ${ms} ms (timeoutMs) for another call's handshake, psd005 or psd007 to finish: this call was cancelled`,
+            ),
+          );
+        }, ms);
+      }
+      if (signal) signal.addEventListener('abort', onAbort, { once: true });
+      handled.then(() => {
+        done();
+        resolve();
+      });
+    });
+  }
+
+  /** Sends one request; with a caller's signal, rejects as soon as it aborts. */
+  _sendWith(request, signal) {
+    const sent = Promise.resolve(this._send(request));
+    if (!signal) return sent;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(new CallerAbort(abortReason(signal)));
+      signal.addEventListener('abort', onAbort, { once: true });
+      sent.then(
+        (r) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  async _loop(op, signal, noteTransportError) {
     for (;;) {
-      const { id, request } = this._session.prepareNext(operation, this._now());
+      if (signal && signal.aborted) throw abortReason(signal);
+      const step = this._session.next(op, this._now());
+      if (step.wait) {
+        this._event({ type: 'wait' });
+        await this._waitHandled(signal);
+        continue;
+      }
+      const { id, request } = step;
       this._event({ type: 'request', url: request.url, resendable: request.resendable });
       let response;
       try {
-        response = await this._send(request);
+        response = await this._sendWith(request, signal);
       } catch (err) {
+        // The caller gave up: the operation is cancelled (finally in run).
+        if (err instanceof CallerAbort) throw err.reason;
         // No reply: the session decides (retry what may be resent,
         // reconcile an ambiguous psd050 with a psd052 query, or give up
         // with a typed error). The driver never resends on its own.
@@ -113,6 +212,8 @@ class SafraClient {
         } catch (e) {
           this._event({ type: 'transport-error', url: request.url, error: err, failure, action: null });
           throw e;
+        } finally {
+          this._notify();
         }
         this._event({ type: 'transport-error', url: request.url, error: err, failure, action: out.done ? null : out.action });
         if (out.done) {
@@ -131,6 +232,8 @@ class SafraClient {
       } catch (e) {
         this._event({ type: 'response', url: request.url, status: response.status, action: null, error: e });
         throw e;
+      } finally {
+        this._notify();
       }
       this._event({ type: 'response', url: request.url, status: response.status, action: out.done ? null : out.action });
       if (out.done) {
@@ -191,8 +294,8 @@ class SafraClient {
    * boleto may or may not be registered. The session keeps it in
    * `unresolvedRegistrations()`; registering it again reconciles first.
    */
-  async registerBoleto(boleto) {
-    return boletoResult(await this.run({ type: 'registerBoleto', boleto }));
+  async registerBoleto(boleto, opts) {
+    return boletoResult(await this.run({ type: 'registerBoleto', boleto }, opts));
   }
 
   /**
@@ -222,8 +325,23 @@ class SafraClient {
    * nossoNumero, seuNumero, registradoCip, statusProcessamento, raw }` or
    * `{ ok: false, statusProcessamento, body }`.
    */
-  async queryBoleto(query) {
-    return boletoResult(await this.run({ type: 'queryBoleto', query }));
+  async queryBoleto(query, opts) {
+    return boletoResult(await this.run({ type: 'queryBoleto', query }, opts));
+  }
+}
+
+/** The reason an aborted signal carries (an AbortError when it has none). */
+function abortReason(signal) {
+  if (signal.reason !== undefined) return signal.reason;
+  const e = new Error('This operation was aborted');
+  e.name = 'AbortError';
+  return e;
+}
+
+/** The caller's signal aborted while a request was in flight (not a transport failure). */
+class CallerAbort {
+  constructor(reason) {
+    this.reason = reason;
   }
 }
 

@@ -17,6 +17,7 @@ fs.symlinkSync(path.resolve(pkgDir), path.join(dir, 'node_modules', 'selo'), 'di
 
 for (const [file, expect] of [
   ['safra_in_memory.mjs', /registered true 000000123456789 \d{44}\nqueried true S/],
+  ['safra_many_at_once.mjs', /registered 32 in \d+ ms\npsd001 2 psd005 1 psd050 32\nfulfilled rejected safra\.boleto\.in_flight/],
   ['bmp_payment.mjs', /^200 \{ sucesso: true \}/],
   ['ofb_sign_verify.mjs', /replay false ofb\.replay\.jti 403/],
 ]) {
