@@ -23,6 +23,7 @@ pub mod handshake;
 pub mod headers;
 mod profile;
 pub mod session;
+pub mod share;
 pub mod token;
 
 pub use envelope::SessionKey;

@@ -396,6 +396,12 @@ pub struct Session {
     token_epoch: u64,
     /// The latest `now` a host passed (dates a psd050 abandoned by `cancel`).
     last_now: u64,
+    /// Shared with other instances: transitions need the fleet's lease.
+    gated: bool,
+    /// The lease is held: transitions may run.
+    granted: bool,
+    /// An operation met a transition it could not run without the lease.
+    wants_lease: bool,
     /// psd050s whose outcome is unknown, oldest first (SPEC §2.8): session
     /// state, never cleared by the end of an operation.
     unresolved: VecDeque<UnresolvedRegistration>,
@@ -461,6 +467,9 @@ impl Session {
             key_epoch: 0,
             token_epoch: 0,
             last_now: 0,
+            gated: false,
+            granted: false,
+            wants_lease: false,
             unresolved: VecDeque::new(),
         })
     }
@@ -546,6 +555,36 @@ impl Session {
     /// is not.
     pub fn transition_in_flight(&self) -> bool {
         self.transition.is_some()
+    }
+
+    /// Shares this session with other instances (SPEC §5): from now on a
+    /// transition runs only while [`Session::grant_transitions`] says the
+    /// fleet's lease is held. Without it, an operation that needs one gets
+    /// [`Next::Wait`] and [`Session::wants_lease`] turns true; a renewal
+    /// that is merely due waits for no one. See
+    /// [`crate::safra::share::SafraShare`].
+    pub fn set_shared(&mut self, shared: bool) {
+        self.gated = shared;
+        if !shared {
+            self.granted = false;
+            self.wants_lease = false;
+        }
+    }
+
+    /// Says whether this instance holds the fleet's lease (transitions may
+    /// run while it does). Granting clears [`Session::wants_lease`].
+    pub fn grant_transitions(&mut self, granted: bool) {
+        self.granted = granted;
+        if granted {
+            self.wants_lease = false;
+        }
+    }
+
+    /// True when an operation of a shared session met a transition it may
+    /// not run without the lease (or a renewal fell due): the host takes
+    /// the lease (or adopts what another instance published).
+    pub fn wants_lease(&self) -> bool {
+        self.wants_lease
     }
 
     /// The psd050s whose outcome is unknown, oldest first. A register of any
@@ -950,12 +989,28 @@ impl Session {
         let kind = to.kind;
         // Another operation's transition in flight: this one waits for it
         // instead of starting its own (the owner may start again at will).
-        let others = self.transition.is_some_and(|t| t.op != to.op);
+        // A shared session without the fleet's lease waits the same way.
+        let mut others = self.transition.is_some_and(|t| t.op != to.op);
+        let gate = self.gated && !self.granted && !others;
+        others |= gate;
         if self.ivs.is_full() && !others {
             // This key has carried enough messages: agree a new one.
             self.discard_key();
         }
         let send = |r: (RequestId, PreparedRequest)| Next::Send(r.0, r.1);
+        let token_ok = self.state == State::Authenticated
+            && self.token.as_ref().is_some_and(|t| !t.is_expired(now));
+        let due = self.token.as_ref().is_some_and(|t| t.should_renew(now));
+        let needs = !matches!(self.state, State::KeyAgreed | State::Authenticated)
+            || !token_ok
+            || due
+            || matches!(
+                kind,
+                OpKind::Handshake | OpKind::Authenticate | OpKind::Renew
+            );
+        if gate && needs {
+            self.wants_lease = true;
+        }
         match self.state {
             State::New if others => return Ok(Next::Wait),
             State::New => return self.prepare_stage1(to, rng).map(send),
@@ -969,8 +1024,6 @@ impl Session {
             }
             return self.prepare_stage1(to, rng).map(send);
         }
-        let token_ok = self.state == State::Authenticated
-            && self.token.as_ref().is_some_and(|t| !t.is_expired(now));
         if !token_ok || kind == OpKind::Authenticate {
             if others {
                 return Ok(Next::Wait);
@@ -980,7 +1033,6 @@ impl Session {
                 .prepare_sealed(Step::Authenticate, to, Service::Psd005, &msg, rng)
                 .map(send);
         }
-        let due = self.token.as_ref().is_some_and(|t| t.should_renew(now));
         if kind == OpKind::Renew && others {
             return Ok(Next::Wait);
         }
@@ -1725,6 +1777,7 @@ impl Session {
         self.key_epoch = self.key_epoch.wrapping_add(1);
         self.token_epoch = self.token_epoch.wrapping_add(1);
         self.generation = self.generation.wrapping_add(1);
+        self.wants_lease = false;
         Ok(())
     }
 

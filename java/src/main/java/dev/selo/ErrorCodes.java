@@ -63,11 +63,13 @@ public final class ErrorCodes {
       "safra.boleto.invalid_document",
       "safra.boleto.invalid_date",
       "safra.boleto.outcome_unknown",
+      "safra.boleto.in_flight",
       "safra.message.malformed",
       "safra.session.not_ready",
       "safra.session.unknown_request",
       "safra.session.too_many_recoveries",
       "safra.session.bad_snapshot",
+      "safra.session.busy",
       "safra.status.request_error",
       "safra.status.server_error",
       "safra.bank.unauthorized",
@@ -75,6 +77,10 @@ public final class ErrorCodes {
       "safra.bank.key_expired",
       "safra.bank.business",
       "safra.bank.unknown_service",
+      "safra.shared.record_rejected",
+      "safra.shared.seal_key",
+      "safra.shared.name",
+      "safra.shared.protocol",
       "safra.crypto",
       "ofb.sign.payload_not_object",
       "ofb.sign.reserved_claim",
@@ -170,5 +176,7 @@ public final class ErrorCodes {
       "ffi.no_native_library",
       "ffi.closed",
       "ffi.unknown",
-      "internal");
+      "internal",
+      "shared.store_unavailable",
+      "shared.lease_timeout");
 }
