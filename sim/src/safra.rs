@@ -255,6 +255,12 @@ impl Protocol for SafraBank {
                 "duplicates": duplicates,
                 "sessions": b.session_count(),
                 "bank_key_pin": b.public_key().spki_pin().unwrap_or_default(),
+                // A simulator's own secrets, for tests that check where they
+                // end up (loopback only; never a real bank's).
+                "issued": {
+                    "session_keys": b.issued().map(|(k, _)| k.to_b64().to_string()).collect::<Vec<_>>(),
+                    "tokens": b.issued().filter_map(|(_, t)| t.map(str::to_string)).collect::<Vec<_>>(),
+                },
             })
         })
     }

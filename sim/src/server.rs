@@ -46,6 +46,10 @@ pub(crate) fn directive(what: String) -> ReceivedResponse {
 /// How many request records a simulator keeps (oldest dropped first).
 pub const MAX_LOG: usize = 1000;
 
+/// The most distinct `"<path segment> <status>"` counters `_control/state`
+/// reports under `counts`.
+pub const MAX_COUNT_KEYS: usize = 256;
+
 /// A request as a simulator sees it.
 #[derive(Clone, Debug)]
 pub struct SimRequest {
@@ -124,6 +128,10 @@ pub(crate) struct Shared<P> {
     protocol: Arc<P>,
     faults: Mutex<CommonFaults>,
     log: Mutex<VecDeque<RequestRecord>>,
+    /// Requests per `"<last path segment> <status>"` since the start
+    /// (bounded by the number of distinct paths × statuses the server saw,
+    /// at most [`MAX_COUNT_KEYS`]).
+    counts: Mutex<std::collections::BTreeMap<String, u64>>,
     log_stderr: bool,
     max_body: usize,
     header_read_timeout: Duration,
@@ -189,6 +197,18 @@ impl<P: Protocol> Shared<P> {
             let _ = err.write_all(line.as_bytes());
             let _ = err.flush();
         }
+        {
+            let seg = rec.path.rsplit('/').find(|s| !s.is_empty()).unwrap_or("");
+            let seg: String = seg.chars().take(32).collect();
+            let key = match rec.status {
+                Some(st) => format!("{seg} {st}"),
+                None => format!("{seg} dropped"),
+            };
+            let mut counts = lock(&self.counts);
+            if counts.len() < MAX_COUNT_KEYS || counts.contains_key(&key) {
+                *counts.entry(key).or_insert(0) += 1;
+            }
+        }
         let mut log = lock(&self.log);
         if log.len() >= MAX_LOG {
             log.pop_front();
@@ -204,6 +224,7 @@ impl<P: Protocol> Shared<P> {
             "latency_left": f.latency_left,
             "drops_left": f.drops_left,
             "requests": lock(&self.log).len(),
+            "counts": lock(&self.counts).clone(),
             "protocol": self.protocol.state(),
         })
     }
@@ -377,6 +398,7 @@ impl<P: Protocol> Sim<P> {
             protocol: Arc::new(protocol),
             faults: Mutex::new(CommonFaults::default()),
             log: Mutex::new(VecDeque::new()),
+            counts: Mutex::new(std::collections::BTreeMap::new()),
             log_stderr: opts.log,
             max_body: opts.max_body.unwrap_or(MAX_BODY),
             header_read_timeout: opts.header_read_timeout.unwrap_or(HEADER_READ_TIMEOUT),

@@ -209,6 +209,79 @@ typedef uint32_t SeloTransportFailure;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What `selo_safra_share_on_record` did with a record.
+enum SeloRecordOutcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // No record yet.
+  SELO_RECORD_OUTCOME_EMPTY = 0,
+  // The record is the one this instance uses (or older).
+  SELO_RECORD_OUTCOME_CURRENT = 1,
+  // A newer record: the session took its credentials.
+  SELO_RECORD_OUTCOME_ADOPTED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum SeloRecordOutcome SeloRecordOutcome;
+#else
+typedef uint32_t SeloRecordOutcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What `selo_safra_share_on_publish` found.
+enum SeloPublishResult
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Published.
+  SELO_PUBLISH_RESULT_PUBLISHED = 0,
+  // Refused: the lease is another instance's (it expired).
+  SELO_PUBLISH_RESULT_NOT_LEASE_OWNER = 1,
+  // Refused: the fencing number moved on.
+  SELO_PUBLISH_RESULT_FENCE_MOVED_ON = 2,
+  // Refused: another writer published first.
+  SELO_PUBLISH_RESULT_GENERATION_CHANGED = 3,
+  // Refused: the stored record is not one of ours.
+  SELO_PUBLISH_RESULT_STORED_RECORD_MALFORMED = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum SeloPublishResult SeloPublishResult;
+#else
+typedef uint32_t SeloPublishResult;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// A counter of `selo_safra_share_stat`.
+enum SeloShareStat
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Handshakes this instance ran and published.
+  SELO_SHARE_STAT_HANDSHAKES = 0,
+  // Authentications and renewals this instance ran and published.
+  SELO_SHARE_STAT_RENEWALS = 1,
+  // Records adopted from other instances.
+  SELO_SHARE_STAT_ADOPTED = 2,
+  // Times the lease was found held by another instance.
+  SELO_SHARE_STAT_LEASE_WAITS = 3,
+  // Writes refused because the lease was lost (fenced).
+  SELO_SHARE_STAT_LEASE_STEALS = 4,
+  // Store calls that failed (counted by the host).
+  SELO_SHARE_STAT_STORE_ERRORS = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum SeloShareStat SeloShareStat;
+#else
+typedef uint32_t SeloShareStat;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // The transaction lookup slot a `SeloBmpLookup` callback fills (opaque).
 typedef struct SeloBmpOriginal SeloBmpOriginal;
 
@@ -261,6 +334,12 @@ typedef struct SeloSafraReply SeloSafraReply;
 
 // A Safra PSD client session (opaque). Not for concurrent use.
 typedef struct SeloSafraSession SeloSafraSession;
+
+// One instance's view of a shared Safra session (opaque).
+typedef struct SeloSafraShare SeloSafraShare;
+
+// A script to run on the store (opaque): name, source, SHA-1, keys, args.
+typedef struct SeloScriptCall SeloScriptCall;
 
 // A byte buffer returned by selo. Free it with [`selo_buffer_free`].
 // An empty buffer has `data == NULL` and `len == 0`.
@@ -1345,6 +1424,182 @@ SeloStatus selo_safra_token_schedule(const char *token_text,
 // # Safety
 // `boleto_json` is NUL-terminated.
 SeloStatus selo_safra_boleto_validate(const char *boleto_json);
+
+// A share of fleet `name` sealed under the 32-byte `seal_key`
+// (`safra.shared.name`, `safra.shared.seal_key`).
+//
+// # Safety
+// `name` is NUL-terminated; `seal_key` points to `seal_key_len` bytes;
+// `out` is writable.
+SeloStatus selo_safra_share_new(const char *name,
+                                const uint8_t *seal_key,
+                                size_t seal_key_len,
+                                struct SeloSafraShare **out);
+
+// Sets the lease TTL (1 to 600 000 ms; `safra.shared.protocol` else).
+SeloStatus selo_safra_share_set_lease_ttl_ms(struct SeloSafraShare *share, uint64_t ttl_ms);
+
+// The lease TTL in milliseconds (0 for an invalid handle).
+uint64_t selo_safra_share_lease_ttl_ms(const struct SeloSafraShare *share);
+
+// The key to `GET` for the sealed record (free with `selo_string_free`).
+//
+// # Safety
+// `out` is writable.
+SeloStatus selo_safra_share_record_key(const struct SeloSafraShare *share, char **out);
+
+// Hands over what a `GET` of the record key returned: `record` of
+// `record_len` bytes, or NULL when there was no record. A newer record is
+// opened and adopted by `session`.
+//
+// # Safety
+// `record` (when not NULL) points to `record_len` bytes; `outcome_out` is
+// writable.
+SeloStatus selo_safra_share_on_record(struct SeloSafraShare *share,
+                                      struct SeloSafraSession *session,
+                                      const uint8_t *record,
+                                      size_t record_len,
+                                      uint32_t *outcome_out);
+
+// The script call that takes the lease (a fresh owner token).
+//
+// # Safety
+// `call_out` is writable.
+SeloStatus selo_safra_share_acquire(struct SeloSafraShare *share, struct SeloScriptCall **call_out);
+
+// Hands over the acquire's integer reply. `*held_out` true: the lease is
+// this instance's (re-read the record, then `selo_safra_share_grant`
+// unless it adopted); false: another instance holds it for
+// `*retry_after_ms_out` more.
+//
+// # Safety
+// Out pointers are writable.
+SeloStatus selo_safra_share_on_acquire(struct SeloSafraShare *share,
+                                       int64_t reply,
+                                       bool *held_out,
+                                       uint64_t *retry_after_ms_out);
+
+// Lets `session` run transitions (the lease is held, the record re-read).
+SeloStatus selo_safra_share_grant(struct SeloSafraShare *share, struct SeloSafraSession *session);
+
+// True when the lease is held and `session` finished its transitions:
+// publish now (false for invalid handles).
+bool selo_safra_share_ready_to_publish(const struct SeloSafraShare *share,
+                                       const struct SeloSafraSession *session);
+
+// The script call that publishes `session`'s credentials, sealed at the
+// next generation.
+//
+// # Safety
+// `call_out` is writable.
+SeloStatus selo_safra_share_publish(struct SeloSafraShare *share,
+                                    const struct SeloSafraSession *session,
+                                    struct SeloScriptCall **call_out);
+
+// Hands over the publish's integer reply (`SeloPublishResult` in
+// `*result_out`; a refusal is counted as a steal: re-read the record).
+//
+// # Safety
+// `result_out` is writable.
+SeloStatus selo_safra_share_on_publish(struct SeloSafraShare *share,
+                                       const struct SeloSafraSession *session,
+                                       int64_t reply,
+                                       uint32_t *result_out);
+
+// Gives the lease up (`session`'s transitions stop). `*call_out` is the
+// script call that deletes the lease if still ours, or NULL when there is
+// nothing to release.
+//
+// # Safety
+// `call_out` is writable.
+SeloStatus selo_safra_share_release(struct SeloSafraShare *share,
+                                    struct SeloSafraSession *session,
+                                    struct SeloScriptCall **call_out);
+
+// Hands over the release's integer reply (`*released_out` false: the lease
+// had expired or been taken — counted as a steal).
+//
+// # Safety
+// `released_out` is writable.
+SeloStatus selo_safra_share_on_release(struct SeloSafraShare *share,
+                                       int64_t reply,
+                                       bool *released_out);
+
+// Counts a failed store call (the host raises `shared.store_unavailable`).
+SeloStatus selo_safra_share_store_error(struct SeloSafraShare *share);
+
+// A counter (`SeloShareStat`); 0 for an invalid handle or counter.
+uint64_t selo_safra_share_stat(const struct SeloSafraShare *share, uint32_t which);
+
+// The record generation this instance uses (0: none; 0 for an invalid
+// handle).
+uint64_t selo_safra_share_adopted_generation(const struct SeloSafraShare *share);
+
+// True while this instance holds the lease.
+bool selo_safra_share_holds_lease(const struct SeloSafraShare *share);
+
+// Frees a share (NULL and invalid handles ignored).
+void selo_safra_share_free(struct SeloSafraShare *share);
+
+// The script's name (`LEASE_ACQUIRE`, …); valid until the call is freed.
+const char *selo_script_call_name(const struct SeloScriptCall *c);
+
+// The script's Lua source (for `EVAL` or `SCRIPT LOAD`).
+const char *selo_script_call_script(const struct SeloScriptCall *c);
+
+// The script's SHA-1 in hex (for `EVALSHA`).
+const char *selo_script_call_sha1(const struct SeloScriptCall *c);
+
+// How many `KEYS` the call passes.
+size_t selo_script_call_key_count(const struct SeloScriptCall *c);
+
+// `KEYS[index + 1]`; NULL past the last.
+const char *selo_script_call_key_at(const struct SeloScriptCall *c, size_t index);
+
+// How many `ARGV` the call passes.
+size_t selo_script_call_arg_count(const struct SeloScriptCall *c);
+
+// `ARGV[index + 1]`; NULL past the last.
+const char *selo_script_call_arg_at(const struct SeloScriptCall *c, size_t index);
+
+// Frees a script call (NULL and invalid handles ignored). The publish
+// call's arguments hold the sealed record only (never plaintext secrets).
+void selo_script_call_free(struct SeloScriptCall *c);
+
+// Shares the session with other instances: transitions run only while
+// the lease is granted (`selo_safra_share_grant`).
+SeloStatus selo_safra_session_set_shared(struct SeloSafraSession *session, bool shared);
+
+// True when an operation of a shared session needs the lease (false for
+// an invalid handle).
+bool selo_safra_session_wants_lease(const struct SeloSafraSession *session);
+
+// True when request `request_id` is a transition (handshake stage,
+// psd005, psd007) in flight.
+bool selo_safra_session_is_transition(const struct SeloSafraSession *session, uint64_t request_id);
+
+// The credentials business calls need, as JSON (secret: seal it before it
+// leaves the process; `selo_safra_share_publish` does). Free with
+// `selo_buffer_free`.
+//
+// # Safety
+// `out` is writable.
+SeloStatus selo_safra_session_export_credentials(const struct SeloSafraSession *session,
+                                                 struct SeloBuffer *out);
+
+// Takes over credentials another instance exported.
+//
+// # Safety
+// `data` points to `len` bytes.
+SeloStatus selo_safra_session_adopt_credentials(struct SeloSafraSession *session,
+                                                const uint8_t *data,
+                                                size_t len);
+
+// The store key of a BMP pending transaction (free with `selo_string_free`).
+//
+// # Safety
+// `idempotency_key` is NUL-terminated; `out` is writable.
+SeloStatus selo_shared_bmp_pending_key(const char *idempotency_key, char **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -41,6 +41,7 @@ pub mod jwks_cache;
 pub mod keys;
 pub mod ofb;
 pub mod safra;
+pub mod safra_share;
 
 /// The status every fallible function returns. Values are stable: new
 /// families get new numbers, existing ones never change.

@@ -150,8 +150,8 @@ fn profile_arg(p: *const c_char) -> FfiResult<SafraProfile> {
 
 /// A Safra PSD client session (opaque). Not for concurrent use.
 pub struct SeloSafraSession {
-    inner: Session,
-    rng: Rng,
+    pub(crate) inner: Session,
+    pub(crate) rng: Rng,
 }
 
 /// A new session. `profile_json` is a `SafraProfile` JSON (`""` = SPEC

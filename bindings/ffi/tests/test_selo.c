@@ -715,6 +715,150 @@ static void test_concurrent_operations(void) {
   end("concurrent operations");
 }
 
+/* Runs `op_id` on a shared session against the bank role, taking the
+   lease when the session asks for it (no other instance here). */
+static int run_shared(SeloSafraSession *s, SeloSafraShare *sh, SeloSafraBank *bank, uint64_t op,
+                      int64_t now) {
+  for (int guard = 0; guard < 12; guard++) {
+    bool wait = false;
+    uint64_t id = 0;
+    SeloRequest *req = NULL;
+    OK(selo_safra_session_next(s, op, now, &wait, &id, &req));
+    if (wait) {
+      CHECK(selo_safra_session_wants_lease(s), "a shared session waits for the lease");
+      SeloScriptCall *c = NULL;
+      OK(selo_safra_share_acquire(sh, &c));
+      selo_script_call_free(c);
+      bool held = false;
+      uint64_t retry = 0;
+      OK(selo_safra_share_on_acquire(sh, 1, &held, &retry)); /* the store granted fence 1 */
+      uint32_t outcome = 99;
+      OK(selo_safra_share_on_record(sh, s, NULL, 0, &outcome));
+      CHECK(outcome == SELO_RECORD_OUTCOME_EMPTY, "no record yet: %u", outcome);
+      OK(selo_safra_share_grant(sh, s));
+      continue;
+    }
+    SeloResponse *resp = NULL;
+    OK(selo_safra_bank_handle(bank, req, now, &resp));
+    selo_request_free(req);
+    uint32_t step = 0;
+    SeloSafraReply *reply = NULL;
+    OK(selo_safra_session_handle_response(s, id, resp, now, &step, &reply));
+    selo_response_free(resp);
+    selo_safra_reply_free(reply);
+    if (step == SELO_SAFRA_STEP_DONE) return 1;
+  }
+  return 0;
+}
+
+/* SPEC §5 through the C ABI: the share's script calls, the sealed record
+   one instance publishes and another adopts. */
+static void test_safra_share(void) {
+  begin();
+  uint8_t seal[32];
+  memset(seal, 7, sizeof seal);
+  SeloSafraShare *bad = NULL;
+  CHECK(selo_safra_share_new("acme", seal, 31, &bad) != SELO_OK && code_is("safra.shared.seal_key"),
+        "a 31-byte seal key");
+  CHECK(selo_safra_share_new("a{b}", seal, 32, &bad) != SELO_OK && code_is("safra.shared.name"),
+        "a name with a brace");
+  SeloSafraShare *sh = NULL;
+  OK(selo_safra_share_new("acme", seal, 32, &sh));
+  char *rk = NULL;
+  OK(selo_safra_share_record_key(sh, &rk));
+  CHECK(rk && strcmp(rk, "selo:{safra:acme}:record") == 0, "record key %s", str(rk));
+  selo_string_free(rk);
+  SeloScriptCall *c = NULL;
+  OK(selo_safra_share_acquire(sh, &c));
+  CHECK(strcmp(str(selo_script_call_name(c)), "LEASE_ACQUIRE") == 0, "acquire's script");
+  CHECK(selo_script_call_key_count(c) == 2 && selo_script_call_arg_count(c) == 2, "acquire's arity");
+  CHECK(strcmp(str(selo_script_call_key_at(c, 0)), "selo:{safra:acme}:lease") == 0, "lease key");
+  CHECK(strcmp(str(selo_script_call_key_at(c, 1)), "selo:{safra:acme}:fence") == 0, "fence key");
+  CHECK(selo_script_call_key_at(c, 2) == NULL, "no third key");
+  CHECK(strcmp(str(selo_script_call_arg_at(c, 1)), "30000") == 0, "default TTL");
+  CHECK(strlen(str(selo_script_call_sha1(c))) == 40, "sha1");
+  CHECK(strstr(str(selo_script_call_script(c)), "INCR") != NULL, "the Lua source");
+  selo_script_call_free(c);
+  bool held = true;
+  uint64_t retry = 0;
+  OK(selo_safra_share_on_acquire(sh, -1500, &held, &retry));
+  CHECK(!held && retry == 1500, "busy for 1500 ms: %d %llu", held, (unsigned long long)retry);
+  CHECK(selo_safra_share_stat(sh, SELO_SHARE_STAT_LEASE_WAITS) == 1, "a lease wait counted");
+
+  /* Instance A authenticates under the lease and publishes. */
+  SeloPrivateKey *bank_key = import_key(OWN_BANK_PEM);
+  SeloSafraBank *bank = NULL;
+  OK(selo_safra_bank_new("", bank_key, 600, &bank));
+  SeloSafraSession *a = NULL;
+  OK(selo_safra_session_new("", "http://127.0.0.1:1/psd", "CLIENTE01", &a));
+  SeloPrivateKey *client_key = import_key(OWN_CLIENT_PEM);
+  OK(selo_safra_session_set_client_key(a, client_key));
+  OK(selo_safra_session_set_shared(a, true));
+  uint64_t op = 0;
+  OK(selo_safra_session_begin(a, SELO_SAFRA_OP_AUTHENTICATE, "", &op));
+  int64_t now = 1800000000;
+  CHECK(run_shared(a, sh, bank, op, now), "authenticated under the lease");
+  CHECK(selo_safra_share_ready_to_publish(sh, a), "ready to publish");
+  OK(selo_safra_share_publish(sh, a, &c));
+  CHECK(strcmp(str(selo_script_call_name(c)), "PUBLISH_IF_GENERATION") == 0, "publish's script");
+  CHECK(selo_script_call_key_count(c) == 3 && selo_script_call_arg_count(c) == 5, "publish arity");
+  CHECK(strcmp(str(selo_script_call_arg_at(c, 2)), "0") == 0, "replaces no record");
+  const char *record = selo_script_call_arg_at(c, 3);
+  CHECK(record && strncmp(record, "selo1.1.", 8) == 0, "sealed at generation 1: %.12s", str(record));
+  char *record_copy = record ? strdup(record) : NULL;
+  selo_script_call_free(c);
+  uint32_t result = 99;
+  OK(selo_safra_share_on_publish(sh, a, 1, &result));
+  CHECK(result == SELO_PUBLISH_RESULT_PUBLISHED, "published: %u", result);
+  CHECK(selo_safra_share_stat(sh, SELO_SHARE_STAT_HANDSHAKES) == 1, "one handshake counted");
+  CHECK(selo_safra_share_adopted_generation(sh) == 1, "generation 1");
+  OK(selo_safra_share_release(sh, a, &c));
+  CHECK(c && strcmp(str(selo_script_call_name(c)), "RELEASE_IF_OWNER") == 0, "release's script");
+  selo_script_call_free(c);
+  bool released = false;
+  OK(selo_safra_share_on_release(sh, 1, &released));
+  CHECK(released && !selo_safra_share_holds_lease(sh), "released");
+
+  /* Instance B adopts the record: same session, authenticated. */
+  SeloSafraShare *sh2 = NULL;
+  OK(selo_safra_share_new("acme", seal, 32, &sh2));
+  SeloSafraSession *b = NULL;
+  OK(selo_safra_session_new("", "http://127.0.0.1:1/psd", "CLIENTE01", &b));
+  uint32_t outcome = 99;
+  if (record_copy) {
+    OK(selo_safra_share_on_record(sh2, b, (const uint8_t *)record_copy, strlen(record_copy),
+                                  &outcome));
+  }
+  CHECK(outcome == SELO_RECORD_OUTCOME_ADOPTED, "adopted: %u", outcome);
+  CHECK(selo_safra_session_state(b) == SELO_SAFRA_STATE_AUTHENTICATED, "B is authenticated");
+  char *ida = NULL, *idb = NULL;
+  OK(selo_safra_session_id(a, &ida));
+  OK(selo_safra_session_id(b, &idb));
+  CHECK(ida && idb && strcmp(ida, idb) == 0, "one session id");
+  selo_string_free(ida);
+  selo_string_free(idb);
+  /* Another seal key refuses the record. */
+  memset(seal, 8, sizeof seal);
+  SeloSafraShare *other = NULL;
+  OK(selo_safra_share_new("acme", seal, 32, &other));
+  if (record_copy) {
+    CHECK(selo_safra_share_on_record(other, b, (const uint8_t *)record_copy, strlen(record_copy),
+                                     &outcome) != SELO_OK &&
+              code_is("safra.shared.record_rejected"),
+          "another seal key");
+  }
+  free(record_copy);
+  selo_safra_share_free(other);
+  selo_safra_share_free(sh2);
+  selo_safra_share_free(sh);
+  selo_safra_session_free(b);
+  selo_safra_session_free(a);
+  selo_safra_bank_free(bank);
+  selo_private_key_free(client_key);
+  selo_private_key_free(bank_key);
+  end("shared session (share, record, scripts)");
+}
+
 static void test_bmp_hmac(void) {
   SeloBmpSigner *s = NULL;
   OK(selo_bmp_signer_new(HMAC_KEY, "", &s));
@@ -1090,6 +1234,7 @@ int main(void) {
   test_transport_errors();
   test_nul_in_reply_texts();
   test_concurrent_operations();
+  test_safra_share();
   test_bmp_hmac();
   test_bmp_money();
   test_bmp_canonical();

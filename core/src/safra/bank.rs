@@ -268,6 +268,15 @@ impl Bank {
         self.boletos.values()
     }
 
+    /// What the bank issued to each live session: its AES key and its
+    /// current token (tests that check where secrets end up, e.g. that a
+    /// shared store holds neither in any encoding).
+    pub fn issued(&self) -> impl Iterator<Item = (&SessionKey, Option<&str>)> {
+        self.sessions
+            .values()
+            .filter_map(|s| s.aes_key.as_ref().map(|k| (k, s.token.as_deref())))
+    }
+
     /// The AES key agreed with a session, if any (tests, debugging).
     pub fn session_key(&self, session_id: &str) -> Option<&SessionKey> {
         self.sessions
