@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
-from ._errors import SafraBusinessError, SeloError, guard
+from ._errors import SafraBusinessError, SafraError, SeloError, guard
 from ._native import selo_uniffi as _n
 from ._util import Headers, as_bytes, dumps, headers_in, headers_out, loads, loads_object, now_secs, profile_json, seed, \
     to_cents
@@ -319,6 +319,10 @@ class Operation:
         return f"Operation.{self.kind}()"
 
 
+def _prepared(request_id: int, r: Any) -> Prepared:
+    return Prepared(request_id, r.method, r.url, headers_out(r.headers), r.body, bool(r.resendable))
+
+
 # ---- session ------------------------------------------------------------------
 
 
@@ -370,10 +374,81 @@ class Session:
             return self._s.export()
 
     def prepare(self, op: Operation, now: Optional[float] = None) -> Prepared:
+        """The next request of ``op``: one operation at a time (see
+        :meth:`begin` and :meth:`next` to run many at once)."""
         with guard:
             p = self._s.prepare_next(op._op, now_secs(now))
-        r = p.request
-        return Prepared(p.id, r.method, r.url, headers_out(r.headers), r.body, bool(r.resendable))
+        return _prepared(p.id, p.request)
+
+    # -- many operations at once (SPEC §5) ---------------------------------
+
+    def begin(self, op: Operation) -> int:
+        """Begins ``op`` beside any others in progress and returns its
+        operation id; drive it with :meth:`next`. It ends with its reply, an
+        error, or :meth:`cancel`. Raises ``safra.session.busy`` past
+        :meth:`set_max_in_flight` operations, and ``safra.boleto.in_flight``
+        when another operation is registering the same ``nossoNumero``."""
+        with guard:
+            return int(self._s.begin(op._op))
+
+    def next(self, op_id: int, now: Optional[float] = None) -> Optional[Prepared]:
+        """What operation ``op_id`` needs next at ``now``: a request to send
+        (hand its response back with :meth:`handle`), or ``None`` — wait:
+        another operation's transition (handshake, psd005, psd007) is in
+        flight; call ``next`` again once the session handled a response,
+        and give up after your request timeout (:meth:`cancel`)."""
+        n: Any  # SafraNext.SEND's members are attached at run time
+        with guard:
+            n = self._s.next(op_id, now_secs(now))
+        if n.is_WAIT():
+            return None
+        return _prepared(n.id, n.request)
+
+    def cancel(self, op_id: int) -> bool:
+        """Ends operation ``op_id`` without a reply; ``False`` if it had
+        already ended. The responses of its requests in flight are then
+        unknown to the session; a psd050 of it in flight joins
+        :meth:`unresolved_registrations` (the next register of that boleto
+        starts with psd052)."""
+        return bool(self._s.cancel(op_id))
+
+    def in_flight(self) -> int:
+        """How many operations are in progress (begun, not ended)."""
+        return int(self._s.in_flight())
+
+    def transition_in_flight(self) -> bool:
+        """True while a handshake stage, psd005 or psd007 is in flight."""
+        return bool(self._s.transition_in_flight())
+
+    def generation(self) -> int:
+        """Counts the changes of credentials (handshake, authentication,
+        renewal, discard after a failure)."""
+        return int(self._s.generation())
+
+    def set_max_in_flight(self, n: int) -> None:
+        """How many operations may run at once (default 256)."""
+        if n < 0:
+            raise ValueError(f"max in flight must be >= 0, found {n}")
+        self._s.set_max_in_flight(n)
+
+    def export_credentials(self) -> bytes:
+        """The credentials business calls need (session id, AES key, token,
+        workId) for another instance's :meth:`adopt_credentials`. A secret:
+        seal it before it leaves the process. ``safra.session.not_ready``
+        before a key is agreed."""
+        with guard:
+            return bytes(self._s.export_credentials())
+
+    def adopt_credentials(self, credentials: bytes) -> None:
+        """Takes over credentials :meth:`export_credentials` made elsewhere
+        (``safra.session.bad_snapshot`` for another bank URL or client)."""
+        with guard:
+            self._s.adopt_credentials(bytes(credentials))
+
+    def is_transition(self, request_id: int) -> bool:
+        """True when request ``request_id`` (in flight) is a handshake
+        stage, psd005 or psd007."""
+        return bool(self._s.is_transition(request_id))
 
     def handle(self, request_id: int, status: int, headers: Headers, body: bytes,
                now: Optional[float] = None) -> Outcome:
@@ -517,6 +592,32 @@ def _request_timeout(timeout: Any) -> Any:
 _KEEP_TRANSPORT_ERRORS = 64
 
 
+def _wait_seconds(timeout: Any, http: Any) -> Optional[float]:
+    """How long an operation waits for another's transition (handshake,
+    psd005, psd007) before giving up: the request timeout — a number of
+    seconds, the longest phase of an ``httpx.Timeout``, the httpx client's
+    own for ``USE_CLIENT_DEFAULT``; ``None`` (no timeout) waits as long as
+    it takes."""
+    import httpx
+
+    if timeout is httpx.USE_CLIENT_DEFAULT:
+        timeout = getattr(http, "timeout", None)
+    if timeout is None:
+        return None
+    if isinstance(timeout, httpx.Timeout):
+        phases = [x for x in (timeout.connect, timeout.read, timeout.write, timeout.pool) if x is not None]
+        return max(phases) if phases else None
+    return float(timeout)
+
+
+def _not_ready(waited: Optional[float]) -> SafraError:
+    return SafraError(
+        "safra.session.not_ready",
+        f"waited {waited} s (the request timeout) for another operation's handshake, authentication or "
+        "renewal, and no response was handled meanwhile: this operation was cancelled",
+    )
+
+
 class _ClientBase:
     def __init__(self, base_url: str, cliente: str, profile: Profile, client_key: Optional[PrivateKey],
                  session: Optional[Session], clock: Optional[Clock], rng_seed: Optional[bytes],
@@ -529,22 +630,13 @@ class _ClientBase:
         #: oldest first (the latest 64).
         self.transport_errors: List[Tuple[str, BaseException]] = []
 
+    # Every method below calls into the session: the driver holds its lock
+    # around each (never around an HTTP call).
+
     def _answered(self, p: Prepared, r: Any) -> Optional[Reply]:
         """Hands the session the httpx response to ``p``; the reply if it
         ended the operation, ``None`` to go round again."""
         return self._went(self.session.handle(p.id, r.status_code, r.headers.multi_items(), r.content, self._clock()))
-
-    def _failed(self, p: Prepared, exc: BaseException) -> Optional[Reply]:
-        """The send of ``p`` raised ``exc`` (called from the driver's
-        ``except``). An httpx transport error is reported to the session
-        (:meth:`_transport_error`); anything else is re-raised once the
-        session knows the request's fate is unknown (:meth:`_abandoned`)."""
-        import httpx
-
-        if not isinstance(exc, httpx.TransportError):
-            self._abandoned(p)
-            raise exc
-        return self._transport_error(p, exc)
 
     def _transport_error(self, p: Prepared, exc: BaseException) -> Optional[Reply]:
         """Reports a failed send to the session; the reply if it ended the
@@ -559,25 +651,16 @@ class _ClientBase:
             raise e from exc
         return self._went(out)
 
-    def _prepare(self, op: Operation, last: Optional[BaseException]) -> Prepared:
-        """The next request; an error (``too_many_recoveries``) is chained
-        to the transport failure that led to it, if one did."""
+    def _next(self, op_id: int, last: Optional[BaseException]) -> Optional[Prepared]:
+        """The next request of operation ``op_id`` (``None``: wait); an
+        error (``too_many_recoveries``) is chained to the transport failure
+        that led to it, if one did."""
         try:
-            return self.session.prepare(op, self._clock())
+            return self.session.next(op_id, self._clock())
         except SeloError as e:
             if last is None:
                 raise
             raise e from last
-
-    def _abandoned(self, p: Prepared) -> None:
-        """A send interrupted by something that is not a transport failure
-        (cancellation, KeyboardInterrupt, a bug in a custom transport): the
-        session learns the request's fate is unknown, so it reconciles
-        instead of resending if the same operation is run again."""
-        try:
-            self.session.handle_transport_error(p.id, "other", self._clock())
-        except Exception:  # the original exception is the one that matters
-            pass
 
     def _went(self, out: Outcome) -> Optional[Reply]:
         if out.done:
@@ -625,24 +708,63 @@ class Client(_ClientBase):
         self.http = http if http is not None else httpx.Client(cert=cert, verify=verify, timeout=_client_timeout(timeout),
                                                              transport=transport)
         self._lock = threading.Lock()
+        # Notified after every response (or transport failure) the session
+        # handled and every cancel: operations waiting for another's
+        # transition ask the session again.
+        self._changed = threading.Condition(self._lock)
 
     def run(self, op: Operation, *, timeout: Any = _UNSET) -> Reply:
         """Runs one operation to its end and returns the core's reply.
         ``timeout`` (seconds or ``httpx.Timeout``) replaces the client's
-        for each request of this operation."""
+        for each request of this operation.
+
+        Any number of threads may call it at once: the session is locked
+        only while it is called, never during an HTTP call, so psd050 and
+        psd052 calls run side by side while a handshake, psd005 or psd007
+        runs once for all (the others wait for it, each at most the request
+        timeout between two handled responses, then raise
+        ``safra.session.not_ready``). An exception while a request is in
+        flight (``KeyboardInterrupt``, a bug in a custom transport) cancels
+        the operation: a psd050 in flight joins
+        :meth:`Session.unresolved_registrations`."""
+        import httpx
+
         t = self.timeout if timeout is _UNSET else timeout
+        wait = _wait_seconds(t, self.http)
         with self._lock:
+            op_id = self.session.begin(op)
+        try:
             last: Optional[BaseException] = None  # the transport failure behind the last recovery
             while True:
-                p = self._prepare(op, last)
+                with self._changed:
+                    p = self._next(op_id, last)
+                    while p is None:
+                        if not self._changed.wait(wait):
+                            raise _not_ready(wait)
+                        p = self._next(op_id, last)
                 try:
                     r = self.http.request(p.method, p.url, headers=p.headers, content=p.body, timeout=t)
-                except BaseException as e:
-                    last, reply = e, self._failed(p, e)
+                except httpx.TransportError as e:
+                    with self._changed:
+                        try:
+                            last, reply = e, self._transport_error(p, e)
+                        finally:
+                            self._changed.notify_all()
                 else:
-                    last, reply = None, self._answered(p, r)
+                    with self._changed:
+                        try:
+                            last, reply = None, self._answered(p, r)
+                        finally:
+                            self._changed.notify_all()
                 if reply is not None:
                     return reply
+        except BaseException:
+            # Ended already (a reply or the session's error) or not: the
+            # session forgets it; a psd050 in flight stays a promise.
+            with self._changed:
+                self.session.cancel(op_id)
+                self._changed.notify_all()
+            raise
 
     def handshake(self) -> HandshakeResult:
         return _finish(self.run(Operation.handshake()))  # type: ignore[return-value]
@@ -673,8 +795,10 @@ class Client(_ClientBase):
 
 
 class AsyncClient(_ClientBase):
-    """The same as :class:`Client` over ``httpx.AsyncClient``. Operations on
-    one client are serialised (the session is one state machine)."""
+    """The same as :class:`Client` over ``httpx.AsyncClient``. Any number
+    of tasks may run operations on one client at once (``asyncio.gather``):
+    their HTTP calls overlap, a handshake, psd005 or psd007 runs once for
+    all. Use it from one event loop."""
 
     def __init__(self, base_url: str, cliente: str, *, profile: Profile = None, cert: Any = None,
                  verify: Any = True, timeout: Any = _UNSET, client_key: Optional[PrivateKey] = None,
@@ -689,25 +813,65 @@ class AsyncClient(_ClientBase):
         self.http = http if http is not None else httpx.AsyncClient(cert=cert, verify=verify,
                                                                   timeout=_client_timeout(timeout),
                                                                   transport=transport)
-        self._lock: Optional[asyncio.Lock] = None
+        # Set after every response (or transport failure) the session
+        # handled and every cancel, then replaced: operations waiting for
+        # another's transition ask the session again. Calls into the
+        # session never await, so within the event loop each is atomic.
+        self._changed: Optional[asyncio.Event] = None
+
+    def _event(self) -> asyncio.Event:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        return self._changed
+
+    def _notify(self) -> None:
+        ev, self._changed = self._changed, None
+        if ev is not None:
+            ev.set()
 
     async def run(self, op: Operation, *, timeout: Any = _UNSET) -> Reply:
-        """Runs one operation to its end (see :meth:`Client.run`)."""
+        """Runs one operation to its end (see :meth:`Client.run`). A task
+        cancelled (``asyncio.CancelledError``) or any exception while a
+        request is in flight cancels the operation: a psd050 in flight
+        joins :meth:`Session.unresolved_registrations`, and the next
+        register of that boleto starts with psd052."""
+        import httpx
+
         t = self.timeout if timeout is _UNSET else timeout
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
+        wait = _wait_seconds(t, self.http)
+        op_id = self.session.begin(op)
+        try:
             last: Optional[BaseException] = None  # the transport failure behind the last recovery
             while True:
-                p = self._prepare(op, last)
+                changed = self._event()  # taken before asking: no notification is missed
+                p = self._next(op_id, last)
+                while p is None:
+                    try:
+                        await asyncio.wait_for(changed.wait(), wait)
+                    except asyncio.TimeoutError:
+                        raise _not_ready(wait) from None
+                    changed = self._event()
+                    p = self._next(op_id, last)
                 try:
                     r = await self.http.request(p.method, p.url, headers=p.headers, content=p.body, timeout=t)
-                except BaseException as e:
-                    last, reply = e, self._failed(p, e)
+                except httpx.TransportError as e:
+                    try:
+                        last, reply = e, self._transport_error(p, e)
+                    finally:
+                        self._notify()
                 else:
-                    last, reply = None, self._answered(p, r)
+                    try:
+                        last, reply = None, self._answered(p, r)
+                    finally:
+                        self._notify()
                 if reply is not None:
                     return reply
+        except BaseException:
+            # Ended already (a reply or the session's error) or not: the
+            # session forgets it; a psd050 in flight stays a promise.
+            self.session.cancel(op_id)
+            self._notify()
+            raise
 
     async def handshake(self) -> HandshakeResult:
         return _finish(await self.run(Operation.handshake()))  # type: ignore[return-value]

@@ -12,8 +12,8 @@ use selo::safra::boleto::{BoletoQuery, BoletoReply, BoletoRequest, StatusProcess
 use selo::safra::envelope::{self, IvLog, SessionKey};
 use selo::safra::token::TokenSchedule;
 use selo::safra::{
-    BaseUrl, NextAction, Operation, Outcome, Reply, RequestId, SafraProfile, Session,
-    SignatureMessage, State, handshake,
+    BaseUrl, Next, NextAction, Operation, OperationId, Outcome, Reply, RequestId, SafraProfile,
+    Session, SignatureMessage, State, handshake,
 };
 use std::sync::{Arc, Mutex};
 
@@ -282,6 +282,16 @@ pub struct SafraPrepared {
     pub request: HttpRequest,
 }
 
+/// What `next` asks the host to do for one operation begun with `begin`.
+#[derive(Clone, Debug, uniffi::Enum)]
+pub enum SafraNext {
+    /// Another operation's transition (handshake, psd005, psd007) is in
+    /// flight: call `next` again once the session handled a response.
+    Wait,
+    /// Send `request`; hand its response back with `id`.
+    Send { id: u64, request: HttpRequest },
+}
+
 struct SessionInner {
     session: Session,
     rng: HostRng,
@@ -440,6 +450,82 @@ impl SafraSession {
             id,
             request: request.into(),
         })
+    }
+
+    /// Begins an operation that runs beside the others in progress (many
+    /// at once, SPEC §5); drive it with `next`. Errors:
+    /// `safra.session.busy` past `set_max_in_flight`,
+    /// `safra.boleto.in_flight` when another operation registers the same
+    /// `nossoNumero`.
+    pub fn begin(&self, op: SafraOperation) -> Result<u64, SeloError> {
+        let core_op = operation(op)?;
+        let OperationId(id) = lock(&self.inner).session.begin(core_op)?;
+        Ok(id)
+    }
+
+    /// What operation `op_id` needs next at `now`: a request to send, or
+    /// `Wait` while another operation runs the transition it needs.
+    pub fn next(&self, op_id: u64, now: i64) -> Result<SafraNext, SeloError> {
+        let now = secs(now)?;
+        let mut g = lock(&self.inner);
+        let inner = &mut *g;
+        Ok(
+            match inner
+                .session
+                .next(OperationId(op_id), now, &mut *inner.rng)?
+            {
+                Next::Wait => SafraNext::Wait,
+                Next::Send(RequestId(id), request) => SafraNext::Send {
+                    id,
+                    request: request.into(),
+                },
+            },
+        )
+    }
+
+    /// Ends operation `op_id` without a reply (a psd050 of it in flight
+    /// joins the unresolved registrations); false when it had ended.
+    pub fn cancel(&self, op_id: u64) -> bool {
+        lock(&self.inner).session.cancel(OperationId(op_id))
+    }
+
+    /// How many operations are in progress.
+    pub fn in_flight(&self) -> u64 {
+        lock(&self.inner).session.in_flight() as u64
+    }
+
+    /// True while a handshake stage, psd005 or psd007 is in flight.
+    pub fn transition_in_flight(&self) -> bool {
+        lock(&self.inner).session.transition_in_flight()
+    }
+
+    /// Counts the changes of credentials (handshakes, authentications,
+    /// renewals, discards).
+    pub fn generation(&self) -> u64 {
+        lock(&self.inner).session.generation()
+    }
+
+    /// How many operations may run at once (default 256).
+    pub fn set_max_in_flight(&self, max: u64) {
+        let max = usize::try_from(max).unwrap_or(usize::MAX);
+        lock(&self.inner).session.set_max_in_flight(max);
+    }
+
+    /// The credentials (session id, AES key, token, workId) as bytes, to
+    /// `adopt_credentials` in another session (a secret).
+    pub fn export_credentials(&self) -> Result<Vec<u8>, SeloError> {
+        Ok(lock(&self.inner).session.export_credentials()?.to_vec())
+    }
+
+    /// Adopts credentials made by `export_credentials`.
+    pub fn adopt_credentials(&self, credentials: Vec<u8>) -> Result<(), SeloError> {
+        Ok(lock(&self.inner).session.adopt_credentials(&credentials)?)
+    }
+
+    /// True when request `id` (in flight) is a transition: a handshake
+    /// stage, psd005 or psd007.
+    pub fn is_transition(&self, id: u64) -> bool {
+        lock(&self.inner).session.is_transition(RequestId(id))
     }
 
     /// Hands back the response to request `id`, received at `now`.
