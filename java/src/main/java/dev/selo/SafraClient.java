@@ -9,6 +9,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 
 /**
@@ -18,8 +20,9 @@ import java.util.function.LongSupplier;
  * of an ambiguous psd050 — all decided by the session; this class only moves
  * bytes. When no response arrives it tells the session how sending failed
  * ({@link SafraSession#handleTransportError}) and does what the session says:
- * it keeps no list of services that may be resent. Thread-safe (one
- * operation at a time per client).
+ * it keeps no list of services that may be resent. Thread-safe: operations
+ * run at once from many threads (SPEC §5), the native session locked only
+ * around each call into it.
  */
 public final class SafraClient implements AutoCloseable {
   /**
@@ -134,7 +137,16 @@ public final class SafraClient implements AutoCloseable {
   private final SafraSession session;
   private final Transport transport;
   private final LongSupplier clock;
-  private final List<Exchange> log = new ArrayList<>();
+  private final List<Exchange> log = java.util.Collections.synchronizedList(new ArrayList<>());
+  /** Guards {@link #version}, {@link #leaseTaker} and {@link #recordRead}; waiters await {@link #changed}. */
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition changed = lock.newCondition();
+  /** Counts what waiters wait for: a response handled, an operation ended, the lease taken or given up. */
+  private long version;
+  private boolean leaseTaker;
+  private boolean recordRead;
+  private volatile Duration waitTimeout = Duration.ofSeconds(30);
+  private volatile SafraShare share;
 
   /** A client driving {@code session} over {@code transport}; {@code clock} gives Unix seconds. */
   public SafraClient(SafraSession session, Transport transport, LongSupplier clock) {
@@ -154,24 +166,223 @@ public final class SafraClient implements AutoCloseable {
   }
 
   /**
-   * Runs {@code op} to its reply. Recovery limits, HTTP 4xx and an unknown
-   * psd050 outcome ({@code safra.boleto.outcome_unknown}) throw
-   * {@link SeloException}, with the transport failure (if any) suppressed in it.
+   * How long an operation waits for another operation's handshake, psd005 or
+   * psd007 (each wait; default 30 s): then {@code safra.session.not_ready}
+   * and the operation is cancelled.
    */
-  public synchronized SafraReply run(SafraSession.Op op, String payloadJson) throws InterruptedException {
+  public SafraClient waitTimeout(Duration timeout) {
+    this.waitTimeout = timeout;
+    return this;
+  }
+
+  /** How many operations may run at once (default 256; past it {@code safra.session.busy}). */
+  public SafraClient maxInFlight(long max) {
+    session.setMaxInFlight(max);
+    return this;
+  }
+
+  /**
+   * Shares this client's session with other instances through {@code share}
+   * (SPEC §5; e.g. {@code dev.selo.redis.RedisSafraShare}): business calls
+   * use the credentials of the fleet's sealed record; a handshake or renewal
+   * runs once fleet-wide, under the fleet's lease, and is published for the
+   * others. Set it before the first operation.
+   */
+  public SafraClient shared(SafraShare share) {
+    session.setShared(share != null);
+    this.share = share;
+    return this;
+  }
+
+  /** The share set by {@link #shared}, or null. */
+  public SafraShare share() {
+    return share;
+  }
+
+  /** Wakes every waiter. */
+  private void signal() {
+    lock.lock();
+    try {
+      version++;
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private long version() {
+    lock.lock();
+    try {
+      return version;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Waits until something changed since {@code seen}, bounded by the wait timeout. */
+  private void awaitChange(long seen, long deadline) throws InterruptedException {
+    lock.lock();
+    try {
+      while (version == seen) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new SeloException("safra.session.not_ready", "waited " + waitTimeout.toMillis()
+              + " ms (waitTimeout) for another call's handshake, psd005 or psd007 to finish: this call was cancelled",
+              0);
+        }
+        changed.awaitNanos(left);
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Reads the fleet's record once (the first operation of a shared client). */
+  private void readRecordOnce(SafraShare sh, long deadline) throws InterruptedException {
     while (true) {
-      SafraSession.Prepared p = session.prepareNext(op, payloadJson, clock.getAsLong());
+      long seen;
+      lock.lock();
+      try {
+        if (recordRead) {
+          return;
+        }
+        if (!leaseTaker) {
+          leaseTaker = true;
+          break;
+        }
+        seen = version;
+      } finally {
+        lock.unlock();
+      }
+      awaitChange(seen, deadline);
+    }
+    boolean ok = false;
+    try {
+      sh.readRecord(session);
+      ok = true;
+    } finally {
+      lock.lock();
+      try {
+        leaseTaker = false;
+        recordRead |= ok;
+        version++;
+        changed.signalAll();
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  /**
+   * Takes the fleet's lease when the session wants it and no other thread of
+   * this process is taking it (single-flight); returns whether this thread did.
+   */
+  private boolean takeLeaseIfWanted(SafraShare sh) throws InterruptedException {
+    if (!session.wantsLease() || sh.holdsLease()) {
+      return false;
+    }
+    lock.lock();
+    try {
+      if (leaseTaker) {
+        return false;
+      }
+      leaseTaker = true;
+    } finally {
+      lock.unlock();
+    }
+    try {
+      if (session.wantsLease() && !sh.holdsLease()) {
+        sh.takeLease(session);
+      }
+      return true;
+    } finally {
+      lock.lock();
+      try {
+        leaseTaker = false;
+        version++;
+        changed.signalAll();
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  private boolean leaseTakerBusy() {
+    lock.lock();
+    try {
+      return leaseTaker;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Runs {@code op} to its reply. Operations run at once from many threads:
+   * each begins its own operation on the session (SPEC §5) — business calls
+   * share the credentials; a handshake, psd005 or psd007 runs once and the
+   * operations that need it wait for it (each wait bounded by
+   * {@link #waitTimeout}, then {@code safra.session.not_ready}). A thread
+   * interrupted or failing with a request in flight cancels its operation
+   * (a psd050 in flight stays an unresolved registration). Recovery limits,
+   * HTTP 4xx and an unknown psd050 outcome ({@code safra.boleto.outcome_unknown})
+   * throw {@link SeloException}, with the transport failure (if any)
+   * suppressed in it.
+   */
+  public SafraReply run(SafraSession.Op op, String payloadJson) throws InterruptedException {
+    SafraShare sh = share;
+    long timeoutNanos = waitTimeout.toNanos();
+    if (sh != null) {
+      readRecordOnce(sh, System.nanoTime() + timeoutNanos);
+    }
+    long opId = session.begin(op, payloadJson);
+    boolean ok = false;
+    try {
+      SafraReply r = loop(opId, sh, timeoutNanos);
+      ok = true;
+      return r;
+    } finally {
+      // Ended with a reply or a core error: already gone. Ended any other
+      // way (interrupted, a waiter's timeout, a store failure): the session
+      // forgets it and keeps the reconcile promise of a psd050 in flight.
+      try {
+        session.cancel(opId);
+      } finally {
+        if (!ok && sh != null && sh.holdsLease() && !session.transitionInFlight()) {
+          sh.releaseQuietly(session, null);
+        }
+        if (sh != null && sh.holdsLease() && session.inFlight() == 0) {
+          // Nobody left to run the transition the lease was taken for.
+          sh.releaseQuietly(session, null);
+        }
+        signal();
+      }
+    }
+  }
+
+  private SafraReply loop(long opId, SafraShare sh, long timeoutNanos) throws InterruptedException {
+    while (true) {
+      if (Thread.interrupted()) {
+        throw new InterruptedException("interrupted: the operation was cancelled");
+      }
+      if (sh != null) {
+        takeLeaseIfWanted(sh);
+      }
+      long seen = version();
+      SafraSession.Next next = session.next(opId, clock.getAsLong());
+      if (next instanceof SafraSession.Wait) {
+        if (sh != null && session.wantsLease() && !sh.holdsLease() && !leaseTakerBusy()) {
+          continue; // take it at the loop head
+        }
+        awaitChange(seen, System.nanoTime() + timeoutNanos);
+        continue;
+      }
+      SafraSession.Send p = (SafraSession.Send) next;
+      boolean transition = sh != null && session.isTransition(p.id());
       HttpMessage.Response resp;
       try {
         resp = transport.send(p.request());
       } catch (InterruptedException e) {
-        // The request may have left: tell the session before giving up.
-        try {
-          session.handleTransportError(p.id(), SafraSession.TransportFailure.OTHER, clock.getAsLong());
-        } catch (SeloException s) {
-          e.addSuppressed(s);
-        }
-        throw e;
+        throw e; // run cancels the operation: a psd050 in flight stays unresolved
       } catch (SeloException e) {
         throw e;
       } catch (IOException | RuntimeException e) {
@@ -183,6 +394,8 @@ public final class SafraClient implements AutoCloseable {
           log.add(new Exchange(p.request().url(), 0, null, f));
           s.addSuppressed(e);
           throw s;
+        } finally {
+          signal();
         }
         log.add(new Exchange(p.request().url(), 0, o.step(), f));
         if (o.done()) {
@@ -196,12 +409,36 @@ public final class SafraClient implements AutoCloseable {
       } catch (SeloException s) {
         log.add(new Exchange(p.request().url(), resp.status(), null));
         throw s;
+      } finally {
+        if (transition) {
+          sh.publishIfReady(session);
+        }
+        signal();
       }
       log.add(new Exchange(p.request().url(), resp.status(), o.step()));
       if (o.done()) {
         return o.reply();
       }
     }
+  }
+
+  /** {@link #run} on {@code executor}. */
+  public java.util.concurrent.CompletableFuture<SafraReply> runAsync(SafraSession.Op op, String payloadJson,
+      java.util.concurrent.Executor executor) {
+    return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return run(op, payloadJson);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }, executor);
+  }
+
+  /** {@link #registerBoleto} on {@code executor}. */
+  public java.util.concurrent.CompletableFuture<SafraReply> registerBoletoAsync(String boletoJson,
+      java.util.concurrent.Executor executor) {
+    return runAsync(SafraSession.Op.REGISTER_BOLETO, boletoJson, executor);
   }
 
   public SafraReply handshake() throws InterruptedException {
@@ -239,8 +476,10 @@ public final class SafraClient implements AutoCloseable {
   }
 
   /** Every exchange so far. */
-  public synchronized List<Exchange> exchanges() {
-    return List.copyOf(log);
+  public List<Exchange> exchanges() {
+    synchronized (log) {
+      return List.copyOf(log);
+    }
   }
 
   public SafraSession session() {

@@ -180,4 +180,110 @@ public final class SafraSession extends Handle {
     run(p -> Ffi.check(Ffi.N.selo_safra_session_resolve(p, nossoNumero, found)));
     return found.getValue() != 0;
   }
+
+  // ---- Many operations at once (SPEC §5) ----
+
+  /** What {@link #next} says an operation does now. */
+  public sealed interface Next permits Wait, Send {}
+
+  /**
+   * Another operation runs the transition this one needs: call {@link #next}
+   * again once the session handled a response (or an operation ended).
+   */
+  public record Wait() implements Next {}
+
+  /** Send {@code request}; hand its response back with {@code id}. */
+  public record Send(long id, HttpMessage.Request request, boolean resendable) implements Next {}
+
+  private static final Wait WAIT = new Wait();
+
+  /**
+   * Begins {@code op} beside any other operations in progress and returns its
+   * id for {@link #next} and {@link #cancel}. {@code safra.session.busy} past
+   * the maximum in flight; {@code safra.boleto.in_flight} when another
+   * operation registers the same {@code nossoNumero}.
+   */
+  public synchronized long begin(Op op, String payloadJson) {
+    LongByReference id = new LongByReference();
+    run(p -> Ffi.check(Ffi.N.selo_safra_session_begin(p, op.ordinal(), payloadJson == null ? "" : payloadJson, id)));
+    return id.getValue();
+  }
+
+  /** The next step of operation {@code opId} at {@code now} (Unix seconds). An error ends the operation. */
+  public synchronized Next next(long opId, long now) {
+    ByteByReference wait = new ByteByReference();
+    LongByReference id = new LongByReference();
+    PointerByReference req = new PointerByReference();
+    run(p -> Ffi.check(Ffi.N.selo_safra_session_next(p, opId, now, wait, id, req)));
+    if (wait.getValue() != 0 || req.getValue() == null) {
+      return WAIT;
+    }
+    boolean resendable = Ffi.N.selo_request_resendable(req.getValue()) != 0;
+    return new Send(id.getValue(), Ffi.takeRequest(req.getValue()), resendable);
+  }
+
+  /**
+   * Ends operation {@code opId} without a reply (a psd050 of it in flight
+   * becomes an unresolved registration); false when it had already ended.
+   */
+  public synchronized boolean cancel(long opId) {
+    ByteByReference ended = new ByteByReference();
+    run(p -> Ffi.check(Ffi.N.selo_safra_session_cancel(p, opId, ended)));
+    return ended.getValue() != 0;
+  }
+
+  /** The operations in progress. */
+  public synchronized long inFlight() {
+    return use(p -> Ffi.N.selo_safra_session_in_flight(p));
+  }
+
+  /** True while a transition (handshake stage, psd005, psd007) is in flight. */
+  public synchronized boolean transitionInFlight() {
+    return use(p -> Ffi.N.selo_safra_session_transition_in_flight(p)) != 0;
+  }
+
+  /** Counts the changes of the session's credentials. */
+  public synchronized long generation() {
+    return use(p -> Ffi.N.selo_safra_session_generation(p));
+  }
+
+  /** How many operations may run at once (at least 1; default 256). */
+  public synchronized void setMaxInFlight(long max) {
+    run(p -> Ffi.check(Ffi.N.selo_safra_session_set_max_in_flight(p, max)));
+  }
+
+  /**
+   * Shares this session with other instances (SPEC §5): transitions run only
+   * while the fleet's lease is granted ({@link SafraShare} does it).
+   */
+  public synchronized void setShared(boolean shared) {
+    run(p -> Ffi.check(Ffi.N.selo_safra_session_set_shared(p, (byte) (shared ? 1 : 0))));
+  }
+
+  /** True when an operation of a shared session needs the fleet's lease. */
+  public synchronized boolean wantsLease() {
+    return use(p -> Ffi.N.selo_safra_session_wants_lease(p)) != 0;
+  }
+
+  /** True when request {@code requestId} is a transition (handshake stage, psd005, psd007). */
+  public synchronized boolean isTransition(long requestId) {
+    return use(p -> Ffi.N.selo_safra_session_is_transition(p, requestId)) != 0;
+  }
+
+  /** The credentials alone (session id, AES key, token…): secret, seal them at rest. */
+  public synchronized byte[] exportCredentials() {
+    SeloNative.SeloBuffer out = new SeloNative.SeloBuffer();
+    run(p -> Ffi.check(Ffi.N.selo_safra_session_export_credentials(p, out)));
+    return Ffi.takeBuffer(out);
+  }
+
+  /** Takes credentials another instance exported. */
+  public synchronized void adoptCredentials(byte[] credentials) {
+    run(p -> Ffi.check(Ffi.N.selo_safra_session_adopt_credentials(p, credentials, Ffi.len(credentials))));
+  }
+
+  /** Runs {@code f} with the native pointer while this session's monitor is held (for {@link SafraShare}). */
+  synchronized <T> T withPointer(java.util.function.Function<Pointer, T> f) {
+    return use(f);
+  }
 }
