@@ -230,8 +230,65 @@ export declare class SafraSession {
   adoptCredentials(bytes: BytesLike): void;
   /** True when request `id` (in flight) is a handshake stage, psd005 or psd007. */
   isTransition(id: number): boolean;
+  /** Shares the session with other instances (SPEC §5): transitions run only while the fleet's lease is granted (`SafraShare.grant`). */
+  setShared(shared: boolean): void;
+  /** A shared session met a transition it may not run without the fleet's lease (or a renewal fell due). */
+  readonly wantsLease: boolean;
   free(): void;
 }
+
+/** A Redis script call the core built: run `EVALSHA sha1` (or `EVAL script` on NOSCRIPT) with `keys` and `args`; the reply is an integer. */
+export interface ScriptCall {
+  name: 'LEASE_ACQUIRE' | 'LEASE_EXTEND' | 'RELEASE_IF_OWNER' | 'PUBLISH_IF_GENERATION';
+  script: string;
+  sha1: string;
+  keys: string[];
+  args: string[];
+}
+
+/** Counters of one instance of a Safra fleet. */
+export interface SafraShareStats {
+  handshakes: number;
+  renewals: number;
+  adopted: number;
+  leaseWaits: number;
+  leaseSteals: number;
+  storeErrors: number;
+}
+
+/**
+ * One instance's view of a Safra session shared by a fleet (SPEC §5,
+ * docs/shared-state.md), sans I/O. `selo/redis`'s `RedisSafraShare` runs
+ * its calls on a node-redis client.
+ */
+export declare class SafraShare {
+  constructor(opts: { name: string; sealKey: BytesLike; leaseTtlMs?: number; seed?: Uint8Array });
+  readonly name: string;
+  readonly leaseTtlMs: number;
+  readonly recordKey: string;
+  readonly adoptedGeneration: number;
+  readonly holdsLease: boolean;
+  stats(): SafraShareStats;
+  storeError(): void;
+  onRecord(session: SafraSession, record: string | null): 'empty' | 'current' | 'adopted';
+  acquire(): ScriptCall;
+  onAcquire(reply: number): { held: boolean; retryAfterMs: number };
+  grant(session: SafraSession): void;
+  readyToPublish(session: SafraSession): boolean;
+  publish(session: SafraSession): ScriptCall;
+  onPublish(session: SafraSession, reply: number): 'published' | 'notLeaseOwner' | 'fenceMovedOn' | 'generationChanged' | 'storedRecordMalformed';
+  release(session: SafraSession): ScriptCall | null;
+  onRelease(reply: number): 'released' | 'notOwner';
+  free(): void;
+}
+/** The Redis key of a BMP pending transaction (docs/shared-state.md §2). */
+export declare function sharedBmpPendingKey(idempotencyKey: string): string;
+/** 604800 (7 days). */
+export declare function sharedBmpPendingTtlSeconds(): number;
+/** 30000. */
+export declare function sharedDefaultLeaseTtlMs(): number;
+/** 100. */
+export declare function sharedWaitPollIntervalMs(): number;
 
 export declare class SafraBank {
   constructor(opts: { bankKey: KeyLike; profile?: SafraProfile | string; tokenLifetime?: number } & CryptoOptions);
@@ -291,6 +348,18 @@ export type BoletoResult =
     }
   | { ok: false; statusProcessamento: StatusProcessamento | null; body: unknown };
 
+/** What `SafraClient` asks of a share (`RedisSafraShare` implements it). */
+export interface SafraSharedState {
+  readonly holdsLease: boolean;
+  readonly core: SafraShare;
+  stats(): SafraShareStats;
+  attach(session: SafraSession): void;
+  readRecord(session: SafraSession): Promise<'empty' | 'current' | 'adopted'>;
+  takeLease(session: SafraSession, opts?: { signal?: AbortSignal }): Promise<'granted' | 'adopted'>;
+  publishIfReady(session: SafraSession): Promise<string | null>;
+  release(session: SafraSession): Promise<string | null>;
+}
+
 /** Per-call options of `SafraClient`. */
 export interface SafraCallOptions {
   /** Aborting it rejects the call with the signal's reason and cancels its operation. */
@@ -307,8 +376,11 @@ export declare class SafraClient {
     session?: SafraSession; onEvent?: (e: { type: string; [k: string]: unknown }) => void;
     /** Most calls in flight at once (default 256); past it a call rejects with `safra.session.busy`. */
     maxInFlight?: number;
+    /** Shares the session with other instances through a store (`RedisSafraShare` from `selo/redis`; SPEC §5). */
+    shared?: SafraSharedState;
   });
   readonly session: SafraSession;
+  readonly shared: SafraSharedState | null;
   /**
    * Calls run at once on the shared session: business calls share the
    * credentials; a handshake, psd005 or psd007 runs once while the calls

@@ -24,6 +24,7 @@ export const {
   SafraBank,
   SafraClient,
   SafraSession,
+  SafraShare,
   SeloError,
   aes256Ctr,
   allCodes,
@@ -102,6 +103,10 @@ export const {
   safraUnwrapBody,
   safraWrapBody,
   setDefaultRsaProvider,
+  sharedBmpPendingKey,
+  sharedBmpPendingTtlSeconds,
+  sharedDefaultLeaseTtlMs,
+  sharedWaitPollIntervalMs,
   validateIspb,
   validatePixKey,
 } = cjs;

@@ -31,6 +31,10 @@ class SafraClient {
    * @param {boolean} [o.keepAlive] renew the token in the background when due
    * @param {(e: object) => void} [o.onEvent] called with each step
    * @param {number} [o.maxInFlight] most calls at once (default 256; past it `safra.session.busy`)
+   * @param {object} [o.shared] a share of the session with other instances
+   *   (`RedisSafraShare` from `selo/redis`): the credentials come from the
+   *   fleet's sealed record and a handshake, psd005 or psd007 runs under the
+   *   fleet's lease, once fleet-wide (SPEC §5)
    */
   constructor(o, SafraSession) {
     if (!o || typeof o.cliente !== 'string') throw new TypeError('options.cliente: expected a string');
@@ -56,6 +60,15 @@ class SafraClient {
     if (o.maxInFlight !== undefined && o.maxInFlight !== null) this._session.setMaxInFlight(o.maxInFlight);
     this._keepAlive = !!o.keepAlive;
     this._timer = null;
+    // Shared with other instances: the lease taken by one task at a time.
+    this._shared = o.shared || null;
+    this._leaseTask = null;
+    if (this._shared) this._shared.attach(this._session);
+  }
+
+  /** The share given as `shared` (its `stats()`), or null. */
+  get shared() {
+    return this._shared;
   }
 
   /** The underlying `SafraSession` (state, token, export). */
@@ -88,10 +101,20 @@ class SafraClient {
     const op = this._session.begin(operation);
     let lastTransportError;
     try {
+      // Shared: every call starts from the fleet's newest record (and
+      // fails closed, `shared.store_unavailable`, when it cannot be read).
+      if (this._shared && !this._shared.holdsLease) {
+        if ((await this._shared.readRecord(this._session)) === 'adopted') this._notify();
+      }
       return await this._loop(op, signal, (err) => {
         lastTransportError = err;
       });
     } catch (e) {
+      // A call that failed while this instance holds the lease and no
+      // transition is in flight gives the lease up (SPEC §5).
+      if (this._shared && this._shared.holdsLease && !this._session.transitionInFlight) {
+        await this._shared.release(this._session).catch(() => {});
+      }
       // A typed error after a lost reply (too many recoveries, outcome
       // unknown): keep what actually happened on the wire reachable.
       if (lastTransportError !== undefined && e && typeof e === 'object' && e !== lastTransportError && e.cause === undefined) {
@@ -108,7 +131,84 @@ class SafraClient {
       // the session forgets it and keeps the reconcile promise of a psd050
       // in flight. Either way the waiters look again.
       this._session.cancel(op);
+      this._releaseIfIdle();
       this._notify();
+    }
+  }
+
+  /**
+   * Shared: takes the fleet's lease in the background, one task at a time
+   * (calls that must wait for it await `_leaseTask`).
+   */
+  _startLease(signal) {
+    if (this._leaseTask) return;
+    const task = this._shared.takeLease(this._session).finally(() => {
+      if (this._leaseTask === task) this._leaseTask = null;
+      this._releaseIfIdle();
+      this._notify();
+    });
+    task.catch(() => {
+      /* a call waiting for it sees the error; a background take is tried again */
+    });
+    this._leaseTask = task;
+  }
+
+  /** Shared: no call in flight and the lease held with nothing to run under it — release it. */
+  _releaseIfIdle() {
+    const sh = this._shared;
+    if (!sh || !sh.holdsLease || this._leaseTask || this._session.inFlight > 0 || this._session.transitionInFlight) return;
+    const done = sh.core.readyToPublish(this._session) ? sh.publishIfReady(this._session) : sh.release(this._session);
+    done.catch((error) => this._event({ type: 'shared-error', error }));
+  }
+
+  /** Resolves or rejects with `promise`, bounded like a wait (`_waitHandled`). */
+  _waitFor(promise, signal) {
+    const ms = this._timeoutMs;
+    if (!ms && !signal) return promise;
+    return new Promise((resolve, reject) => {
+      let timer = null;
+      const onAbort = () => {
+        done();
+        reject(abortReason(signal));
+      };
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        if (signal) signal.removeEventListener('abort', onAbort);
+      };
+      if (ms && ms !== Infinity) {
+        timer = setTimeout(() => {
+          done();
+          reject(
+            new SeloError(
+              'safra.session.not_ready',
+              `waited ${ms} ms (timeoutMs) for the fleet's lease or another instance's handshake, psd005 or psd007: this call was cancelled`,
+            ),
+          );
+        }, ms);
+      }
+      if (signal) signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (v) => {
+          done();
+          resolve(v);
+        },
+        (e) => {
+          done();
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Shared: after a transition's response, publish when the session is ready (then release). */
+  async _afterTransition() {
+    const sh = this._shared;
+    if (sh && sh.holdsLease && sh.core.readyToPublish(this._session)) {
+      try {
+        await sh.publishIfReady(this._session);
+      } finally {
+        this._notify();
+      }
     }
   }
 
@@ -188,12 +288,18 @@ class SafraClient {
     for (;;) {
       if (signal && signal.aborted) throw abortReason(signal);
       const step = this._session.next(op, this._now());
+      const sh = this._shared;
+      // Shared: a transition needs the fleet's lease (or a renewal fell
+      // due): one task takes it; a call that cannot go on waits for it.
+      if (sh && this._session.wantsLease && !sh.holdsLease) this._startLease();
       if (step.wait) {
         this._event({ type: 'wait' });
-        await this._waitHandled(signal);
+        if (this._leaseTask) await this._waitFor(this._leaseTask, signal);
+        else await this._waitHandled(signal);
         continue;
       }
       const { id, request } = step;
+      const transition = sh !== null && this._session.isTransition(id);
       this._event({ type: 'request', url: request.url, resendable: request.resendable });
       let response;
       try {
@@ -216,6 +322,7 @@ class SafraClient {
           this._notify();
         }
         this._event({ type: 'transport-error', url: request.url, error: err, failure, action: out.done ? null : out.action });
+        if (transition) await this._afterTransition();
         if (out.done) {
           this._schedule();
           return out.reply;
@@ -236,6 +343,7 @@ class SafraClient {
         this._notify();
       }
       this._event({ type: 'response', url: request.url, status: response.status, action: out.done ? null : out.action });
+      if (transition) await this._afterTransition();
       if (out.done) {
         this._schedule();
         return out.reply;

@@ -18,6 +18,7 @@ mod keys;
 mod ofb;
 mod provider;
 mod safra;
+mod safra_share;
 
 pub use provider::NodeCryptoProvider;
 

@@ -172,7 +172,7 @@ fn operation_in(v: &JsValue) -> Result<Operation, JsValue> {
 /// over `fetch`.
 #[wasm_bindgen]
 pub struct SafraSession {
-    inner: Session,
+    pub(crate) inner: Session,
     rng: Box<dyn CryptoRng>,
 }
 
@@ -322,6 +322,24 @@ impl SafraSession {
     pub fn adopt_credentials(&mut self, bytes: JsValue) -> Result<(), JsValue> {
         let b = zeroize::Zeroizing::new(bytes_in(&bytes, "bytes")?);
         self.inner.adopt_credentials(&b).map_err(selo_err)
+    }
+
+    /// Shares this session with other instances (SPEC §5, `SafraShare`):
+    /// from now on a transition (handshake, psd005, psd007) runs only while
+    /// the fleet's lease is held; an operation that needs one without it
+    /// gets `{ wait: true }` and `wantsLease` turns true.
+    #[wasm_bindgen(js_name = setShared)]
+    pub fn set_shared(&mut self, shared: bool) {
+        self.inner.set_shared(shared);
+    }
+
+    /// True when an operation of a shared session met a transition it may
+    /// not run without the fleet's lease (or a renewal fell due): take the
+    /// lease (`SafraShare.acquire`) or adopt what another instance
+    /// published (`SafraShare.onRecord`).
+    #[wasm_bindgen(getter, js_name = wantsLease)]
+    pub fn wants_lease(&self) -> bool {
+        self.inner.wants_lease()
     }
 
     /// True when request `id` (in flight) is a transition: a handshake
