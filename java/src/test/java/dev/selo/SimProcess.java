@@ -84,6 +84,19 @@ final class SimProcess implements AutoCloseable {
     assertEquals(2, r.statusCode() / 100, json + " -> " + r.statusCode() + " " + r.body());
   }
 
+  /** {@code DELETE /_control/fault}: clears latency and pending drops. */
+  void clearFaults() throws IOException, InterruptedException {
+    HttpResponse<String> r = control.send(HttpRequest.newBuilder(control("fault")).DELETE().build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(2, r.statusCode() / 100, "DELETE fault -> " + r.statusCode() + " " + r.body());
+  }
+
+  /** Requests per {@code "<service> <status>"} ({@code counts} of the state), 0 when none. */
+  static int count(JsonObject state, String serviceStatus) {
+    JsonElement e = state.getAsJsonObject("counts").get(serviceStatus);
+    return e == null ? 0 : e.getAsInt();
+  }
+
   /** {@code GET /_control/state}. */
   JsonObject state() throws IOException, InterruptedException {
     HttpResponse<String> r = control.send(HttpRequest.newBuilder(control("state")).GET().build(),
