@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const pkgDir = process.env.SELO_UNDER_TEST || path.join(here, '..');
@@ -27,3 +28,18 @@ for (const [file, expect] of [
     assert.match(out, expect);
   });
 }
+
+// The fleet example needs Redis (a redis-server of its own) and node-redis
+// (the package's optional peer, linked from js/node_modules).
+test('example safra_fleet.mjs runs (three instances share one session through Redis)', async () => {
+  const { startRedis } = createRequire(import.meta.url)('./redis_helpers.cjs');
+  const server = await startRedis();
+  for (const m of ['redis', '@redis']) {
+    const link = path.join(dir, 'node_modules', m);
+    if (!fs.existsSync(link)) fs.symlinkSync(path.join(here, '..', 'node_modules', m), link, 'dir');
+  }
+  const file = 'safra_fleet.mjs';
+  fs.copyFileSync(path.join(here, '..', 'examples', file), path.join(dir, file));
+  const out = execFileSync(process.execPath, [path.join(dir, file)], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, REDIS_URL: server.url } });
+  assert.match(out, /registered 20 20 20\npsd001 2 psd005 1 psd050 60\nhandshakes (1 0 0|0 1 0|0 0 1) adopted/);
+});
