@@ -25,6 +25,7 @@ mod error;
 mod keys;
 mod ofb;
 mod safra;
+mod safra_share;
 
 pub use error::SeloError;
 

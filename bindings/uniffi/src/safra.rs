@@ -292,8 +292,8 @@ pub enum SafraNext {
     Send { id: u64, request: HttpRequest },
 }
 
-struct SessionInner {
-    session: Session,
+pub(crate) struct SessionInner {
+    pub(crate) session: Session,
     rng: HostRng,
     // The operation last converted, so the boleto is parsed once per loop.
     last_op: Option<(SafraOperationKey, Operation)>,
@@ -347,7 +347,7 @@ fn op_key(op: &SafraOperation) -> SafraOperationKey {
 /// The Safra PSD client session (the core's state machine).
 #[derive(uniffi::Object)]
 pub struct SafraSession {
-    inner: Mutex<SessionInner>,
+    pub(crate) inner: Mutex<SessionInner>,
 }
 
 /// A psd050 whose outcome is unknown (SPEC §2.8).
@@ -520,6 +520,22 @@ impl SafraSession {
     /// Adopts credentials made by `export_credentials`.
     pub fn adopt_credentials(&self, credentials: Vec<u8>) -> Result<(), SeloError> {
         Ok(lock(&self.inner).session.adopt_credentials(&credentials)?)
+    }
+
+    /// Shares this session with other instances (SPEC §5, `SafraShare`):
+    /// from now on a transition (handshake, psd005, psd007) runs only while
+    /// the fleet's lease is held; an operation that needs one without it
+    /// gets `Wait` and `wants_lease` turns true.
+    pub fn set_shared(&self, shared: bool) {
+        lock(&self.inner).session.set_shared(shared);
+    }
+
+    /// True when an operation of a shared session met a transition it may
+    /// not run without the fleet's lease (or a renewal fell due): take the
+    /// lease (`SafraShare.acquire`) or adopt what another instance
+    /// published (`SafraShare.on_record`).
+    pub fn wants_lease(&self) -> bool {
+        lock(&self.inner).session.wants_lease()
     }
 
     /// True when request `id` (in flight) is a transition: a handshake
