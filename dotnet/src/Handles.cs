@@ -100,6 +100,11 @@ namespace Selo
         protected override void Free(IntPtr p) => Native.selo_jwks_cache_free(p);
     }
 
+    internal sealed class SafraShareHandle : NativeHandle
+    {
+        protected override void Free(IntPtr p) => Native.selo_safra_share_free(p);
+    }
+
     internal sealed class OfbPendingHandle : NativeHandle
     {
         protected override void Free(IntPtr p) => Native.selo_ofb_pending_free(p);

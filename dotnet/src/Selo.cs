@@ -581,6 +581,141 @@ namespace Selo
                 }, this);
             }
         }
+
+        // ---- Many operations at once (SPEC §5) ----
+
+        /// <summary>
+        /// Begins <paramref name="op"/> beside any other operations in progress; the id is for
+        /// <see cref="Next"/> and <see cref="Cancel"/>. safra.session.busy past the maximum in flight;
+        /// safra.boleto.in_flight when another operation registers the same nossoNumero.
+        /// </summary>
+        public ulong Begin(SafraOp op, string payloadJson)
+        {
+            lock (this)
+            {
+                return Call(() =>
+                {
+                    ulong id;
+                    Ffi.Check(Native.selo_safra_session_begin(Safe, (uint)op, Utf8.Z(payloadJson ?? string.Empty), out id));
+                    return id;
+                }, this);
+            }
+        }
+
+        /// <summary>The next step of operation <paramref name="opId"/>: wait (another operation runs the transition it needs) or send.</summary>
+        public SafraNext Next(ulong opId, long now)
+        {
+            lock (this)
+            {
+                return Call(() =>
+                {
+                    bool wait;
+                    ulong id;
+                    IntPtr req;
+                    Ffi.Check(Native.selo_safra_session_next(Safe, opId, now, out wait, out id, out req));
+                    if (wait || req == IntPtr.Zero)
+                    {
+                        return SafraNext.Wait;
+                    }
+
+                    return new SafraNext(id, Ffi.TakeRequest(req));
+                }, this);
+            }
+        }
+
+        /// <summary>Ends an operation without a reply (a psd050 of it in flight becomes unresolved); false when it had ended.</summary>
+        public bool Cancel(ulong opId)
+        {
+            lock (this)
+            {
+                return Call(() =>
+                {
+                    bool ended;
+                    Ffi.Check(Native.selo_safra_session_cancel(Safe, opId, out ended));
+                    return ended;
+                }, this);
+            }
+        }
+
+        /// <summary>The operations in progress.</summary>
+        public ulong InFlight
+        {
+            get { lock (this) return Call(() => Native.selo_safra_session_in_flight(Safe).ToUInt64(), this); }
+        }
+
+        /// <summary>True while a transition (handshake stage, psd005, psd007) is in flight.</summary>
+        public bool TransitionInFlight
+        {
+            get { lock (this) return Call(() => Native.selo_safra_session_transition_in_flight(Safe), this); }
+        }
+
+        /// <summary>Counts the changes of the session's credentials.</summary>
+        public ulong Generation
+        {
+            get { lock (this) return Call(() => Native.selo_safra_session_generation(Safe), this); }
+        }
+
+        /// <summary>How many operations may run at once (at least 1; default 256).</summary>
+        public void SetMaxInFlight(ulong max)
+        {
+            lock (this) Call(() => Ffi.Check(Native.selo_safra_session_set_max_in_flight(Safe, new UIntPtr(max))), this);
+        }
+
+        /// <summary>Shares this session with other instances: transitions run only under the fleet's lease.</summary>
+        public void SetShared(bool shared)
+        {
+            lock (this) Call(() => Ffi.Check(Native.selo_safra_session_set_shared(Safe, shared)), this);
+        }
+
+        /// <summary>True when an operation of a shared session needs the fleet's lease.</summary>
+        public bool WantsLease
+        {
+            get { lock (this) return Call(() => Native.selo_safra_session_wants_lease(Safe), this); }
+        }
+
+        /// <summary>True when request <paramref name="requestId"/> is a transition (handshake stage, psd005, psd007).</summary>
+        public bool IsTransition(ulong requestId)
+        {
+            lock (this) return Call(() => Native.selo_safra_session_is_transition(Safe, requestId), this);
+        }
+
+        /// <summary>The credentials alone (session id, AES key, token…): secret, seal them at rest.</summary>
+        public byte[] ExportCredentials()
+        {
+            lock (this)
+            {
+                return Call(() =>
+                {
+                    var b = default(Native.SeloBuffer);
+                    Ffi.Check(Native.selo_safra_session_export_credentials(Safe, ref b));
+                    return Ffi.TakeBuffer(ref b);
+                }, this);
+            }
+        }
+
+        /// <summary>Takes credentials another instance exported.</summary>
+        public void AdoptCredentials(byte[] credentials)
+        {
+            lock (this) Call(() => Ffi.Check(Native.selo_safra_session_adopt_credentials(Safe, credentials, Ffi.Len(credentials))), this);
+        }
+    }
+
+    /// <summary>What <see cref="SafraSession.Next"/> says: wait, or send <see cref="Request"/> and hand its response back with <see cref="Id"/>.</summary>
+    public sealed class SafraNext
+    {
+        public static readonly SafraNext Wait = new SafraNext(0, null);
+
+        public SafraNext(ulong id, HttpRequest request)
+        {
+            Id = id;
+            Request = request;
+        }
+
+        public bool IsWait => Request == null;
+
+        public ulong Id { get; }
+
+        public HttpRequest Request { get; }
     }
 
     /// <summary>Moves one request (HTTP or in-process).</summary>
@@ -736,7 +871,6 @@ namespace Selo
         private readonly ISafraTransport transport;
         private readonly Func<long> clock;
         private readonly List<string> log = new List<string>();
-        private readonly System.Threading.SemaphoreSlim gate = new System.Threading.SemaphoreSlim(1, 1);
 
         public SafraClient(SafraSession session, ISafraTransport transport, Func<long> clock)
         {
@@ -828,33 +962,275 @@ namespace Selo
             get { lock (log) return log.ToList(); }
         }
 
-        public async Task<SafraReply> RunAsync(SafraOp op, string payloadJson)
+        /// <summary>
+        /// How long an operation waits for another operation's handshake, psd005 or psd007 (each wait; default
+        /// 30 s): then safra.session.not_ready and the operation is cancelled.
+        /// </summary>
+        public TimeSpan WaitTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+        /// <summary>How many operations may run at once (default 256; past it safra.session.busy).</summary>
+        public SafraClient MaxInFlight(ulong max)
         {
-            await gate.WaitAsync().ConfigureAwait(false);
-            try
+            Session.SetMaxInFlight(max);
+            return this;
+        }
+
+        /// <summary>
+        /// Shares this client's session with every other client of <paramref name="share"/> (SPEC §5): business
+        /// calls use the fleet's sealed credentials; a handshake or renewal runs once, under the fleet's lease, and
+        /// is published for the others. Set it before the first operation.
+        /// </summary>
+        public SafraClient Shared(ISafraShare share)
+        {
+            if (share == null)
             {
-                while (true)
+                throw new ArgumentNullException(nameof(share));
+            }
+
+            Session.SetShared(true);
+            this.share = new SafraShareCore(share);
+            return this;
+        }
+
+        /// <summary>This client's counters in its fleet (null when not shared).</summary>
+        public SafraShareStats ShareStats => share?.Stats();
+
+        /// <summary>True while this client holds its fleet's lease.</summary>
+        public bool HoldsLease => share != null && share.HoldsLease;
+
+        private readonly object sync = new object();
+        private TaskCompletionSource<bool> changed = NewSignal();
+        private bool leaseTaker;
+        private bool recordRead;
+        private SafraShareCore share;
+
+        private static TaskCompletionSource<bool> NewSignal() =>
+            new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Wakes every waiter: a response handled, an operation ended, the lease taken or given up.</summary>
+        private void Signal()
+        {
+            TaskCompletionSource<bool> old;
+            lock (sync)
+            {
+                old = changed;
+                changed = NewSignal();
+            }
+
+            old.TrySetResult(true);
+        }
+
+        private Task Changed()
+        {
+            lock (sync) return changed.Task;
+        }
+
+        private async Task AwaitChange(Task signal, System.Threading.CancellationToken ct)
+        {
+            using (var cts = System.Threading.CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                var delay = Task.Delay(WaitTimeout, cts.Token);
+                var done = await Task.WhenAny(signal, delay).ConfigureAwait(false);
+                cts.Cancel();
+                if (done != signal)
                 {
-                    ulong id;
-                    var req = Session.PrepareNext(op, payloadJson, clock(), out id);
-                    var service = req.Url.Substring(req.Url.LastIndexOf('/') + 1);
-                    HttpResponse resp = null;
-                    Exception failed = null;
-                    try
+                    ct.ThrowIfCancellationRequested();
+                    throw new SeloException("safra.session.not_ready", "waited " + (long)WaitTimeout.TotalMilliseconds +
+                        " ms (WaitTimeout) for another call's handshake, psd005 or psd007 to finish: this call was cancelled", 0);
+                }
+            }
+        }
+
+        private async Task ReadRecordOnce(SafraShareCore sh, System.Threading.CancellationToken ct)
+        {
+            while (true)
+            {
+                Task signal;
+                lock (sync)
+                {
+                    if (recordRead)
                     {
-                        resp = await transport.SendAsync(req).ConfigureAwait(false);
-                    }
-                    catch (SeloException)
-                    {
-                        throw;
-                    }
-                    catch (Exception e)
-                    {
-                        failed = e;
+                        return;
                     }
 
-                    SafraReply reply;
-                    SafraStep step;
+                    if (!leaseTaker)
+                    {
+                        leaseTaker = true;
+                        break;
+                    }
+
+                    signal = changed.Task;
+                }
+
+                await AwaitChange(signal, ct).ConfigureAwait(false);
+            }
+
+            bool ok = false;
+            try
+            {
+                await sh.ReadRecord(Session, ct).ConfigureAwait(false);
+                ok = true;
+            }
+            finally
+            {
+                lock (sync)
+                {
+                    leaseTaker = false;
+                    recordRead |= ok;
+                }
+
+                Signal();
+            }
+        }
+
+        /// <summary>Takes the lease when the session wants it and no other task of this client is taking it.</summary>
+        private async Task TakeLeaseIfWanted(SafraShareCore sh, System.Threading.CancellationToken ct)
+        {
+            if (!Session.WantsLease || sh.HoldsLease)
+            {
+                return;
+            }
+
+            lock (sync)
+            {
+                if (leaseTaker)
+                {
+                    return;
+                }
+
+                leaseTaker = true;
+            }
+
+            try
+            {
+                if (Session.WantsLease && !sh.HoldsLease)
+                {
+                    await sh.TakeLease(Session, ct).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                lock (sync) leaseTaker = false;
+                Signal();
+            }
+        }
+
+        private bool LeaseTakerBusy
+        {
+            get { lock (sync) return leaseTaker; }
+        }
+
+        private async Task<HttpResponse> SendWith(HttpRequest req, System.Threading.CancellationToken ct)
+        {
+            var sent = transport.SendAsync(req);
+            if (!ct.CanBeCanceled)
+            {
+                return await sent.ConfigureAwait(false);
+            }
+
+            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (ct.Register(() => cancelled.TrySetResult(true)))
+            {
+                if (await Task.WhenAny(sent, cancelled.Task).ConfigureAwait(false) != sent)
+                {
+                    // The caller gave up: the operation is cancelled (a psd050 in flight stays unresolved).
+                    GC.KeepAlive(sent.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted)); // observed
+                    throw new OperationCanceledException(ct);
+                }
+            }
+
+            return await sent.ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Runs one operation to its reply. Operations run at once from many tasks (SPEC §5): each begins its
+        /// own operation on the session — business calls share the credentials; a handshake, psd005 or psd007
+        /// runs once and the operations that need it wait for it (each wait bounded by <see cref="WaitTimeout"/>,
+        /// then safra.session.not_ready). <paramref name="cancellationToken"/> cancels the operation (a psd050 in
+        /// flight stays an unresolved registration).
+        /// </summary>
+        public async Task<SafraReply> RunAsync(SafraOp op, string payloadJson,
+            System.Threading.CancellationToken cancellationToken = default(System.Threading.CancellationToken))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var sh = share;
+            if (sh != null)
+            {
+                await ReadRecordOnce(sh, cancellationToken).ConfigureAwait(false);
+            }
+
+            var opId = Session.Begin(op, payloadJson);
+            bool ok = false;
+            try
+            {
+                var r = await Loop(opId, sh, cancellationToken).ConfigureAwait(false);
+                ok = true;
+                return r;
+            }
+            finally
+            {
+                // Ended with a reply or a core error: already gone. Ended any other way (cancelled, a
+                // waiter's timeout, a store failure): the session forgets it.
+                Session.Cancel(opId);
+                if (sh != null && sh.HoldsLease && ((!ok && !Session.TransitionInFlight) || Session.InFlight == 0))
+                {
+                    await sh.ReleaseQuietly(Session).ConfigureAwait(false);
+                }
+
+                Signal();
+            }
+        }
+
+        private async Task<SafraReply> Loop(ulong opId, SafraShareCore sh, System.Threading.CancellationToken ct)
+        {
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (sh != null)
+                {
+                    await TakeLeaseIfWanted(sh, ct).ConfigureAwait(false);
+                }
+
+                var signal = Changed();
+                var next = Session.Next(opId, clock());
+                if (next.IsWait)
+                {
+                    if (sh != null && Session.WantsLease && !sh.HoldsLease && !LeaseTakerBusy)
+                    {
+                        continue; // take it at the loop head
+                    }
+
+                    await AwaitChange(signal, ct).ConfigureAwait(false);
+                    continue;
+                }
+
+                var id = next.Id;
+                var req = next.Request;
+                bool transition = sh != null && Session.IsTransition(id);
+                var service = req.Url.Substring(req.Url.LastIndexOf('/') + 1);
+                HttpResponse resp = null;
+                Exception failed = null;
+                try
+                {
+                    resp = await SendWith(req, ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    throw;
+                }
+                catch (SeloException)
+                {
+                    throw;
+                }
+                catch (Exception e)
+                {
+                    failed = e;
+                }
+
+                SafraReply reply;
+                SafraStep step;
+                try
+                {
                     if (failed != null)
                     {
                         // No response: the session decides (retry, reconcile, or a typed error).
@@ -874,25 +1250,33 @@ namespace Selo
                         lock (log) log.Add(service + ":" + resp.Status);
                         step = Session.HandleResponse(id, resp, clock(), out reply);
                     }
-
-                    if (step == SafraStep.Done)
-                    {
-                        return reply;
-                    }
                 }
-            }
-            finally
-            {
-                gate.Release();
+                finally
+                {
+                    Signal();
+                }
+
+                if (transition)
+                {
+                    await sh.PublishIfReady(Session, ct).ConfigureAwait(false);
+                    Signal();
+                }
+
+                if (step == SafraStep.Done)
+                {
+                    return reply;
+                }
             }
         }
 
-        public Task<SafraReply> AuthenticateAsync() => RunAsync(SafraOp.Authenticate, string.Empty);
+        public Task<SafraReply> AuthenticateAsync(System.Threading.CancellationToken cancellationToken = default(System.Threading.CancellationToken)) =>
+            RunAsync(SafraOp.Authenticate, string.Empty, cancellationToken);
 
-        public Task<SafraReply> RegisterBoletoAsync(string boletoJson) => RunAsync(SafraOp.RegisterBoleto, boletoJson);
+        public Task<SafraReply> RegisterBoletoAsync(string boletoJson, System.Threading.CancellationToken cancellationToken = default(System.Threading.CancellationToken)) =>
+            RunAsync(SafraOp.RegisterBoleto, boletoJson, cancellationToken);
 
-        public Task<SafraReply> QueryBoletoAsync(string nossoNumero, string seuNumero) =>
-            RunAsync(SafraOp.QueryBoleto, "{\"documento\":{\"nossoNumero\":" + Quote(nossoNumero) + ",\"seuNumero\":" + Quote(seuNumero) + "}}");
+        public Task<SafraReply> QueryBoletoAsync(string nossoNumero, string seuNumero, System.Threading.CancellationToken cancellationToken = default(System.Threading.CancellationToken)) =>
+            RunAsync(SafraOp.QueryBoleto, "{\"documento\":{\"nossoNumero\":" + Quote(nossoNumero) + ",\"seuNumero\":" + Quote(seuNumero) + "}}", cancellationToken);
 
         public void Dispose() => Session.Dispose();
 
