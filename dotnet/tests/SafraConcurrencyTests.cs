@@ -240,5 +240,73 @@ namespace Selo.Tests
             pending.Settle("idem-1");
             Assert.IsNull(pending.Lookup("idem-1"));
         }
+
+        /// <summary>dotnet/README.md's "Many calls, many instances" example, compiled with mcs and run verbatim.</summary>
+        [Test]
+        public void TheReadmeExampleRunsVerbatim()
+        {
+            var readme = System.IO.File.ReadAllText(System.IO.Path.Combine(Json.VectorsRoot, "..", "..", "dotnet", "README.md"));
+            var m = System.Text.RegularExpressions.Regex.Match(readme, "<!-- dotnet-example: ManyInstances.cs -->\\s*```csharp\\n(.*?)\\n```",
+                System.Text.RegularExpressions.RegexOptions.Singleline);
+            Assert.IsTrue(m.Success, "dotnet/README.md has the ManyInstances.cs block");
+            var dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "selo-dotnet-example-" + Guid.NewGuid().ToString("N"));
+            System.IO.Directory.CreateDirectory(dir);
+            try
+            {
+                var selo = typeof(SafraClient).Assembly.Location;
+                var libDir = System.IO.Path.GetDirectoryName(selo);
+                System.IO.File.Copy(selo, System.IO.Path.Combine(dir, "Selo.dll"));
+                System.IO.File.WriteAllText(System.IO.Path.Combine(dir, "ManyInstances.cs"), m.Groups[1].Value + "\n");
+                Assert.AreEqual(0, Run(dir, "mcs", "-nologo -r:Selo.dll -r:System.Net.Http -out:ManyInstances.exe ManyInstances.cs", null, null));
+                using (var sim = SafraSimProcess.Start())
+                {
+                    string output;
+                    var rc = Run(dir, "mono", "ManyInstances.exe", sim.BaseUrl, libDir, out output);
+                    Assert.AreEqual(0, rc, output);
+                    StringAssert.Contains("32 registered, handshakes: 1", output);
+                }
+            }
+            finally
+            {
+                System.IO.Directory.Delete(dir, true);
+            }
+        }
+
+        private static int Run(string dir, string file, string args, string safraUrl, string libDir)
+        {
+            string output;
+            var rc = Run(dir, file, args, safraUrl, libDir, out output);
+            Console.WriteLine(output);
+            return rc;
+        }
+
+        private static int Run(string dir, string file, string args, string safraUrl, string libDir, out string output)
+        {
+            var psi = new ProcessStartInfo(file, args)
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                WorkingDirectory = dir,
+            };
+            if (safraUrl != null)
+            {
+                psi.EnvironmentVariables["SELO_SAFRA_URL"] = safraUrl;
+            }
+
+            if (libDir != null)
+            {
+                psi.EnvironmentVariables["LD_LIBRARY_PATH"] = libDir + ":" + (Environment.GetEnvironmentVariable("LD_LIBRARY_PATH") ?? string.Empty);
+            }
+
+            using (var p = Process.Start(psi))
+            {
+                var err = p.StandardError.ReadToEndAsync();
+                output = p.StandardOutput.ReadToEnd();
+                Assert.IsTrue(p.WaitForExit(60000), file + " did not finish");
+                output += err.Result;
+                return p.ExitCode;
+            }
+        }
     }
 }
