@@ -36,7 +36,7 @@ const sleep = (ms) =>
 /** The kind of a store failure, for a message that holds no store text. */
 function failureKind(err) {
   if (!err || typeof err !== 'object') return typeof err;
-  if (err.code === 'shared.store_timeout') return 'timed out';
+  if (err instanceof StoreTimeout) return 'timed out';
   if (typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) return err.code;
   const name = err.constructor && err.constructor.name !== 'Error' ? err.constructor.name : err.name;
   return name || 'error';
@@ -54,15 +54,14 @@ function storeUnavailable(what, err) {
   return e;
 }
 
-/** `promise`, rejected with a timeout marker after `ms` (0: no bound). */
+/** A store call that did not answer within its bound. */
+class StoreTimeout extends Error {}
+
+/** `promise`, rejected with a StoreTimeout after `ms` (0: no bound). */
 function bounded(promise, ms) {
   if (!ms) return promise;
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      const e = new Error('store call timed out');
-      e.code = 'shared.store_timeout';
-      reject(e);
-    }, ms);
+    const t = setTimeout(() => reject(new StoreTimeout('store call timed out')), ms);
     promise.then(
       (v) => {
         clearTimeout(t);

@@ -155,3 +155,61 @@ test('a stale lease holder: its lease expired during a slow psd005, another inst
   assert.match(record, /^selo1\.1\./, 'the winner\'s record stands');
   assert.equal((await a.client.registerBoleto(boletoFor(60_002))).ok, true);
 });
+
+test('a key expiry heard by a whole fleet (500 + amc-criptografia) makes exactly one new handshake fleet-wide: the others adopt its record', { timeout: 60_000 }, async () => {
+  const server = await h.startRedis();
+  const { base } = await h.sim([]);
+  await h.simFault(base, { fault: 'latency', ms: 20 });
+  const ws = Array.from({ length: 6 }, (_, i) =>
+    h.worker(h.workerArgs({ base, redis: server.url, name: 'chaos-expire', first: 80_000 + i * 40, count: 40, inFlight: 4 })),
+  );
+  // Once the fleet is registering on generation 1, the bank forgets the key.
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const s = await h.simState(base);
+    if ((s.counts['psd050 200'] || 0) >= 30) break;
+    assert.ok(Date.now() < until, 'the fleet never got going');
+    await h.sleep(10);
+  }
+  await h.simFault(base, { fault: 'expire-key' });
+  const results = await Promise.all(ws.map((w) => w.done));
+  for (const r of results) {
+    assert.equal(r.code, 0, `${r.stdout} ${r.stderr}`);
+    assert.equal(r.out.registered, 40);
+  }
+  const state = await h.simState(base);
+  assert.equal(state.counts['psd001 200'], 4, `two handshakes in all: ${JSON.stringify(state.counts)}`);
+  assert.equal(state.counts['psd005 200'], 2, JSON.stringify(state.counts));
+  assert.ok((state.counts['psd050 500'] || 0) >= 1, JSON.stringify(state.counts));
+  assert.equal(state.protocol.duplicates, 0);
+  assert.equal(h.sumStats(results).handshakes, 2, JSON.stringify(h.sumStats(results)));
+  const record = await (await h.connect(server.url)).get('selo:{safra:chaos-expire}:record');
+  assert.match(record, /^selo1\.2\./);
+});
+
+test('a store call that never answers fails at its bound (timeoutMs) with shared.store_unavailable; a reply of the wrong type too; both counted', { timeout: 30_000 }, async () => {
+  const hang = () => new Promise(() => {});
+  const silent = { get: hang, set: hang, del: hang, evalSha: hang, eval: hang };
+  const { base } = await h.sim([]);
+  const a = instance(silent, base, 'chaos-silent', { storeTimeoutMs: 200 });
+  const t0 = Date.now();
+  let caught;
+  try {
+    await a.client.registerBoleto(boletoFor(90_000));
+  } catch (e) {
+    caught = e;
+  }
+  const ms = Date.now() - t0;
+  assert.equal(caught && caught.code, 'shared.store_unavailable');
+  assert.match(caught.message, /GET failed \(timed out\)/);
+  assert.ok(ms >= 190 && ms < 2_000, `${ms} ms`);
+  assert.equal(a.shared.stats().storeErrors, 1);
+  // A script answering something other than an integer.
+  const odd = { get: async () => null, set: async () => 'OK', del: async () => 1, evalSha: async () => 'OK', eval: async () => 'OK' };
+  const b = instance(odd, base, 'chaos-odd');
+  await rejectsCode(b.client.registerBoleto(boletoFor(90_001)), 'shared.store_unavailable');
+  assert.equal(b.shared.stats().storeErrors, 1);
+  assert.equal(b.shared.holdsLease, false);
+  const state = await h.simState(base);
+  assert.equal(state.counts['psd001 200'] || 0, 0, 'nothing sent to the bank without the store');
+});
