@@ -104,7 +104,7 @@ async function main() {
       try {
         const r = await client.registerBoleto(boletoFor(sample, n));
         if (r.ok) registered++;
-        else errors.push(`safra.business.${r.statusProcessamento}`);
+        else errors.push('safra.business_error'); // HTTP 550: the bank refused the boleto
       } catch (e) {
         errors.push((e && e.code) || (e && e.name) || 'error');
       }
