@@ -336,4 +336,40 @@ class RedisSharedTest {
       }
     }
   }
+
+  /** java/README.md's "Many calls, many instances" example, compiled and run verbatim. */
+  @Test
+  void theReadmeExampleRunsVerbatim() throws Exception {
+    String readme = java.nio.file.Files.readString(Vectors.root().resolve("../../java/README.md").normalize());
+    java.util.regex.Matcher m = java.util.regex.Pattern
+        .compile("<!-- java-example: ManyInstances.java -->\\s*```java\\n(.*?)\\n```", java.util.regex.Pattern.DOTALL)
+        .matcher(readme);
+    assertTrue(m.find(), "java/README.md has the ManyInstances.java block");
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("selo-readme-example");
+    java.nio.file.Path src = dir.resolve("ManyInstances.java");
+    java.nio.file.Files.writeString(src, m.group(1) + "\n");
+    javax.tools.JavaCompiler javac = javax.tools.ToolProvider.getSystemJavaCompiler();
+    assertNotNull(javac, "a JDK (javac) runs the tests");
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    int rc = javac.run(null, null, err, "-d", dir.toString(), "-cp", System.getProperty("java.class.path"),
+        src.toString());
+    assertEquals(0, rc, err.toString());
+    try (RedisServers redis = RedisServers.single(); SimProcess sim = SimProcess.safra()) {
+      String javaBin = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+      ProcessBuilder pb = new ProcessBuilder(javaBin, "-Djna.library.path=" + System.getProperty("jna.library.path"),
+          "-cp", dir + File.pathSeparator + System.getProperty("java.class.path"), "ManyInstances")
+          .redirectErrorStream(true);
+      pb.environment().put("SELO_SAFRA_URL", sim.base);
+      pb.environment().put("REDIS_URL", redis.url());
+      pb.environment().put("SELO_SEAL_KEY", SEAL_HEX);
+      Process p = pb.start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+      assertEquals(0, p.exitValue(), out);
+      assertTrue(out.contains("32 registered, handshakes: 1, adopted: 1"), out);
+      JsonObject st = sim.state();
+      assertEquals(1, SimProcess.count(st, "psd005 200"), st.get("counts").toString());
+      assertEquals(32, SimProcess.count(st, "psd050 200"), st.get("counts").toString());
+    }
+  }
 }
