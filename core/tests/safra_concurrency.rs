@@ -278,6 +278,65 @@ fn a_due_renewal_runs_once_while_calls_keep_the_valid_token() {
 }
 
 #[test]
+fn a_401_for_the_old_token_handled_before_the_psd007_reply_keeps_the_work_id() {
+    // The bank renews (and forgets the old token) before a psd050 sent with
+    // the old token arrives: that 401 is handled first. The psd007 reply
+    // carries no workId; the session keeps the one it renewed with, so the
+    // calls go on (before: a token without a workId, every call
+    // `safra.session.not_ready`, and shared credentials no instance could
+    // adopt).
+    let mut w = world();
+    let warm = w.session.begin(Operation::Authenticate).unwrap();
+    run_all(&mut w, vec![warm], deliver);
+    let work_id = w.session.work_id().unwrap().to_string();
+    let token = w.session.token().unwrap().clone();
+    w.now = token.renew_at + 1;
+    w.log.clear();
+    let ops = begin_registers(&mut w, 5100..5104);
+    let (flights, _) = round(&mut w, &ops);
+    let renew = flights.iter().position(|f| f.service == "psd007").unwrap();
+    // The bank sees psd007 first, then the psd050s with the old token.
+    let mut answers: Vec<Option<ReceivedResponse>> = flights.iter().map(|_| None).collect();
+    answers[renew] = Some(deliver(&mut w, &flights[renew]));
+    for (i, f) in flights.iter().enumerate() {
+        if i != renew {
+            let r = deliver(&mut w, f);
+            assert_eq!(r.status, 401, "the old token is gone at the bank");
+            answers[i] = Some(r);
+        }
+    }
+    // The host handles the 401s before the psd007 reply.
+    for (i, f) in flights.iter().enumerate() {
+        if i != renew {
+            w.session
+                .handle_response(f.id, answers[i].as_ref().unwrap(), w.now, &mut w.rng)
+                .unwrap();
+        }
+    }
+    w.session
+        .handle_response(
+            flights[renew].id,
+            answers[renew].as_ref().unwrap(),
+            w.now,
+            &mut w.rng,
+        )
+        .unwrap();
+    assert_eq!(w.session.work_id(), Some(work_id.as_str()));
+    let replies = run_all(&mut w, ops, deliver);
+    assert_eq!(replies.len(), 4);
+    assert!(
+        replies
+            .values()
+            .all(|r| matches!(r, Reply::BoletoRegistered(_)))
+    );
+    assert_each_registered_once(&w, 5100..5104);
+    // What it shares is whole: a token and its workId.
+    let creds = w.session.export_credentials().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&creds).unwrap();
+    assert!(v["token"].is_object() && v["work_id"].is_string(), "{v}");
+}
+
+#[test]
 fn a_reply_sealed_under_a_key_replaced_meanwhile_is_still_opened() {
     let mut w = world();
     let warm = w.session.begin(Operation::Authenticate).unwrap();

@@ -340,6 +340,10 @@ struct Pending {
     /// condemns credentials which were already replaced changes nothing.
     key_epoch: u64,
     token_epoch: u64,
+    /// psd007 only: the workId it renews. Its reply carries none, and a
+    /// 401 to a call sent with the old token (the bank forgets it when it
+    /// renews) may discard the session's meanwhile.
+    renews_work_id: Option<String>,
 }
 
 /// An operation in progress.
@@ -696,6 +700,11 @@ impl Session {
                 key,
                 key_epoch: self.key_epoch,
                 token_epoch: self.token_epoch,
+                renews_work_id: if step == Step::Renew {
+                    self.work_id.clone()
+                } else {
+                    None
+                },
             },
         );
         (RequestId(id), req)
@@ -1516,6 +1525,11 @@ impl Session {
                     return Ok(self.recover(p.op, NextAction::Rehandshake));
                 }
                 let (mut json, iv_reused) = self.open_reply(p, &response.body)?;
+                if self.work_id.is_none() {
+                    // A 401 for the old token discarded it meanwhile: the
+                    // renewed token belongs to the workId it was renewed for.
+                    self.work_id.clone_from(&p.renews_work_id);
+                }
                 let taken = self.take_token(&json, now, false);
                 // The parsed reply holds the token: wiped before it is dropped.
                 crate::encoding::wipe_json(&mut json);
