@@ -44,7 +44,27 @@ final class RedisServers implements AutoCloseable {
   }
 
   private void start(String... extra) throws IOException, InterruptedException {
-    int port = freePort();
+    start(freePort(), extra);
+  }
+
+  /** Stops the servers (their ports stay known: {@link #restart}). */
+  void stop() throws InterruptedException {
+    for (Process p : processes) {
+      p.destroyForcibly();
+    }
+    for (Process p : processes) {
+      p.waitFor(10, TimeUnit.SECONDS);
+    }
+    processes.clear();
+  }
+
+  /** Starts a single server again on the port it had (empty). */
+  void restart() throws IOException, InterruptedException {
+    int port = ports.remove(0);
+    start(port);
+  }
+
+  private void start(int port, String... extra) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of(redisServer(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
         "--save", "", "--appendonly", "no", "--dir", dir.toString()));
     for (String e : extra) {

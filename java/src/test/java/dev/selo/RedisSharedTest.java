@@ -372,4 +372,77 @@ class RedisSharedTest {
       assertEquals(32, SimProcess.count(st, "psd050 200"), st.get("counts").toString());
     }
   }
+
+  static SafraClient sharedClient(SimProcess sim, PrivateKey key, RedisSafraShare share) {
+    SafraSession s = SafraSession.create("", sim.base, "CLIENTE01");
+    s.setClientKey(key);
+    return SafraClient.overHttp(s, Duration.ofSeconds(5)).waitTimeout(Duration.ofSeconds(10)).shared(share);
+  }
+
+  /** A lease left by a dead holder: waited for (polling), taken once it expired; or shared.lease_timeout. */
+  @Test
+  void aDeadHoldersLeaseIsWaitedOutThenTaken() throws Exception {
+    String t = Vectors.text("safra/boleto-sample.json");
+    try (RedisServers redis = RedisServers.single(); SimProcess sim = SimProcess.safra();
+        UnifiedJedis j = jedis(redis.port());
+        RedisSafraShare share = new RedisSafraShare(j, "java-stale", SafraShare.sealKeyFromHex(SEAL_HEX));
+        RedisSafraShare other = new RedisSafraShare(j, "java-late", SafraShare.sealKeyFromHex(SEAL_HEX));
+        PrivateKey key = PrivateKey.fromPem(Vectors.text("external/keys/rsa1024-client.pem"))) {
+      // kill -9 of the holder: its lease stays until its TTL.
+      j.psetex("selo:{safra:java-stale}:lease", 1_500, "dead-holder");
+      try (SafraClient c = sharedClient(sim, key, share)) {
+        long t0 = System.nanoTime();
+        assertEquals(SafraReply.Kind.BOLETO_REGISTERED, c.registerBoleto(SafraSoakTest.boleto(t, 8_200_001, "S1")).kind());
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(ms >= 1_000 && ms < 8_000, "waited for the dead holder's lease: " + ms + " ms");
+        assertTrue(share.stats().leaseWaits() >= 1, share.stats().toString());
+        assertEquals(1, share.stats().handshakes());
+      }
+      // A lease that outlives twice the TTL this instance allows: shared.lease_timeout, nothing sent.
+      other.leaseTtlMs(400);
+      j.psetex("selo:{safra:java-late}:lease", 60_000, "dead-holder");
+      int before = SimProcess.count(sim.state(), "psd001 200");
+      try (SafraClient c = sharedClient(sim, key, other)) {
+        SeloException e = assertThrows(SeloException.class,
+            () -> c.registerBoleto(SafraSoakTest.boleto(t, 8_200_002, "S2")));
+        assertEquals("shared.lease_timeout", e.getCode());
+      }
+      assertEquals(before, SimProcess.count(sim.state(), "psd001 200"));
+    }
+  }
+
+  /** Redis stopped: typed failures, no bank call; Redis back: the same client recovers. */
+  @Test
+  void theClientRecoversWhenRedisReturns() throws Exception {
+    String t = Vectors.text("safra/boleto-sample.json");
+    try (RedisServers redis = RedisServers.single(); SimProcess sim = SimProcess.safra();
+        UnifiedJedis j = jedis(redis.port());
+        RedisSafraShare share = new RedisSafraShare(j, "java-back", SafraShare.sealKeyFromHex(SEAL_HEX));
+        PrivateKey key = PrivateKey.fromPem(Vectors.text("external/keys/rsa1024-client.pem"));
+        SafraClient c = sharedClient(sim, key, share)) {
+      redis.stop();
+      for (int i = 0; i < 2; i++) {
+        long nosso = 8_300_000 + i;
+        assertEquals("shared.store_unavailable", assertThrows(SeloException.class,
+            () -> c.registerBoleto(SafraSoakTest.boleto(t, nosso, "S" + nosso))).getCode());
+      }
+      assertEquals(0, SimProcess.count(sim.state(), "psd001 200"));
+      redis.restart();
+      long until = System.nanoTime() + 10_000_000_000L;
+      SafraReply r = null;
+      while (r == null) {
+        try {
+          r = c.registerBoleto(SafraSoakTest.boleto(t, 8_300_010, "S8300010"));
+        } catch (SeloException e) {
+          assertEquals("shared.store_unavailable", e.getCode());
+          assertTrue(System.nanoTime() < until, "recovered within 10 s");
+          Thread.sleep(100);
+        }
+      }
+      assertEquals(SafraReply.Kind.BOLETO_REGISTERED, r.kind());
+      assertEquals(1, share.stats().handshakes());
+      assertTrue(share.stats().storeErrors() >= 2);
+      assertNotNull(j.get("selo:{safra:java-back}:record"));
+    }
+  }
 }
