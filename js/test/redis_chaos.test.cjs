@@ -27,9 +27,10 @@ function instance(redis, base, name, { leaseTtlMs, timeoutMs = 10_000, storeTime
 test('kill -9 of the worker holding the lease mid-handshake: another takes the lease once it expires and completes; one handshake among the survivors', { timeout: 60_000 }, async () => {
   const redis = await h.startRedis();
   const { base } = await h.sim([]);
-  // Slow bank: the handshake (2 psd001 + psd005) takes ≥ 750 ms.
-  await h.simFault(base, { fault: 'latency', ms: 250 });
-  const leaseTtlMs = 1_500;
+  // Slow bank: the handshake (2 psd001 + psd005) takes ≥ 600 ms; the lease
+  // (3 s) outlives it even on a loaded machine.
+  await h.simFault(base, { fault: 'latency', ms: 200 });
+  const leaseTtlMs = 3_000;
   const ws = Array.from({ length: 4 }, (_, i) =>
     h.worker(h.workerArgs({ base, redis: redis.url, name: 'chaos-kill', first: 40_000 + i * 10, count: 6, inFlight: 2, leaseTtlMs, timeoutMs: 15_000 })),
   );
@@ -58,7 +59,7 @@ test('kill -9 of the worker holding the lease mid-handshake: another takes the l
   const dead = await victim.done;
   assert.equal(dead.signal, 'SIGKILL');
   // The dead holder's lease lived at most its TTL; the new holder's
-  // handshake, psd005 and the survivors' psd050s (250 ms each) follow.
+  // handshake, psd005 and the survivors' psd050s (200 ms each) follow.
   assert.ok(doneMs < leaseTtlMs + 6_000, `survivors done ${doneMs} ms after the kill`);
   const state = await h.simState(base);
   assert.equal(state.protocol.duplicates, 0);
@@ -130,9 +131,10 @@ test('a stale lease holder: its lease expired during a slow psd005, another inst
     }
     return r;
   };
+  // A's lease is short (it is the one that goes stale); B's is not.
   const leaseTtlMs = 300;
   const a = instance(redis, base, 'chaos-stale', { leaseTtlMs, fetch: slowFetch });
-  const b = instance(redis, base, 'chaos-stale', { leaseTtlMs });
+  const b = instance(redis, base, 'chaos-stale', { leaseTtlMs: 10_000 });
   const ra = a.client.registerBoleto(boletoFor(60_000));
   // A holds the lease, then its psd005 answer is held 900 ms: the lease expires.
   const until = Date.now() + 10_000;
