@@ -47,6 +47,11 @@ class RedisSharedTest {
   /** Starts {@code workers} FleetWorker JVMs and returns their parsed JSON lines (each checked). */
   static List<JsonObject> fleet(SimProcess sim, String redisOpt, String redisVal, String name, int workers, int each,
       int inFlight) throws Exception {
+    return fleet(sim, redisOpt, redisVal, name, workers, each, inFlight, 10_000_000L, "");
+  }
+
+  static List<JsonObject> fleet(SimProcess sim, String redisOpt, String redisVal, String name, int workers, int each,
+      int inFlight, long first, String profile) throws Exception {
     String javaBin = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
     List<Process> ps = new ArrayList<>();
     List<File> outs = new ArrayList<>();
@@ -59,8 +64,9 @@ class RedisSharedTest {
           "-Djna.library.path=" + System.getProperty("jna.library.path"),
           "-Dselo.vectors=" + Vectors.root(), "-cp", System.getProperty("java.class.path"),
           "dev.selo.redis.FleetWorker", "--base-url", sim.base, redisOpt, redisVal, "--name", name, "--seal-key",
-          SEAL_HEX, "--first", Long.toString(10_000_000L + (long) w * each), "--count", Integer.toString(each),
-          "--in-flight", Integer.toString(inFlight), "--lease-ttl-ms", "10000", "--timeout-ms", "20000")
+          SEAL_HEX, "--first", Long.toString(first + (long) w * each), "--count", Integer.toString(each),
+          "--in-flight", Integer.toString(inFlight), "--lease-ttl-ms", "10000", "--timeout-ms", "20000",
+          "--profile", profile)
           .redirectOutput(out).redirectError(ProcessBuilder.Redirect.INHERIT).start());
     }
     List<JsonObject> lines = new ArrayList<>();
@@ -443,6 +449,38 @@ class RedisSharedTest {
       assertEquals(1, share.stats().handshakes());
       assertTrue(share.stats().storeErrors() >= 2);
       assertNotNull(j.get("selo:{safra:java-back}:record"));
+    }
+  }
+
+  /**
+   * Tokens of 67 s renewed 61 s before their end: the renewal falls due 5 to 6 s after the token, and the
+   * fleet runs it once (exactly one psd007), the others adopt it. The second fleet (JVM start-up included)
+   * must finish within the 5 to 6 s before the renewed token falls due in turn.
+   */
+  @Test
+  void aDueRenewalRunsOnceFleetWide() throws Exception {
+    String profile = "{\"renew_before_secs\":61}";
+    try (RedisServers redis = RedisServers.single(); SimProcess sim = SimProcess.safra(67);
+        UnifiedJedis j = jedis(redis.port())) {
+      sim.fault("{\"fault\":\"latency\",\"ms\":20}");
+      List<JsonObject> first = fleet(sim, "--redis", redis.url(), "java-renew", 4, 5, 4, 11_000_000L, profile);
+      JsonObject st = sim.state();
+      assertEquals(1, SimProcess.count(st, "psd005 200"), st.get("counts").toString());
+      assertEquals(0, SimProcess.count(st, "psd007 200"), "not due yet: " + st.get("counts"));
+      assertEquals(1, sum(first, "handshakes"));
+      Thread.sleep(6_100);
+      List<JsonObject> second = fleet(sim, "--redis", redis.url(), "java-renew", 4, 25, 4, 11_100_000L, profile);
+      st = sim.state();
+      assertEquals(1, SimProcess.count(st, "psd007 200"), "one renewal fleet-wide: " + st.get("counts"));
+      assertEquals(2, SimProcess.count(st, "psd001 200"), st.get("counts").toString());
+      assertEquals(1, SimProcess.count(st, "psd005 200"), st.get("counts").toString());
+      for (String k : st.getAsJsonObject("counts").keySet()) {
+        assertFalse(k.endsWith(" 480"), st.get("counts").toString());
+      }
+      assertEquals(0, SimProcess.duplicates(st));
+      assertEquals(1, sum(second, "renewals"), second.toString());
+      assertEquals(0, sum(second, "handshakes"), second.toString());
+      assertTrue(j.get("selo:{safra:java-renew}:record").startsWith("selo1.2."));
     }
   }
 }

@@ -40,9 +40,14 @@ final class SimProcess implements AutoCloseable {
   }
 
   static SimProcess safra() throws IOException {
+    return safra(300);
+  }
+
+  /** The simulator issuing tokens that live {@code tokenLifetime} seconds (> 60). */
+  static SimProcess safra(int tokenLifetime) throws IOException {
     String sim = System.getenv("SELO_SIM");
     assertFalse(sim == null || sim.isEmpty(), "SELO_SIM is not set: the path of the selo CLI (scripts/test-ffi sets it)");
-    Process p = new ProcessBuilder(sim, "sim", "safra", "--port", "0", "--token-lifetime", "300", "--bank-key",
+    Process p = new ProcessBuilder(sim, "sim", "safra", "--port", "0", "--token-lifetime", Integer.toString(tokenLifetime), "--bank-key",
         Vectors.root().resolve("external/keys/rsa1024-bank.pem").toString())
         .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));

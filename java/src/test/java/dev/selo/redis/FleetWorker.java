@@ -29,7 +29,7 @@ import redis.clients.jedis.UnifiedJedis;
  * <pre>
  * FleetWorker --base-url URL (--redis redis://127.0.0.1:PORT | --cluster host:port[,host:port…])
  *             --name FLEET --seal-key HEX64 --first N --count K --in-flight F
- *             [--cliente CLIENTE01] [--lease-ttl-ms MS] [--timeout-ms MS]
+ *             [--cliente CLIENTE01] [--lease-ttl-ms MS] [--timeout-ms MS] [--profile SAFRA_PROFILE_JSON]
  * </pre>
  *
  * registers boletos nossoNumero N..N+K-1 (tests/vectors/safra/boleto-sample.json
@@ -90,6 +90,7 @@ public final class FleetWorker {
     String name = null;
     String seal = null;
     String cliente = "CLIENTE01";
+    String profile = "";
     long first = -1;
     int count = -1;
     int inFlight = 1;
@@ -112,6 +113,7 @@ public final class FleetWorker {
         case "--count" -> count = Integer.parseInt(v);
         case "--in-flight" -> inFlight = Integer.parseInt(v);
         case "--cliente" -> cliente = v;
+        case "--profile" -> profile = v;
         case "--lease-ttl-ms" -> leaseTtl = Long.parseLong(v);
         case "--timeout-ms" -> timeoutMs = Integer.parseInt(v);
         default -> throw new IllegalArgumentException("unknown option " + a);
@@ -120,7 +122,7 @@ public final class FleetWorker {
     if (base == null || (redis == null) == (cluster == null) || name == null || seal == null || first < 0
         || count < 0) {
       System.err.println("usage: FleetWorker --base-url URL (--redis URL | --cluster host:port,...) --name FLEET"
-          + " --seal-key HEX64 --first N --count K --in-flight F [--cliente C] [--lease-ttl-ms MS] [--timeout-ms MS]");
+          + " --seal-key HEX64 --first N --count K --in-flight F [--cliente C] [--lease-ttl-ms MS] [--timeout-ms MS] [--profile JSON]");
       System.exit(2);
     }
     String template = Files.readString(vectors().resolve("safra/boleto-sample.json"));
@@ -130,7 +132,7 @@ public final class FleetWorker {
     try (UnifiedJedis r = connect(redis, cluster, timeoutMs);
         RedisSafraShare share = new RedisSafraShare(r, name, SafraShare.sealKeyFromHex(seal))) {
       share.leaseTtlMs(leaseTtl);
-      SafraSession session = SafraSession.create("", base, cliente);
+      SafraSession session = SafraSession.create(profile, base, cliente);
       ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, inFlight));
       try (SafraClient client = SafraClient.overHttp(session, Duration.ofMillis(timeoutMs))
           .waitTimeout(Duration.ofMillis(timeoutMs)).shared(share)) {
