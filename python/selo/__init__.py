@@ -11,7 +11,10 @@ drivers on top:
 - :mod:`selo.bmp` — BMP HMAC-SHA512 (canonical bodies, exact money,
   confirmation endpoint);
 - :mod:`selo.br` — CPF, CNPJ, boletos, ISPB, Pix keys;
-- :mod:`selo.keys` — RSA keys, JWK, JWKS.
+- :mod:`selo.keys` — RSA keys, JWK, JWKS;
+- :mod:`selo.redis` — state shared by many instances through Redis (one
+  Safra session per fleet, the OFB replay set, BMP pending transactions;
+  needs ``selo[redis]``).
 
 Errors are :class:`SeloError` subclasses with ``.code``, the core's stable
 code. Money is ``decimal.Decimal`` (reais), ``int`` (cents) or ``str``
@@ -32,6 +35,7 @@ from ._errors import (
     SafraError,
     SeloError,
     SeloKeyError,
+    SharedStateError,
 )
 from ._native import selo_uniffi as _n
 from ._util import Money, cents, to_cents
@@ -46,6 +50,7 @@ __all__ = [
     "OfbError",
     "BmpError",
     "BrError",
+    "SharedStateError",
     "all_codes",
     "host_codes",
     "http_status",

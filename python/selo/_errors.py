@@ -57,6 +57,7 @@ __all__ = [
     "OfbError",
     "BmpError",
     "BrError",
+    "SharedStateError",
 ]
 
 
@@ -126,6 +127,14 @@ class BrError(SeloError):
     """Brazilian identifiers (``br.*``)."""
 
 
+class SharedStateError(SeloError):
+    """Shared state between instances (``shared.*``, raised by
+    :mod:`selo.redis`): ``shared.store_unavailable`` (a Redis call failed,
+    timed out or answered outside the protocol — the operation failed
+    closed) or ``shared.lease_timeout``. The message names the Redis call,
+    never a key, a token or a record."""
+
+
 _AREAS: Dict[Type[BaseException], Type[SeloError]] = {
     NativeSeloError.Key: SeloKeyError,
     NativeSeloError.Crypto: CryptoError,
@@ -142,6 +151,7 @@ _CLASS_BY_PREFIX = {
     "ofb": OfbError,
     "bmp": BmpError,
     "br": BrError,
+    "shared": SharedStateError,
 }
 
 

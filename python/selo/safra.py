@@ -445,6 +445,20 @@ class Session:
         with guard:
             self._s.adopt_credentials(bytes(credentials))
 
+    def set_shared(self, shared: bool) -> None:
+        """Shares this session with other instances (SPEC §5; done by
+        ``Client(..., shared=...)``): from now on a handshake, psd005 or
+        psd007 runs only while the fleet's lease is held; an operation that
+        needs one without it gets ``None`` from :meth:`next` and
+        :meth:`wants_lease` turns true."""
+        self._s.set_shared(bool(shared))
+
+    def wants_lease(self) -> bool:
+        """True when an operation of a shared session met a transition it
+        may not run without the fleet's lease (or a renewal fell due): take
+        the lease, or adopt what another instance published."""
+        return bool(self._s.wants_lease())
+
     def is_transition(self, request_id: int) -> bool:
         """True when request ``request_id`` (in flight) is a handshake
         stage, psd005 or psd007."""
@@ -618,6 +632,14 @@ def _not_ready(waited: Optional[float]) -> SafraError:
     )
 
 
+def _attach(shared: Any, session: Session, *, asynchronous: bool) -> None:
+    """Marks ``session`` shared through ``shared`` (one share per client)."""
+    if bool(getattr(shared, "asynchronous", False)) != asynchronous:
+        want = "selo.redis.AsyncSafraShare" if asynchronous else "selo.redis.SafraShare"
+        raise TypeError(f"shared: expected a {want} for this client, found {type(shared).__name__}")
+    shared.attach(session)
+
+
 class _ClientBase:
     def __init__(self, base_url: str, cliente: str, profile: Profile, client_key: Optional[PrivateKey],
                  session: Optional[Session], clock: Optional[Clock], rng_seed: Optional[bytes],
@@ -625,6 +647,8 @@ class _ClientBase:
         self.session = session if session is not None else Session(
             base_url, cliente, profile=profile, client_key=client_key, rng_seed=rng_seed, provider=provider)
         self._clock = clock or _clock_default
+        #: the share of the session with other instances (``shared=``), or ``None``
+        self.shared: Any = None
         self.recoveries: List[str] = []
         #: httpx exceptions reported to the session, as (kind, exception),
         #: oldest first (the latest 64).
@@ -699,12 +723,18 @@ class Client(_ClientBase):
                  verify: Any = True, timeout: Any = _UNSET, client_key: Optional[PrivateKey] = None,
                  http: Any = None, transport: Any = None, session: Optional[Session] = None,
                  clock: Optional[Clock] = None, rng_seed: Optional[bytes] = None,
-                 provider: Optional[str] = None) -> None:
+                 provider: Optional[str] = None, shared: Any = None) -> None:
         import httpx
 
         super().__init__(base_url, cliente, profile, client_key, session, clock, rng_seed, provider)
         self._own_http = http is None
         self.timeout: Any = _request_timeout(timeout)
+        # Shared with other instances (a selo.redis.SafraShare): one thread
+        # at a time takes the fleet's lease (`_leasing`), the others wait.
+        self._leasing = False
+        if shared is not None:
+            _attach(shared, self.session, asynchronous=False)
+            self.shared = shared
         self.http = http if http is not None else httpx.Client(cert=cert, verify=verify, timeout=_client_timeout(timeout),
                                                              transport=transport)
         self._lock = threading.Lock()
@@ -731,17 +761,42 @@ class Client(_ClientBase):
 
         t = self.timeout if timeout is _UNSET else timeout
         wait = _wait_seconds(t, self.http)
+        sh = self.shared
         with self._lock:
             op_id = self.session.begin(op)
         try:
+            if sh is not None and not sh.holds_lease:
+                # Shared: every call starts from the fleet's newest record
+                # (and fails closed, shared.store_unavailable, without it).
+                if sh.read_record(self.session) == "adopted":
+                    with self._changed:
+                        self._changed.notify_all()
             last: Optional[BaseException] = None  # the transport failure behind the last recovery
             while True:
+                take = False
+                p: Optional[Prepared] = None
                 with self._changed:
-                    p = self._next(op_id, last)
-                    while p is None:
+                    while True:
+                        if sh is not None and self._lease_wanted():
+                            self._leasing = take = True  # this thread takes it; the others wait
+                            break
+                        p = self._next(op_id, last)
+                        if p is not None:
+                            break
+                        if sh is not None and self._lease_wanted():
+                            continue
                         if not self._changed.wait(wait):
                             raise _not_ready(wait)
-                        p = self._next(op_id, last)
+                if take:
+                    try:
+                        sh.take_lease(self.session)
+                    finally:
+                        with self._changed:
+                            self._leasing = False
+                            self._changed.notify_all()
+                    continue
+                assert p is not None
+                transition = sh is not None and self.session.is_transition(p.id)
                 try:
                     r = self.http.request(p.method, p.url, headers=p.headers, content=p.body, timeout=t)
                 except httpx.TransportError as e:
@@ -756,6 +811,8 @@ class Client(_ClientBase):
                             last, reply = None, self._answered(p, r)
                         finally:
                             self._changed.notify_all()
+                if transition:
+                    self._after_transition()
                 if reply is not None:
                     return reply
         except BaseException:
@@ -765,6 +822,50 @@ class Client(_ClientBase):
                 self.session.cancel(op_id)
                 self._changed.notify_all()
             raise
+        finally:
+            if sh is not None:
+                self._release_if_idle()
+
+    def _lease_wanted(self) -> bool:
+        """Shared, under the lock: the session needs the fleet's lease, no
+        thread of this client holds or is taking it."""
+        return self.session.wants_lease() and not self._leasing and not self.shared.holds_lease
+
+    def _after_transition(self) -> None:
+        """Shared: after a transition's response, publish the credentials
+        when the session finished its transitions (then release the lease)."""
+        sh = self.shared
+        if sh.holds_lease and sh.ready_to_publish(self.session):
+            try:
+                sh.publish_if_ready(self.session)
+            finally:
+                with self._changed:
+                    self._changed.notify_all()
+
+    def _release_if_idle(self) -> None:
+        """Shared: no operation in flight and the lease held with nothing
+        running under it — publish what is ready, else give the lease up.
+        A store failure here is counted (``shared.stats()``) and dropped:
+        the calls it served have ended."""
+        sh = self.shared
+        with self._changed:
+            if (not sh.holds_lease or self._leasing or self.session.in_flight() > 0
+                    or self.session.transition_in_flight()):
+                return
+            self._leasing = True
+            ready = sh.ready_to_publish(self.session)
+            call = None if ready else sh.release_call(self.session)  # transitions stop now
+        try:
+            if ready:
+                sh.publish_if_ready(self.session)
+            elif call is not None:
+                sh.finish_release(call)
+        except Exception:  # noqa: BLE001 - counted by the share; no call is waiting for it
+            pass
+        finally:
+            with self._changed:
+                self._leasing = False
+                self._changed.notify_all()
 
     def handshake(self) -> HandshakeResult:
         return _finish(self.run(Operation.handshake()))  # type: ignore[return-value]
@@ -804,12 +905,19 @@ class AsyncClient(_ClientBase):
                  verify: Any = True, timeout: Any = _UNSET, client_key: Optional[PrivateKey] = None,
                  http: Any = None, transport: Any = None, session: Optional[Session] = None,
                  clock: Optional[Clock] = None, rng_seed: Optional[bytes] = None,
-                 provider: Optional[str] = None) -> None:
+                 provider: Optional[str] = None, shared: Any = None) -> None:
         import httpx
 
         super().__init__(base_url, cliente, profile, client_key, session, clock, rng_seed, provider)
         self._own_http = http is None
         self.timeout: Any = _request_timeout(timeout)
+        # Shared (a selo.redis.AsyncSafraShare): the task taking the fleet's
+        # lease, one at a time; operations that need it await it.
+        self._lease_task: "Optional[asyncio.Task[Any]]" = None
+        self._idle_task: "Optional[asyncio.Task[Any]]" = None
+        if shared is not None:
+            _attach(shared, self.session, asynchronous=True)
+            self.shared = shared
         self.http = http if http is not None else httpx.AsyncClient(cert=cert, verify=verify,
                                                                   timeout=_client_timeout(timeout),
                                                                   transport=transport)
@@ -839,19 +947,34 @@ class AsyncClient(_ClientBase):
 
         t = self.timeout if timeout is _UNSET else timeout
         wait = _wait_seconds(t, self.http)
+        sh = self.shared
         op_id = self.session.begin(op)
         try:
+            if sh is not None and not sh.holds_lease:
+                # Shared: every call starts from the fleet's newest record
+                # (and fails closed, shared.store_unavailable, without it).
+                if await sh.read_record(self.session) == "adopted":
+                    self._notify()
             last: Optional[BaseException] = None  # the transport failure behind the last recovery
             while True:
                 changed = self._event()  # taken before asking: no notification is missed
+                self._lease_if_wanted()
                 p = self._next(op_id, last)
                 while p is None:
+                    self._lease_if_wanted()
+                    task = self._lease_task
                     try:
-                        await asyncio.wait_for(changed.wait(), wait)
+                        if task is not None:
+                            # the lease task's error (store, lease timeout) is this call's too
+                            await asyncio.wait_for(asyncio.shield(task), wait)
+                        else:
+                            await asyncio.wait_for(changed.wait(), wait)
                     except asyncio.TimeoutError:
                         raise _not_ready(wait) from None
                     changed = self._event()
+                    self._lease_if_wanted()
                     p = self._next(op_id, last)
+                transition = sh is not None and self.session.is_transition(p.id)
                 try:
                     r = await self.http.request(p.method, p.url, headers=p.headers, content=p.body, timeout=t)
                 except httpx.TransportError as e:
@@ -864,6 +987,11 @@ class AsyncClient(_ClientBase):
                         last, reply = None, self._answered(p, r)
                     finally:
                         self._notify()
+                if transition and sh.holds_lease and sh.ready_to_publish(self.session):
+                    try:
+                        await sh.publish_if_ready(self.session)
+                    finally:
+                        self._notify()
                 if reply is not None:
                     return reply
         except BaseException:
@@ -872,6 +1000,59 @@ class AsyncClient(_ClientBase):
             self.session.cancel(op_id)
             self._notify()
             raise
+        finally:
+            if sh is not None:
+                self._release_if_idle()
+
+    def _lease_if_wanted(self) -> None:
+        """Shared: the session needs the fleet's lease and no task of this
+        client holds or is taking it — start the one task that takes it."""
+        sh = self.shared
+        if (sh is None or self._lease_task is not None or self._idle_task is not None or sh.holds_lease
+                or not self.session.wants_lease()):
+            return
+        task = asyncio.ensure_future(sh.take_lease(self.session))
+        self._lease_task = task
+
+        def done(tk: "asyncio.Task[Any]") -> None:
+            if self._lease_task is tk:
+                self._lease_task = None
+            if not tk.cancelled():
+                tk.exception()  # seen by the calls awaiting it; retrieved here for the others
+            self._notify()
+            self._release_if_idle()
+
+        task.add_done_callback(done)
+
+    def _release_if_idle(self) -> None:
+        """Shared: no operation in flight and the lease held with nothing
+        running under it — publish what is ready, else give the lease up
+        (in a task; a store failure is counted by the share)."""
+        sh = self.shared
+        if (sh is None or not sh.holds_lease or self._lease_task is not None or self._idle_task is not None
+                or self.session.in_flight() > 0 or self.session.transition_in_flight()):
+            return
+        ready = sh.ready_to_publish(self.session)
+        call = None if ready else sh.release_call(self.session)  # transitions stop now
+
+        async def finish() -> None:
+            try:
+                if ready:
+                    await sh.publish_if_ready(self.session)
+                elif call is not None:
+                    await sh.finish_release(call)
+            except Exception:  # noqa: BLE001 - counted by the share; no call is waiting for it
+                pass
+
+        task = asyncio.ensure_future(finish())
+        self._idle_task = task
+
+        def done(tk: "asyncio.Task[Any]") -> None:
+            if self._idle_task is tk:
+                self._idle_task = None
+            self._notify()
+
+        task.add_done_callback(done)
 
     async def handshake(self) -> HandshakeResult:
         return _finish(await self.run(Operation.handshake()))  # type: ignore[return-value]
