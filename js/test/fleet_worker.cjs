@@ -5,10 +5,11 @@
 //   node js/test/fleet_worker.cjs --base-url URL (--redis redis://127.0.0.1:P |
 //     --cluster host:port[,host:port...]) --name FLEET --seal-key HEX64
 //     --first N --count K --in-flight F [--cliente CLIENTE01]
-//     [--lease-ttl-ms MS] [--timeout-ms MS] [--profile JSON]
+//     [--lease-ttl-ms MS] [--timeout-ms MS] [--profile JSON] [--start-at EPOCH_MS]
 //
 // registers boletos nossoNumero N..N+K-1 (tests/vectors/safra/boleto-sample.json,
-// seuNumero "S<n>"), F at a time, through a SafraClient shared with the
+// seuNumero "S<n>"), F at a time (from --start-at, Unix ms, when given: the
+// process is ready by then), through a SafraClient shared with the
 // fleet by RedisSafraShare, and prints ONE JSON line on stdout:
 //   {"lang":"node","registered":K,"errors":[codes],"stats":{"handshakes":..,
 //    "renewals":..,"adopted":..,"lease_waits":..,"lease_steals":..,"store_errors":..}}
@@ -95,6 +96,10 @@ async function main() {
     }
   }, 5);
 
+  if (o['start-at'] !== undefined) {
+    const wait = Number(o['start-at']) - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
   let registered = 0;
   const errors = [];
   let next = 0;

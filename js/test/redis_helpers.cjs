@@ -184,13 +184,14 @@ function worker(args) {
 }
 
 /** Worker arguments per the fleet worker contract. */
-function workerArgs({ base, redis, cluster, name, first, count, inFlight, leaseTtlMs, timeoutMs, profile }) {
+function workerArgs({ base, redis, cluster, name, first, count, inFlight, leaseTtlMs, timeoutMs, profile, startAt }) {
   const a = ['--base-url', base, '--name', name, '--seal-key', SEAL_HEX, '--first', String(first), '--count', String(count), '--in-flight', String(inFlight)];
   if (cluster) a.push('--cluster', cluster);
   else a.push('--redis', redis);
   if (leaseTtlMs !== undefined) a.push('--lease-ttl-ms', String(leaseTtlMs));
   if (timeoutMs !== undefined) a.push('--timeout-ms', String(timeoutMs));
   if (profile !== undefined) a.push('--profile', JSON.stringify(profile));
+  if (startAt !== undefined) a.push('--start-at', String(startAt));
   return a;
 }
 
