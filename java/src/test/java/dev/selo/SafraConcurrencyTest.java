@@ -166,4 +166,24 @@ class SafraConcurrencyTest {
       }
     }
   }
+
+  @Test
+  void aKeyExpiryHeardByEveryCallInFlightMakesOneNewHandshake() throws Exception {
+    try (SimProcess sim = SimProcess.safra();
+        PrivateKey key = PrivateKey.fromPem(Vectors.text("external/keys/rsa1024-client.pem"));
+        SafraClient c = client(sim, key)) {
+      c.authenticate();
+      long generation = c.session().generation();
+      sim.fault("{\"fault\":\"latency\",\"ms\":100}");
+      sim.fault("{\"fault\":\"expire-key\"}");
+      registerAll(c, 7_300_000, 16, 16);
+      sim.clearFaults();
+      JsonObject st = sim.state();
+      assertTrue(SimProcess.count(st, "psd050 500") >= 2, "several calls heard the expiry: " + st.get("counts"));
+      assertEquals(4, SimProcess.count(st, "psd001 200"), "one new handshake: " + st.get("counts"));
+      assertEquals(2, SimProcess.count(st, "psd005 200"), st.get("counts").toString());
+      assertEquals(0, SimProcess.duplicates(st));
+      assertTrue(c.session().generation() > generation);
+    }
+  }
 }
