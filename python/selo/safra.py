@@ -821,6 +821,10 @@ class Client(_ClientBase):
             with self._changed:
                 self.session.cancel(op_id)
                 self._changed.notify_all()
+            if sh is not None:
+                # A failed operation gives the lease up (SPEC §5): one that
+                # still needs it takes it again.
+                self._release_if_idle(after_error=True)
             raise
         finally:
             if sh is not None:
@@ -842,14 +846,15 @@ class Client(_ClientBase):
                 with self._changed:
                     self._changed.notify_all()
 
-    def _release_if_idle(self) -> None:
-        """Shared: no operation in flight and the lease held with nothing
-        running under it — publish what is ready, else give the lease up.
-        A store failure here is counted (``shared.stats()``) and dropped:
-        the calls it served have ended."""
+    def _release_if_idle(self, after_error: bool = False) -> None:
+        """Shared: no operation in flight (or, ``after_error``, one failed)
+        and the lease held with no transition running under it — publish
+        what is ready, else give the lease up. A store failure here is
+        counted (``shared.stats()``) and dropped: the calls it served have
+        ended (or fail with their own error)."""
         sh = self.shared
         with self._changed:
-            if (not sh.holds_lease or self._leasing or self.session.in_flight() > 0
+            if (not sh.holds_lease or self._leasing or (self.session.in_flight() > 0 and not after_error)
                     or self.session.transition_in_flight()):
                 return
             self._leasing = True
@@ -999,6 +1004,8 @@ class AsyncClient(_ClientBase):
             # session forgets it; a psd050 in flight stays a promise.
             self.session.cancel(op_id)
             self._notify()
+            if sh is not None:
+                self._release_if_idle(after_error=True)
             raise
         finally:
             if sh is not None:
@@ -1024,13 +1031,14 @@ class AsyncClient(_ClientBase):
 
         task.add_done_callback(done)
 
-    def _release_if_idle(self) -> None:
-        """Shared: no operation in flight and the lease held with nothing
-        running under it — publish what is ready, else give the lease up
-        (in a task; a store failure is counted by the share)."""
+    def _release_if_idle(self, after_error: bool = False) -> None:
+        """Shared: no operation in flight (or, ``after_error``, one failed)
+        and the lease held with no transition running under it — publish
+        what is ready, else give the lease up (in a task; a store failure
+        is counted by the share)."""
         sh = self.shared
         if (sh is None or not sh.holds_lease or self._lease_task is not None or self._idle_task is not None
-                or self.session.in_flight() > 0 or self.session.transition_in_flight()):
+                or (self.session.in_flight() > 0 and not after_error) or self.session.transition_in_flight()):
             return
         ready = sh.ready_to_publish(self.session)
         call = None if ready else sh.release_call(self.session)  # transitions stop now

@@ -176,3 +176,25 @@ def test_a_stale_lease_holders_write_is_refused_and_counted(server):
         assert sim_state(sim)["counts"].get("psd001 200") == 4
     finally:
         sim.close()
+
+
+def test_an_operation_failing_under_the_lease_releases_it(server):
+    """The lease holder's handshake fails (the bank drops every stage 1):
+    the operation's error reaches the caller and the lease is released at
+    once (not left to its TTL), so another instance can take it."""
+    sim = Sim("safra")
+    try:
+        sim.fault({"fault": "drop", "count": 4})  # stage 1 and its 3 retries
+        share = SafraShare(server.client(), name="chaos-fail", seal_key=SEAL)
+        client = safra.Client(sim.url, "CLIENTE01", shared=share, timeout=5)
+        with pytest.raises(selo.SafraError):  # too many recoveries (or the bank's refusal of a repeated stage 1)
+            client.register_boleto(boleto(63_000))
+        assert not share.holds_lease
+        assert server.client().exists("selo:{safra:chaos-fail}:lease") == 0  # released, not expiring
+        other = SafraShare(server.client(), name="chaos-fail", seal_key=SEAL)
+        b = safra.Client(sim.url, "CLIENTE01", shared=other, timeout=5)
+        t = time.monotonic()
+        assert b.register_boleto(boleto(63_001)).status.codigo == 0
+        assert time.monotonic() - t < 5 and other.stats().lease_waits == 0
+    finally:
+        sim.close()
