@@ -10,6 +10,7 @@ import time
 import pytest
 
 from selo import safra
+from selo.redis import BmpPending, JtiStore
 from conftest import Sim
 from redis_support import RedisCluster, RedisServer, run_fleet, sim_latency, sim_state, total
 
@@ -148,6 +149,12 @@ def test_fleet_against_a_three_node_redis_cluster():
         c = cluster.client()
         rec = c.get("selo:{safra:fleet-cluster}:record")
         assert rec is not None and rec.startswith(b"selo1.1.")
+        # the OFB replay set and BMP pending transactions over the cluster client
+        jti = JtiStore(c)
+        assert jti.record("selo:ofb:jti:1:c:j1", 60) == "fresh" and jti.record("selo:ofb:jti:1:c:j1", 60) == "replayed"
+        pending = BmpPending(c)
+        pending["idem-1"] = b'{"valor":1}'
+        assert BmpPending(cluster.client())["idem-1"] == b'{"valor":1}' and "idem-1" in pending
         c.close()
     finally:
         sim.close()
