@@ -159,3 +159,28 @@ def test_fleet_against_a_three_node_redis_cluster():
     finally:
         sim.close()
         cluster.close()
+
+
+def test_a_key_expiry_heard_by_the_whole_fleet_makes_one_new_handshake(server):
+    """The bank forgets the session key under calls in flight on every
+    instance (500 + amc-criptografia): one instance re-handshakes under the
+    lease, the others adopt its record."""
+    sim = Sim("safra")
+    try:
+        sim_latency(sim, 20)
+        warm = run_fleet(sim, workers=1, per_worker=2, first=80_000, in_flight=1, name="fleet-expiry",
+                         redis=server.url)
+        check_fleet(warm, 2)
+        sim.fault("expire-key")
+        results = run_fleet(sim, workers=4, per_worker=25, first=81_000, in_flight=4, name="fleet-expiry",
+                            redis=server.url)
+        check_fleet(results, 100)
+        state = sim_state(sim)
+        c = state["counts"]
+        assert c.get("psd001 200") == 4 and c.get("psd005 200") == 2, c  # one more handshake, fleet-wide
+        assert c.get("psd050 200") == 102 and state["protocol"]["duplicates"] == 0, c
+        assert total(results, "handshakes") == 1, results
+        assert c.get("psd050 500", 0) >= 2, c  # heard by several calls in flight
+        assert server.client().get("selo:{safra:fleet-expiry}:record").startswith(b"selo1.2.")
+    finally:
+        sim.close()
