@@ -150,15 +150,17 @@ def run_threads(o, sample):
                     errors.append("safra.business")
 
     lanes = [threading.Thread(target=lane) for _ in range(max(1, min(o.in_flight, o.count)))]
+    state["t0"] = time.time()
     for t in lanes:
         t.start()
     for t in lanes:
         t.join()
+    state["t1"] = time.time()
     stop.set()
     watcher.join()
     client.close()
     r.close()
-    return state["registered"], errors, share.stats()
+    return state["registered"], errors, share.stats(), (state["t0"], state["t1"])
 
 
 async def run_tasks(o, sample):
@@ -190,23 +192,27 @@ async def run_tasks(o, sample):
             else:
                 errors.append("safra.business")
 
+    t0 = time.time()
     await asyncio.gather(*(lane() for _ in range(max(1, min(o.in_flight, o.count)))))
+    t1 = time.time()
     stop.set()
     watcher.join()
     await client.aclose()
     await r.aclose()
-    return state["registered"], errors, share.stats()
+    return state["registered"], errors, share.stats(), (t0, t1)
 
 
 def main(argv):
     o = parse(argv)
     sample = json.loads((ROOT / "tests" / "vectors" / "safra" / "boleto-sample.json").read_text(encoding="utf-8"))
     if o.asyncio:
-        registered, errors, stats = asyncio.run(run_tasks(o, sample))
+        registered, errors, stats, window = asyncio.run(run_tasks(o, sample))
     else:
-        registered, errors, stats = run_threads(o, sample)
-    print(json.dumps({"lang": "python", "registered": registered, "errors": errors, "stats": stats.as_dict()}),
-          flush=True)
+        registered, errors, stats, window = run_threads(o, sample)
+    # "window": when the registrations started and ended (Unix seconds;
+    # python/bench_fleet.py reads it), beside the contract's fields.
+    print(json.dumps({"lang": "python", "registered": registered, "errors": errors, "stats": stats.as_dict(),
+                      "window": [round(window[0], 4), round(window[1], 4)]}), flush=True)
     return 0 if registered == o.count else 1
 
 
