@@ -49,7 +49,7 @@ def test_a_killed_lease_holder_is_replaced_within_the_lease_ttl(server):
         assert holder.lease_held.wait(30), "".join(holder.stderr)
         time.sleep(0.05)  # its stage 1 is on the way
         holder.kill()
-        killed = time.monotonic()
+        killed, killed_wall = time.monotonic(), time.time()
         lease = server.client().pttl("selo:{safra:chaos-kill}:lease")
         assert 0 < lease <= ttl_ms, lease  # the dead holder's lease is still live
         assert server.client().get("selo:{safra:chaos-kill}:record") is None  # nothing published
@@ -57,9 +57,14 @@ def test_a_killed_lease_holder_is_replaced_within_the_lease_ttl(server):
                        lease_ttl_ms=ttl_ms)
         r = other.result()
         assert r["exit"] == 0 and r["registered"] == 4 and r["errors"] == [], r
-        assert r["stats"]["lease_waits"] >= 1 and r["stats"]["handshakes"] == 1, r
+        assert r["stats"]["handshakes"] == 1, r
+        if r["window"][0] < killed_wall + ttl_ms / 1000 - 0.3:
+            # it started while the dead holder's lease lived (the usual case;
+            # not on a box so loaded that starting a process takes the TTL)
+            assert r["stats"]["lease_waits"] >= 1, r
         # after the lease expired, one handshake and psd005 (3 calls at 150 ms) and 2 rounds of psd050
-        assert other.finished - killed < ttl_ms / 1000 + 3.0, other.finished - killed
+        assert other.finished - killed < ttl_ms / 1000 + 3.0 + max(0.0, r["window"][0] - killed_wall), \
+            other.finished - killed
         c = sim_state(sim)["counts"]
         assert c.get("psd005 200") == 1 and c.get("psd050 200") == 4, c
         assert server.client().get("selo:{safra:chaos-kill}:record").startswith(b"selo1.1.")
