@@ -203,3 +203,49 @@ def test_an_operation_failing_under_the_lease_releases_it(server):
         assert time.monotonic() - t < 5 and other.stats().lease_waits == 0
     finally:
         sim.close()
+
+
+def test_a_lease_held_past_twice_the_ttl_is_shared_lease_timeout_with_no_bank_call(server):
+    """Another owner keeps the lease (a stuck instance with a longer TTL)
+    and publishes nothing: this instance polls the record for twice its
+    lease TTL, then gives up with shared.lease_timeout (counted as a lease
+    wait), having called the bank not once."""
+    sim = Sim("safra")
+    try:
+        server.client().set("selo:{safra:chaos-timeout}:lease", "someone-else", px=60_000)
+        share = SafraShare(server.client(), name="chaos-timeout", seal_key=SEAL, lease_ttl_ms=300)
+        client = safra.Client(sim.url, "CLIENTE01", shared=share, timeout=5)
+        t = time.monotonic()
+        with pytest.raises(selo.SharedStateError) as e:
+            client.register_boleto(boleto(64_000))
+        took = time.monotonic() - t
+        assert e.value.code == "shared.lease_timeout", e.value
+        assert 0.55 < took < 3, took  # twice the 300 ms TTL
+        assert share.stats().lease_waits >= 1 and not share.holds_lease
+        assert bank_calls(sim) == {}
+    finally:
+        sim.close()
+
+
+def test_a_share_of_the_wrong_kind_or_a_second_client_is_refused(server):
+    sync_share = SafraShare(server.client(), name="kinds", seal_key=SEAL)
+    with pytest.raises(TypeError):
+        safra.AsyncClient("https://bank.test/psd", "CLIENTE01", shared=sync_share)
+    safra.Client("https://bank.test/psd", "CLIENTE01", shared=sync_share)
+    with pytest.raises(TypeError):  # one share per client
+        safra.Client("https://bank.test/psd", "CLIENTE01", shared=sync_share)
+    with pytest.raises(TypeError):
+        safra.Client("https://bank.test/psd", "CLIENTE01", shared=AsyncSafraShare(server.async_client(), name="kinds",
+                                                                                  seal_key=SEAL))
+    with pytest.raises(selo.SafraError) as e:
+        SafraShare(server.client(), name="bad{name}", seal_key=SEAL)
+    assert e.value.code == "safra.shared.name"
+    with pytest.raises(selo.SafraError) as e:
+        SafraShare(server.client(), name="ok", seal_key=b"short")
+    assert e.value.code == "safra.shared.seal_key"
+    # a record sealed under another key is refused, never adopted
+    other = SafraShare(server.client(), name="kinds", seal_key=b"\x01" * 32)
+    server.client().set(other.record_key, "selo1.1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    with pytest.raises(selo.SafraError) as e:
+        other.read_record(safra.Session("https://bank.test/psd", "CLIENTE01"))
+    assert e.value.code == "safra.shared.record_rejected"
