@@ -399,7 +399,8 @@ export declare class SafraClient {
   unresolvedRegistrations(): UnresolvedRegistration[];
   /** Forgets one (its outcome known by other means); true when it was unresolved. */
   resolveRegistration(nossoNumero: string | number): boolean;
-  close(): void;
+  /** With `shared`: settles once the fleet's lease is given back (await it before closing the Redis client). */
+  close(): void | Promise<void>;
 }
 
 // ---------------------------------------------------------------- BMP

@@ -49,6 +49,7 @@ async function instance(i) {
       if ((await client.registerBoleto(boleto(n))).ok) ok++;
     }
   }));
+  await client.close(); // gives the fleet's lease back if this instance holds it
   return { ok, stats: shared.stats(), redis };
 }
 

@@ -63,6 +63,7 @@ class SafraClient {
     // Shared with other instances: the lease taken by one task at a time.
     this._shared = o.shared || null;
     this._leaseTask = null;
+    this._releasing = null;
     if (this._shared) this._shared.attach(this._session);
   }
 
@@ -153,12 +154,22 @@ class SafraClient {
     this._leaseTask = task;
   }
 
-  /** Shared: no call in flight and the lease held with nothing to run under it — release it. */
-  _releaseIfIdle() {
+  /**
+   * Shared: the lease held with nothing to run under it — no call in flight,
+   * or (`unused`) a call just went on with a business request while no
+   * transition is in flight: publish what changed under it, or release it
+   * (else the fleet would wait for it until its TTL).
+   */
+  _releaseIfIdle(unused = false) {
     const sh = this._shared;
-    if (!sh || !sh.holdsLease || this._leaseTask || this._session.inFlight > 0 || this._session.transitionInFlight) return;
-    const done = sh.core.readyToPublish(this._session) ? sh.publishIfReady(this._session) : sh.release(this._session);
-    done.catch((error) => this._event({ type: 'shared-error', error }));
+    if (!sh || !sh.holdsLease || this._leaseTask || this._releasing || this._session.transitionInFlight) return;
+    if (!unused && this._session.inFlight > 0) return;
+    const done = (sh.core.readyToPublish(this._session) ? sh.publishIfReady(this._session) : sh.release(this._session))
+      .catch((error) => this._event({ type: 'shared-error', error }))
+      .finally(() => {
+        if (this._releasing === done) this._releasing = null;
+      });
+    this._releasing = done;
   }
 
   /** Resolves or rejects with `promise`, bounded like a wait (`_waitHandled`). */
@@ -203,10 +214,18 @@ class SafraClient {
   /** Shared: after a transition's response, publish when the session is ready (then release). */
   async _afterTransition() {
     const sh = this._shared;
-    if (sh && sh.holdsLease && sh.core.readyToPublish(this._session)) {
+    if (sh && sh.holdsLease && !this._releasing && sh.core.readyToPublish(this._session)) {
+      // One publish at a time: other calls see `_releasing` meanwhile.
+      const p = sh.publishIfReady(this._session);
+      const settled = p.then(
+        () => {},
+        () => {},
+      );
+      this._releasing = settled;
       try {
-        await sh.publishIfReady(this._session);
+        await p;
       } finally {
+        if (this._releasing === settled) this._releasing = null;
         this._notify();
       }
     }
@@ -300,6 +319,9 @@ class SafraClient {
       }
       const { id, request } = step;
       const transition = sh !== null && this._session.isTransition(id);
+      // Holding the lease, a business request and no transition in flight:
+      // nothing needs the lease any more (a transition goes first).
+      if (sh && !transition && sh.holdsLease) this._releaseIfIdle(true);
       this._event({ type: 'request', url: request.url, resendable: request.resendable });
       let response;
       try {
@@ -366,13 +388,29 @@ class SafraClient {
 
   /**
    * Stops background renewal and closes kept-alive TLS connections (with
-   * `tls`). The client stays usable: a later call connects again.
+   * `tls`). The client stays usable: a later call connects again. With
+   * `shared`, returns a promise that settles once this instance no longer
+   * holds the fleet's lease (a lease being taken finishes, a held one is
+   * released): await it before closing the Redis client, or the lease
+   * stays until its TTL and the fleet waits for it.
    */
   close() {
     this._keepAlive = false;
     if (this._timer) clearTimeout(this._timer);
     this._timer = null;
     if (typeof this._send.close === 'function') this._send.close();
+    if (!this._shared) return undefined;
+    return this._letGo();
+  }
+
+  async _letGo() {
+    const sh = this._shared;
+    for (let i = 0; i < 3; i++) {
+      if (this._leaseTask) await this._leaseTask.catch(() => {});
+      if (this._releasing) await this._releasing;
+      if (!sh.holdsLease || this._session.inFlight > 0 || this._session.transitionInFlight) break;
+      await sh.release(this._session).catch((error) => this._event({ type: 'shared-error', error }));
+    }
   }
 
   /** psd001 (both stages): `{ type: "keyAgreed", padding, signatureMessage }`. */

@@ -85,6 +85,10 @@ async function main() {
     profile: o.profile !== undefined ? JSON.parse(o.profile) : undefined,
     timeoutMs,
     shared,
+    // SELO_FLEET_LOG=1: one stderr line per step (debugging a fleet).
+    onEvent: process.env.SELO_FLEET_LOG
+      ? (e) => process.stderr.write(`fleet-worker ${process.pid} ${Date.now()} ${e.type} ${e.url ? e.url.split('/').pop() : ''} ${e.status ?? ''} ${e.action ?? ''} ${e.error ? e.error.code || e.error.message : ''} lease=${shared.holdsLease}\n`)
+      : undefined,
   });
 
   // Tell a watcher when this instance holds the fleet's lease.
@@ -133,7 +137,8 @@ async function main() {
       },
     })}\n`,
   );
-  client.close();
+  // Gives the fleet's lease back (if held) before the Redis client goes.
+  await client.close();
   try {
     await redis.quit();
   } catch {
