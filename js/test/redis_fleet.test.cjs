@@ -90,7 +90,6 @@ test('a short token lifetime (65 s, renewed 60 s before its end): the renewal th
   const startAt = Date.now() + 5_100;
   const second = await h.fleet(8, { ...opts, first: 30_000, startAt });
   const lastDone = Date.now();
-  if (process.env.SELO_FLEET_DEBUG_DIR) second.forEach((r, i) => require('node:fs').writeFileSync(`${process.env.SELO_FLEET_DEBUG_DIR}/w${i}.err`, r.stderr + r.stdout));
   assertAllRegistered(second, 10);
   state = await h.simState(base);
   process.stderr.write(`# renewal fleet: registered 8 x 10 in ${lastDone - startAt} ms from --start-at\n`);
