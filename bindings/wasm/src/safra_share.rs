@@ -3,7 +3,9 @@
 //! builds the store calls and reads their replies; `selo/redis`
 //! (`js/lib/redis.cjs`) runs them on a node-redis client.
 
-use crate::conv::{bytes_in, get_opt, get_opt_f64, get_opt_string, rng_in, secs_out, selo_err, set, type_err};
+use crate::conv::{
+    bytes_in, get_opt, get_opt_f64, get_opt_string, rng_in, secs_out, selo_err, set, type_err,
+};
 use crate::safra::SafraSession;
 use selo::rng::CryptoRng;
 use selo::safra::share::{Acquired, RecordOutcome, SafraShare as CoreShare};
@@ -65,12 +67,15 @@ impl SafraShare {
     pub fn new(opts: JsValue) -> Result<SafraShare, JsValue> {
         let name = get_opt_string(&opts, "name", "options")?
             .ok_or_else(|| type_err("options.name: expected a string"))?;
-        let key = get_opt(&opts, "sealKey").ok_or_else(|| type_err("options.sealKey: expected 32 bytes"))?;
+        let key = get_opt(&opts, "sealKey")
+            .ok_or_else(|| type_err("options.sealKey: expected 32 bytes"))?;
         let key = zeroize::Zeroizing::new(bytes_in(&key, "options.sealKey")?);
         let mut inner = CoreShare::new(&name, &key).map_err(selo_err)?;
         if let Some(ttl) = get_opt_f64(&opts, "leaseTtlMs", "options")? {
             if ttl.fract() != 0.0 || !(1.0..=9_007_199_254_740_991.0).contains(&ttl) {
-                return Err(type_err("options.leaseTtlMs: expected an integer number of milliseconds >= 1"));
+                return Err(type_err(
+                    "options.leaseTtlMs: expected an integer number of milliseconds >= 1",
+                ));
             }
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             inner.set_lease_ttl_ms(ttl as u64).map_err(selo_err)?;
@@ -135,7 +140,11 @@ impl SafraShare {
     /// and taken by `session`). A record that does not open under this
     /// key and fleet name is `safra.shared.record_rejected`.
     #[wasm_bindgen(js_name = onRecord)]
-    pub fn on_record(&mut self, session: &mut SafraSession, record: JsValue) -> Result<String, JsValue> {
+    pub fn on_record(
+        &mut self,
+        session: &mut SafraSession,
+        record: JsValue,
+    ) -> Result<String, JsValue> {
         let text = if record.is_null() || record.is_undefined() {
             None
         } else {
@@ -210,16 +219,22 @@ impl SafraShare {
     /// "storedRecordMalformed" (all but the first counted as a steal:
     /// re-read the record).
     #[wasm_bindgen(js_name = onPublish)]
-    pub fn on_publish(&mut self, session: &SafraSession, reply: JsValue) -> Result<String, JsValue> {
+    pub fn on_publish(
+        &mut self,
+        session: &SafraSession,
+        reply: JsValue,
+    ) -> Result<String, JsValue> {
         let r = reply_in(&reply)?;
-        Ok(match self.inner.on_publish(&session.inner, r).map_err(selo_err)? {
-            PublishResult::Published => "published",
-            PublishResult::NotLeaseOwner => "notLeaseOwner",
-            PublishResult::FenceMovedOn => "fenceMovedOn",
-            PublishResult::GenerationChanged => "generationChanged",
-            PublishResult::StoredRecordMalformed => "storedRecordMalformed",
-        }
-        .to_string())
+        Ok(
+            match self.inner.on_publish(&session.inner, r).map_err(selo_err)? {
+                PublishResult::Published => "published",
+                PublishResult::NotLeaseOwner => "notLeaseOwner",
+                PublishResult::FenceMovedOn => "fenceMovedOn",
+                PublishResult::GenerationChanged => "generationChanged",
+                PublishResult::StoredRecordMalformed => "storedRecordMalformed",
+            }
+            .to_string(),
+        )
     }
 
     /// Gives the lease up (`session`'s transitions stop): the script call
