@@ -113,7 +113,7 @@ class SafraClient {
     } catch (e) {
       // A call that failed while this instance holds the lease and no
       // transition is in flight gives the lease up (SPEC §5).
-      if (this._shared && this._shared.holdsLease && !this._session.transitionInFlight) {
+      if (this._shared && this._shared.holdsLease && !this._session.transitionInFlight && !this._leaseTask && !this._releasing) {
         await this._shared.release(this._session).catch(() => {});
       }
       // A typed error after a lost reply (too many recoveries, outcome
