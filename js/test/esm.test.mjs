@@ -37,3 +37,22 @@ test('index.d.ts declares every export', async () => {
   const missing = Object.keys(cjs).filter((k) => !new RegExp(`export (declare )?(function|class|const|let|type|interface) ${k}\\b`).test(dts));
   assert.deepEqual(missing, []);
 });
+
+test('selo/redis: the exports map routes import, require and types; both entries export the same; the main entry never loads it (nor node-redis)', async () => {
+  const fs = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const pkg = require(path.join(pkgDir, 'package.json'));
+  assert.deepEqual(pkg.exports['./redis'], { types: './redis.d.ts', import: './redis.mjs', require: './lib/redis.cjs' });
+  assert.deepEqual(pkg.peerDependenciesMeta, { redis: { optional: true } });
+  for (const f of ['redis.d.ts', 'redis.mjs', 'lib/redis.cjs']) assert.ok(fs.existsSync(path.join(pkgDir, f)), f);
+  const cjs = require(path.join(pkgDir, 'lib', 'redis.cjs'));
+  const esm = await import(pathToFileURL(path.join(pkgDir, 'redis.mjs')).href);
+  for (const k of ['RedisSafraShare', 'RedisJtiStore', 'RedisBmpPending']) {
+    assert.equal(typeof cjs[k], 'function', k);
+    assert.equal(esm[k], cjs[k], k);
+  }
+  const dts = fs.readFileSync(path.join(pkgDir, 'redis.d.ts'), 'utf8');
+  for (const k of ['RedisSafraShare', 'RedisJtiStore', 'RedisBmpPending']) assert.match(dts, new RegExp(`export declare class ${k}\\b`));
+  const loaded = execFileSync(process.execPath, ['-e', `require(${JSON.stringify(pkgDir)}); console.log(Object.keys(require.cache).filter((f) => /redis/.test(f)).length)`], { encoding: 'utf8' });
+  assert.equal(loaded.trim(), '0');
+});
