@@ -249,6 +249,9 @@ class RedisSafraShare {
    */
   async takeLease(session, { signal } = {}) {
     const deadline = Date.now() + 2 * this._core.leaseTtlMs;
+    // A newer record adopted by anyone meanwhile (a call's own read) ends
+    // the wait as well as one adopted here.
+    const since = this._core.adoptedGeneration;
     for (;;) {
       if (signal && signal.aborted) throw signal.reason;
       const call = this._core.acquire();
@@ -280,7 +283,7 @@ class RedisSafraShare {
       const until = Math.min(Date.now() + got.retryAfterMs, deadline);
       for (;;) {
         if (signal && signal.aborted) throw signal.reason;
-        if ((await this.readRecord(session)) === 'adopted') return 'adopted';
+        if ((await this.readRecord(session)) === 'adopted' || this._core.adoptedGeneration > since) return 'adopted';
         if (Date.now() >= until) break;
         await sleep(Math.min(this._pollMs, Math.max(1, until - Date.now())));
       }

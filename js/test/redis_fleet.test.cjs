@@ -64,7 +64,7 @@ test('8 worker processes × 4 in flight share one session through Redis: 400 bol
   const client = await h.connect(redis.url);
   const values = await assertNothingIssuedAtRest(client, state);
   assert.match(values.get('selo:{safra:fleet-a}:record'), /^selo1\.1\.[A-Za-z0-9_-]+$/);
-  assert.equal(values.get('selo:{safra:fleet-a}:fence'), '1');
+  assert.match(values.get('selo:{safra:fleet-a}:fence'), /^[1-9][0-9]*$/, 'a lease was granted (an instance that takes it after the publish only adopts)');
   assert.equal(values.has('selo:{safra:fleet-a}:lease'), false, 'the lease was released');
   process.stderr.write(`# fleet 8x50 (4 in flight, 20 ms latency): ${ms} ms\n`);
 });
