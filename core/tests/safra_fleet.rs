@@ -508,3 +508,27 @@ fn a_record_sealed_under_another_key_or_fleet_is_refused() {
     assert_eq!(e.code(), "safra.shared.record_rejected");
     assert_eq!(s.state(), selo::safra::State::New, "nothing adopted");
 }
+
+#[test]
+fn a_record_the_store_lost_is_published_again() {
+    let mut f = fleet();
+    let mut a = instance(1, 30_000);
+    f.run(&mut a, Operation::Authenticate).unwrap();
+    assert_eq!(a.share.adopted_generation(), 1);
+    // Redis restarts without persistence: the record is gone, and the bank
+    // forgets the key.
+    f.store.map.clear();
+    f.bank.inject(Fault::ExpireKey);
+    let r = f
+        .run(&mut a, Operation::RegisterBoleto(boleto(400)))
+        .unwrap();
+    assert!(matches!(r, Reply::BoletoRegistered(_)));
+    assert_eq!(a.share.stats().lease_steals, 0, "nothing to fence");
+    assert_eq!(a.share.stats().handshakes, 2);
+    let rec = f.store.live(a.share.record_key()).expect("published again");
+    assert!(rec.starts_with("selo1.2."), "generations only grow: {rec}");
+    // A newcomer adopts it.
+    let mut b = instance(2, 30_000);
+    assert_eq!(f.poll_record(&mut b), RecordOutcome::Adopted);
+    assert_eq!(b.session.session_id(), a.session.session_id());
+}

@@ -178,10 +178,19 @@ impl SafraShare {
         record: Option<&str>,
     ) -> Result<RecordOutcome, Error> {
         let Some(text) = record else {
+            // The store lost the record (a restart without persistence, a
+            // flush): a publish under this lease replaces nothing.
+            if let Some(lease) = &mut self.lease {
+                lease.base = 0;
+            }
             return Ok(RecordOutcome::Empty);
         };
         let (generation, plain) = open(&self.seal_key, self.keys.name(), text)?;
         if generation <= self.adopted {
+            if let Some(lease) = &mut self.lease {
+                // What a publish under this lease replaces is what is stored.
+                lease.base = generation;
+            }
             return Ok(RecordOutcome::Current);
         }
         session.adopt_credentials(&plain)?;
