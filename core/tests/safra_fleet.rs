@@ -532,3 +532,69 @@ fn a_record_the_store_lost_is_published_again() {
     assert_eq!(f.poll_record(&mut b), RecordOutcome::Adopted);
     assert_eq!(b.session.session_id(), a.session.session_id());
 }
+
+#[test]
+fn a_waiter_sees_a_record_another_caller_of_its_instance_adopted() {
+    let mut f = fleet();
+    let mut a = instance(1, 30_000);
+    let mut b = instance(2, 30_000);
+    f.run(&mut a, Operation::Authenticate).unwrap();
+    f.run(&mut b, Operation::RegisterBoleto(boleto(500)))
+        .unwrap();
+    // Both lose the key; A takes the lease, B finds it busy and waits.
+    f.bank.inject(Fault::ExpireKey);
+    let ida = a.session.begin(Operation::Authenticate).unwrap();
+    let idb = b
+        .session
+        .begin(Operation::RegisterBoleto(boleto(501)))
+        .unwrap();
+    assert_eq!(f.take_lease(&mut a), Acquired::Held);
+    let Acquired::Busy { .. } = f.take_lease(&mut b) else {
+        panic!("A holds the lease")
+    };
+    assert_eq!(f.poll_record(&mut b), RecordOutcome::Current);
+    // A runs its handshake and publishes generation 2.
+    let mut done = false;
+    for _ in 0..6 {
+        let Next::Send(rid, req) = a.session.next(ida, f.now, &mut a.rng).unwrap() else {
+            panic!("A holds the lease")
+        };
+        let t = a.session.is_transition(rid);
+        let resp = f.send(&req);
+        let out = a
+            .session
+            .handle_response(rid, &resp, f.now, &mut a.rng)
+            .unwrap();
+        if t {
+            f.publish_if_ready(&mut a);
+        }
+        if let Outcome::Done(_) = out {
+            done = true;
+            break;
+        }
+    }
+    assert!(done);
+    // Another call of B reads the record first (a call's own read) and
+    // adopts generation 2…
+    assert_eq!(f.poll_record(&mut b), RecordOutcome::Adopted);
+    // …and B's waiting poll sees it too, instead of "current" until the
+    // holder's lease would have expired.
+    assert_eq!(f.poll_record(&mut b), RecordOutcome::Adopted);
+    // A new wait starts from what the instance uses now.
+    let call = b.share.acquire(&mut b.rng).unwrap();
+    let reply = f.store.eval(&call).unwrap();
+    assert_eq!(b.share.on_acquire(reply).unwrap(), Acquired::Held);
+    assert_eq!(f.poll_record(&mut b), RecordOutcome::Current);
+    f.release(&mut b);
+    let Next::Send(rid, req) = b.session.next(idb, f.now, &mut b.rng).unwrap() else {
+        panic!("B has credentials now")
+    };
+    let resp = f.send(&req);
+    assert!(matches!(
+        b.session
+            .handle_response(rid, &resp, f.now, &mut b.rng)
+            .unwrap(),
+        Outcome::Done(Reply::BoletoRegistered(_))
+    ));
+    assert_eq!(b.share.stats().handshakes, 0);
+}

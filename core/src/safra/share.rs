@@ -103,6 +103,10 @@ pub struct SafraShare {
     session_id: String,
     /// A lease acquire sent and not answered yet, then the lease held.
     pending_owner: Option<LeaseOwner>,
+    /// The generation this instance used when it last asked for the lease
+    /// (until the lease is granted or released): a record adopted since, by
+    /// any caller, ends the wait.
+    wait_base: Option<u64>,
     lease: Option<Lease>,
     stats: ShareStats,
 }
@@ -118,6 +122,7 @@ impl SafraShare {
             adopted: 0,
             session_id: String::new(),
             pending_owner: None,
+            wait_base: None,
             lease: None,
             stats: ShareStats::default(),
         })
@@ -172,6 +177,9 @@ impl SafraShare {
     /// Hands over the value a `GET` of [`SafraShare::record_key`] returned
     /// (`None`: no record). A newer record is opened (its seal checked
     /// against the fleet name and generation) and adopted by `session`.
+    /// `Adopted` also when, since this instance last asked for the lease,
+    /// any of its callers adopted a newer record: a waiter (or a lease just
+    /// taken) has nothing left to do — release, never wait out the lease.
     pub fn on_record(
         &mut self,
         session: &mut Session,
@@ -190,6 +198,11 @@ impl SafraShare {
             if let Some(lease) = &mut self.lease {
                 // What a publish under this lease replaces is what is stored.
                 lease.base = generation;
+            }
+            if self.wait_base.is_some_and(|b| self.adopted > b) {
+                // A caller of this instance (any) adopted a newer record
+                // since the lease was last asked for: the wait is over.
+                return Ok(RecordOutcome::Adopted);
             }
             return Ok(RecordOutcome::Current);
         }
@@ -210,6 +223,7 @@ impl SafraShare {
         let owner = LeaseOwner::generate(rng);
         let call = ScriptCall::lease_acquire(&self.keys, &owner, self.lease_ttl_ms)?;
         self.pending_owner = Some(owner);
+        self.wait_base = Some(self.adopted);
         Ok(call)
     }
 
@@ -254,6 +268,7 @@ impl SafraShare {
         };
         lease.session_generation = session.generation();
         session.grant_transitions(true);
+        self.wait_base = None;
         Ok(())
     }
 
@@ -326,6 +341,7 @@ impl SafraShare {
     pub fn release(&mut self, session: &mut Session) -> Option<ScriptCall> {
         session.grant_transitions(false);
         self.pending_owner = None;
+        self.wait_base = None;
         let lease = self.lease.take()?;
         if lease.lost {
             return None;
