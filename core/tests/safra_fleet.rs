@@ -205,6 +205,29 @@ impl Fleet {
         Some(out)
     }
 
+    /// Drives operation `id` of `i`, which holds the lease (or needs
+    /// none), to its reply: send, handle, publish after a transition.
+    fn drive_held(&mut self, i: &mut Instance, id: selo::safra::OperationId) -> Reply {
+        for _ in 0..10 {
+            let Next::Send(rid, req) = i.session.next(id, self.now, &mut i.rng).unwrap() else {
+                panic!("an instance that holds the lease never waits")
+            };
+            let t = i.session.is_transition(rid);
+            let resp = self.send(&req);
+            let out = i
+                .session
+                .handle_response(rid, &resp, self.now, &mut i.rng)
+                .unwrap();
+            if t {
+                self.publish_if_ready(i);
+            }
+            if let Outcome::Done(r) = out {
+                return r;
+            }
+        }
+        panic!("no reply after 10 steps: {:?}", self.wire);
+    }
+
     fn poll_record(&mut self, i: &mut Instance) -> RecordOutcome {
         let rec = self.store.get(i.share.record_key()).unwrap();
         i.share.on_record(&mut i.session, rec.as_deref()).unwrap()
@@ -323,28 +346,8 @@ fn a_key_expiry_heard_by_every_instance_makes_one_new_handshake() {
     // B keeps waiting while A runs the handshake and publishes.
     assert_eq!(f.poll_record(&mut b), RecordOutcome::Current);
     // A's operation: handshake, psd005, publish, then its psd050.
-    let mut done_a = None;
-    for _ in 0..10 {
-        match a.session.next(ida, f.now, &mut a.rng).unwrap() {
-            Next::Wait => panic!("A holds the lease"),
-            Next::Send(rid, req) => {
-                let t = a.session.is_transition(rid);
-                let resp = f.send(&req);
-                let out = a
-                    .session
-                    .handle_response(rid, &resp, f.now, &mut a.rng)
-                    .unwrap();
-                if t {
-                    f.publish_if_ready(&mut a);
-                }
-                if let Outcome::Done(r) = out {
-                    done_a = Some(r);
-                    break;
-                }
-            }
-        }
-    }
-    assert!(matches!(done_a, Some(Reply::BoletoRegistered(_))));
+    let done_a = f.drive_held(&mut a, ida);
+    assert!(matches!(done_a, Reply::BoletoRegistered(_)));
     assert!(!a.share.holds_lease(), "released after publishing");
     // B adopts generation 2 and finishes with no handshake of its own.
     assert_eq!(f.poll_record(&mut b), RecordOutcome::Adopted);
@@ -428,26 +431,7 @@ fn a_killed_lease_holder_is_replaced_once_its_lease_expires() {
     f.store.now_ms += retry_after_ms;
     assert_eq!(f.take_lease(&mut b), Acquired::Held);
     drop(dead);
-    let mut done = false;
-    for _ in 0..5 {
-        let Next::Send(rid, req) = b.session.next(idb, f.now, &mut b.rng).unwrap() else {
-            panic!()
-        };
-        let t = b.session.is_transition(rid);
-        let resp = f.send(&req);
-        let out = b
-            .session
-            .handle_response(rid, &resp, f.now, &mut b.rng)
-            .unwrap();
-        if t {
-            f.publish_if_ready(&mut b);
-        }
-        if let Outcome::Done(_) = out {
-            done = true;
-            break;
-        }
-    }
-    assert!(done);
+    assert!(matches!(f.drive_held(&mut b, idb), Reply::Authenticated(_)));
     assert_eq!(b.share.stats().handshakes, 1);
     assert_eq!(b.share.stats().lease_waits, 1);
 }
@@ -554,26 +538,7 @@ fn a_waiter_sees_a_record_another_caller_of_its_instance_adopted() {
     };
     assert_eq!(f.poll_record(&mut b), RecordOutcome::Current);
     // A runs its handshake and publishes generation 2.
-    let mut done = false;
-    for _ in 0..6 {
-        let Next::Send(rid, req) = a.session.next(ida, f.now, &mut a.rng).unwrap() else {
-            panic!("A holds the lease")
-        };
-        let t = a.session.is_transition(rid);
-        let resp = f.send(&req);
-        let out = a
-            .session
-            .handle_response(rid, &resp, f.now, &mut a.rng)
-            .unwrap();
-        if t {
-            f.publish_if_ready(&mut a);
-        }
-        if let Outcome::Done(_) = out {
-            done = true;
-            break;
-        }
-    }
-    assert!(done);
+    assert!(matches!(f.drive_held(&mut a, ida), Reply::Authenticated(_)));
     // Another call of B reads the record first (a call's own read) and
     // adopts generation 2…
     assert_eq!(f.poll_record(&mut b), RecordOutcome::Adopted);
