@@ -1115,18 +1115,10 @@ impl Session {
             }
         }
         if abandoned_register && let Operation::RegisterBoleto(b) = &state.op {
-            // Sent, never answered: the bank may have registered it.
-            let nosso = b.documento.nosso_numero;
-            if !self.is_unresolved(nosso) {
-                if self.unresolved.len() >= MAX_UNRESOLVED {
-                    self.unresolved.pop_front();
-                }
-                self.unresolved.push_back(UnresolvedRegistration {
-                    nosso_numero: nosso,
-                    seu_numero: b.documento.seu_numero.clone(),
-                    since: self.last_now,
-                });
-            }
+            // Sent, never answered: the bank may have registered it. (The
+            // operation is gone: no error will name a boleto dropped at the
+            // cap.)
+            self.mark_unresolved(op, b, self.last_now);
         }
         true
     }

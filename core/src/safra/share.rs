@@ -90,6 +90,8 @@ struct Lease {
     session_generation: u64,
     /// A publish was refused: the lease is another instance's now.
     lost: bool,
+    /// The generation of the publish sent and not answered yet.
+    publishing: Option<u64>,
 }
 
 /// One instance's view of a shared Safra session. See the module docs.
@@ -245,6 +247,7 @@ impl SafraShare {
                     base: self.adopted,
                     session_generation: 0,
                     lost: false,
+                    publishing: None,
                 });
                 Ok(Acquired::Held)
             }
@@ -290,19 +293,21 @@ impl SafraShare {
         session: &Session,
         rng: &mut dyn CryptoRng,
     ) -> Result<ScriptCall, Error> {
-        let Some(lease) = &self.lease else {
+        let Some(lease) = &mut self.lease else {
             return Err(err(Code::SharedProtocol, "publish without the lease"));
         };
         let generation = next_generation(lease.base, self.adopted)?;
         let plain = session.export_credentials()?;
         let sealed = seal(&self.seal_key, self.keys.name(), generation, &plain, rng)?;
-        ScriptCall::publish_if_generation(
+        let call = ScriptCall::publish_if_generation(
             &self.keys,
             &lease.owner,
             lease.fence,
             lease.base,
             &sealed,
-        )
+        )?;
+        lease.publishing = Some(generation);
+        Ok(call)
     }
 
     /// Hands over the integer the publish `EVAL` returned, with the session
@@ -317,8 +322,14 @@ impl SafraShare {
                 "a publish reply without the lease",
             ));
         };
+        let generation = lease.publishing.take().ok_or_else(|| {
+            err(
+                Code::SharedProtocol,
+                "a publish reply without a publish sent",
+            )
+        })?;
         if result == PublishResult::Published {
-            let generation = next_generation(lease.base, self.adopted)?;
+            // The generation sealed into the record that was stored.
             lease.base = generation;
             lease.session_generation = session.generation();
             self.adopted = generation;
